@@ -1,0 +1,107 @@
+//! `backprop gradcheck`: backward propagation against finite differences, for a learner to
+//! see that backprop is right.
+
+use anyhow::Result;
+use backprop::nn::gradcheck::{check_gradients, random_batch, random_model, Tolerance};
+use backprop::nn::{Activation, Loss, MlpConfig};
+use clap::Args;
+
+/// Flags of `backprop gradcheck`.
+#[derive(Args, Debug)]
+pub struct GradcheckArgs {
+    /// Number of input features d.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    inputs: u32,
+    /// Hidden layer widths, comma-separated (the seed has one hidden layer).
+    #[arg(long, default_value = "5", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
+    hidden: Vec<u32>,
+    /// Number of outputs q (classes).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    outputs: u32,
+    /// Activation phi; every one of relu, sigmoid and tanh when not given.
+    #[arg(long, value_parser = ["relu", "sigmoid", "tanh"])]
+    activation: Option<String>,
+    /// Loss l; both cross-entropy and mse when not given.
+    #[arg(long, value_parser = ["cross-entropy", "mse"])]
+    loss: Option<String>,
+    /// Give every layer a bias (the seed has none).
+    #[arg(long)]
+    bias: bool,
+    /// λ, the weight of the L2 term s = λ/2 Σ ||W_k||².
+    #[arg(long, default_value_t = 0.01)]
+    lambda: f64,
+    /// Seed of the weights and the random data.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Number of random samples in the batch.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    batch_size: u32,
+}
+
+/// Runs the check and prints one line per parameter tensor; `Ok(false)` when any is out of
+/// tolerance.
+pub fn run(args: &GradcheckArgs) -> Result<bool> {
+    if !args.lambda.is_finite() || args.lambda < 0.0 {
+        anyhow::bail!(
+            "--lambda must be finite and not negative, got {}",
+            args.lambda
+        );
+    }
+    let activations: Vec<Activation> = match &args.activation {
+        Some(name) => vec![Activation::from_name(name).expect("clap checked the name")],
+        None => vec![Activation::Relu, Activation::Sigmoid, Activation::Tanh],
+    };
+    let losses: Vec<Loss> = match &args.loss {
+        Some(name) => vec![Loss::from_name(name).expect("clap checked the name")],
+        None => vec![Loss::CrossEntropy, Loss::Squared],
+    };
+    let tolerance = Tolerance::default();
+    println!(
+        "gradient check: backward propagation vs central finite differences in f64 \
+         (eps {:e}; pass when |a - n| <= {:e} + {:e} |n|)",
+        tolerance.eps, tolerance.atol, tolerance.rtol
+    );
+    let mut all_passed = true;
+    for &activation in &activations {
+        for &loss in &losses {
+            let config = MlpConfig {
+                inputs: args.inputs as usize,
+                hidden: args.hidden.iter().map(|&h| h as usize).collect(),
+                outputs: args.outputs as usize,
+                activation,
+                loss,
+                bias: args.bias,
+                weight_decay: args.lambda,
+            };
+            let mut mlp = random_model(config.clone(), args.seed)?;
+            let (x, labels) = random_batch(&config, args.batch_size as usize, args.seed);
+            mlp.set_batch(&x, &labels)?;
+            let checks = check_gradients(&mut mlp, tolerance)?;
+            println!("\n{config}, batch {}", args.batch_size);
+            println!(
+                "  {:<6} {:>9}  {:>12}  {:>12}  result",
+                "param", "shape", "max |a-n|", "max rel"
+            );
+            for check in &checks {
+                all_passed &= check.passed;
+                println!(
+                    "  {:<6} {:>9}  {:>12.3e}  {:>12.3e}  {}",
+                    check.name,
+                    check.shape.to_string(),
+                    check.max_abs_diff,
+                    check.max_rel_diff,
+                    if check.passed { "ok" } else { "FAILED" }
+                );
+            }
+        }
+    }
+    println!(
+        "\n{}",
+        if all_passed {
+            "all gradients agree"
+        } else {
+            "some gradients are out of tolerance"
+        }
+    );
+    Ok(all_passed)
+}

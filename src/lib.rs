@@ -1,0 +1,25 @@
+//! # backprop
+//!
+//! Forward propagation, backward propagation and the computational graph of a multilayer
+//! perceptron, exactly as *Dive into Deep Learning* §4.7 derives them, and a fast trainer.
+//!
+//! The seed's story, in the order the code tells it:
+//!
+//! 1. A batch `X` (`B x d`, rows are samples) enters the graph ([`graph::Graph`]).
+//! 2. Forward propagation: `z = x W1ᵀ` (4.7.1), `h = phi(z)` (4.7.2), `o = h W2ᵀ` (4.7.3),
+//!    `L = mean l(o, y)` (4.7.4), `s = λ/2 (||W1||² + ||W2||²)` (4.7.5), `J = L + s` (4.7.6),
+//!    each an operator of [`graph::ops`] that keeps what its backward rule reads.
+//! 3. Backward propagation visits the operators in reverse: `dJ/do` (4.7.9), `λW` (4.7.10),
+//!    `dJ/dW2` (4.7.11), `dJ/dh` (4.7.12), `dJ/dz` (4.7.13), `dJ/dW1` (4.7.14); each
+//!    operator's vector-Jacobian product sits beside its forward rule in [`graph::ops`].
+//! 4. The model ([`nn::Mlp`]) builds that graph for any depth; [`nn::gradcheck`] proves the
+//!    gradients against finite differences.
+//!
+//! Tensors ([`tensor::Tensor`]) are generic over the element type: `f32` to train, `f64`
+//! to check gradients.
+
+pub mod atomic_file;
+pub mod graph;
+pub mod nn;
+pub mod rng;
+pub mod tensor;

@@ -1,0 +1,36 @@
+//! The `backprop` command: a thin layer of flag parsing over the `backprop` library.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Forward and backward propagation of an MLP, exactly as D2L §4.7 derives them.
+#[derive(Parser, Debug)]
+#[command(name = "backprop", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Check backward propagation against central finite differences (f64); exits 1 when a
+    /// gradient is out of tolerance.
+    Gradcheck(cli::gradcheck::GradcheckArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Gradcheck(args) => cli::gradcheck::run(args),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

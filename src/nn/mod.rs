@@ -1,0 +1,45 @@
+//! The multilayer perceptron of the seed, built as a computational graph, its
+//! initialisation, and the gradient check.
+
+pub mod gradcheck;
+pub mod init;
+pub mod mlp;
+
+pub use crate::graph::Activation;
+pub use mlp::{Mlp, MlpConfig, MlpNodes};
+
+use std::fmt;
+
+/// The per-sample loss `l(o, y)` of 4.7.4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Loss {
+    /// `l = -log softmax(o)_y`
+    CrossEntropy,
+    /// `l = 1/2 ||o - onehot(y)||²`
+    Squared,
+}
+
+impl Loss {
+    /// The name used on the command line and in model files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "cross-entropy",
+            Loss::Squared => "mse",
+        }
+    }
+
+    /// Parses a name as written by [`Loss::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "cross-entropy" => Some(Loss::CrossEntropy),
+            "mse" => Some(Loss::Squared),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
