@@ -19,7 +19,12 @@
 //! to check gradients.
 
 pub mod atomic_file;
+pub mod data;
 pub mod graph;
+pub mod model_file;
 pub mod nn;
+pub mod optim;
 pub mod rng;
 pub mod tensor;
+pub mod train;
+pub mod viz;

@@ -15,6 +15,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Train the MLP (the main job; built-in spiral data by default).
+    Train(Box<cli::train::TrainArgs>),
+    /// Loss, accuracy and confusion matrix of a trained model on a dataset split.
+    Eval(cli::evaluate::EvalArgs),
+    /// Class probabilities for one grayscale PNG image.
+    Predict(cli::predict::PredictArgs),
     /// Check backward propagation against central finite differences (f64); exits 1 when a
     /// gradient is out of tolerance.
     Gradcheck(cli::gradcheck::GradcheckArgs),
@@ -23,6 +29,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
+        Command::Train(args) => cli::train::run(args),
+        Command::Eval(args) => cli::evaluate::run(args),
+        Command::Predict(args) => cli::predict::run(args),
         Command::Gradcheck(args) => cli::gradcheck::run(args),
     };
     match result {

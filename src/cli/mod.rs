@@ -1,4 +1,10 @@
 //! The command-line interface: flag parsing and one module per command, each a thin layer
 //! over the library.
 
+pub mod dataset_arg;
+pub mod evaluate;
+pub mod flag_values;
 pub mod gradcheck;
+pub mod predict;
+pub mod progress;
+pub mod train;

@@ -79,7 +79,7 @@ pub fn check_gradients(
     mlp.backward()?;
     let objective = mlp.nodes().objective;
     let mut checks = Vec::new();
-    for (name, id) in mlp.named_parameters() {
+    for (name, id) in mlp.named_parameters().to_vec() {
         let analytic = mlp.graph().grad(id).cloned().unwrap_or_else(|| {
             Tensor::zeros(mlp.graph().value(id).rows(), mlp.graph().value(id).cols())
         });

@@ -196,6 +196,8 @@ pub struct Mlp<T> {
     config: MlpConfig,
     graph: Graph<T>,
     nodes: MlpNodes,
+    /// `W1, b1, W2, b2, ...` with their variables.
+    parameters: Vec<(String, VarId)>,
 }
 
 impl<T: Element> Mlp<T> {
@@ -336,9 +338,17 @@ impl<T: Element> Mlp<T> {
         let penalty = graph.scale(sum, T::from_f64(config.weight_decay / 2.0), "s")?;
         let objective = graph.add(loss, penalty, "J")?;
 
+        let mut parameters = Vec::new();
+        for (k, (&w, b)) in weight_ids.iter().zip(&bias_ids).enumerate() {
+            parameters.push((format!("W{}", k + 1), w));
+            if let Some(b) = b {
+                parameters.push((format!("b{}", k + 1), *b));
+            }
+        }
         Ok(Mlp {
             config,
             graph,
+            parameters,
             nodes: MlpNodes {
                 x,
                 y,
@@ -354,6 +364,15 @@ impl<T: Element> Mlp<T> {
                 objective,
             },
         })
+    }
+
+    /// The same parameters under another configuration of equal shapes (for example another
+    /// `λ`): the graph is rebuilt around copies of the current parameters.
+    pub fn reconfigured(&self, config: MlpConfig) -> Result<Self, MlpError> {
+        let depth = self.config.depth();
+        let weights = (1..=depth).map(|k| self.weight(k).clone()).collect();
+        let biases = (1..=depth).map(|k| self.bias(k).cloned()).collect();
+        Self::from_parameters(config, weights, biases)
     }
 
     /// The configuration.
@@ -471,21 +490,8 @@ impl<T: Element> Mlp<T> {
 
     /// Every parameter with its name, weights and biases of each layer in order
     /// (`W1, b1, W2, b2, ...`).
-    pub fn named_parameters(&self) -> Vec<(String, VarId)> {
-        let mut named = Vec::new();
-        for (k, (&w, b)) in self
-            .nodes
-            .weights
-            .iter()
-            .zip(&self.nodes.biases)
-            .enumerate()
-        {
-            named.push((format!("W{}", k + 1), w));
-            if let Some(b) = b {
-                named.push((format!("b{}", k + 1), *b));
-            }
-        }
-        named
+    pub fn named_parameters(&self) -> &[(String, VarId)] {
+        &self.parameters
     }
 
     /// `o` of the last forward pass (`B x q`).

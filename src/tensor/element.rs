@@ -48,6 +48,10 @@ pub trait Element:
     fn ln(self) -> Self;
     /// Hyperbolic tangent.
     fn tanh(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// `self` raised to an integer power.
+    fn powi(self, n: i32) -> Self;
     /// The larger of two values (NaN-propagating is not required).
     fn max(self, other: Self) -> Self;
     /// Whether the value is neither infinite nor NaN.
@@ -84,6 +88,14 @@ macro_rules! impl_element {
             #[inline(always)]
             fn tanh(self) -> Self {
                 <$t>::tanh(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline(always)]
+            fn powi(self, n: i32) -> Self {
+                <$t>::powi(self, n)
             }
             #[inline(always)]
             fn max(self, other: Self) -> Self {

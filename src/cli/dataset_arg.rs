@@ -1,0 +1,42 @@
+//! The `--dataset` flag: a built-in generator, a named download, or a folder of IDX files.
+
+use anyhow::{Context, Result};
+use backprop::data::{
+    blobs, circles, load_folder, load_named, spiral, xor, BlobsConfig, CirclesConfig, NamedDataset,
+    SpiralConfig, Splits, XorConfig,
+};
+use std::path::Path;
+
+/// The names `--dataset` accepts besides a folder.
+pub const DATASET_NAMES: &str = "spiral, circles, xor, blobs, mnist, fashion-mnist";
+
+/// Loads the dataset `spec` names: `spiral` (the default, built in), `circles`, `xor`,
+/// `blobs`, `mnist` / `fashion-mnist` (from `data_dir` or the cache folder, downloaded when
+/// missing), or a folder holding `train-images-idx3-ubyte[.gz]` and friends.
+pub fn load_splits(spec: &str, data_dir: Option<&Path>, progress: bool) -> Result<Splits> {
+    let splits = match spec {
+        "spiral" => spiral(&SpiralConfig {
+            train_per_class: 20_000,
+            test_per_class: 3_334,
+            ..SpiralConfig::default()
+        })?,
+        "circles" => circles(&CirclesConfig::default())?,
+        "xor" => xor(&XorConfig::default())?,
+        "blobs" => blobs(&BlobsConfig::default())?,
+        "mnist" | "fashion-mnist" => {
+            let named: NamedDataset = spec.parse()?;
+            load_named(spec, data_dir, &named.mirror_source(), progress)?
+        }
+        folder => {
+            let path = Path::new(folder);
+            if !path.is_dir() {
+                anyhow::bail!(
+                    "--dataset '{folder}' is neither a dataset name ({DATASET_NAMES}) nor a folder"
+                );
+            }
+            load_folder(path)
+                .with_context(|| format!("loading the dataset folder {}", path.display()))?
+        }
+    };
+    Ok(splits)
+}

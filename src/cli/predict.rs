@@ -1,0 +1,62 @@
+//! `backprop predict`: class probabilities for one grayscale image.
+
+use anyhow::{bail, Result};
+use backprop::data::png_input::load_grayscale_image;
+use backprop::model_file::load_model;
+use backprop::tensor::Tensor;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Flags of `backprop predict`.
+#[derive(Args, Debug)]
+pub struct PredictArgs {
+    /// The model file (safetensors, as `backprop train --out` writes it).
+    #[arg(long)]
+    model: PathBuf,
+    /// A PNG image; it is converted to grayscale and resized to the model's input.
+    #[arg(long)]
+    image: PathBuf,
+    /// Invert the image (x = 1 - gray), for a dark digit on a light background: MNIST
+    /// digits are light on dark.
+    #[arg(long)]
+    invert: bool,
+}
+
+/// Runs `backprop predict`.
+pub fn run(args: &PredictArgs) -> Result<bool> {
+    let loaded = load_model(&args.model)?;
+    let inputs = loaded.mlp.config().inputs;
+    let (rows, cols) = match loaded.image_shape() {
+        Some(shape) if shape.0 * shape.1 == inputs => shape,
+        _ => {
+            let side = (inputs as f64).sqrt().round() as usize;
+            if side * side != inputs {
+                bail!(
+                    "the model {} takes {inputs} features, which is not a square image; \
+                     predict works on models trained on images",
+                    args.model.display()
+                );
+            }
+            (side, side)
+        }
+    };
+    let mut pixels = load_grayscale_image(&args.image, cols, rows)?;
+    if args.invert {
+        for p in &mut pixels {
+            *p = 1.0 - *p;
+        }
+    }
+    let x = Tensor::from_vec(1, inputs, pixels).expect("the image has rows x cols pixels");
+    let logits = loaded.mlp.predict(&x)?;
+    let o = logits.row(0);
+    let max = o.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let exps: Vec<f64> = o.iter().map(|&v| ((v - max) as f64).exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    let best = backprop::nn::mlp::argmax(o);
+    println!("class  probability");
+    for (class, e) in exps.iter().enumerate() {
+        let marker = if class == best { "  <- predicted" } else { "" };
+        println!("{class:>5}  {:>10.6}{marker}", e / sum);
+    }
+    Ok(true)
+}

@@ -1,0 +1,453 @@
+//! Reading a PNG picture as the input features of the network.
+//!
+//! [`load_grayscale_image`] decodes a PNG of any colour type and bit depth, converts it to
+//! 8-bit grey levels, resizes it by area averaging and returns the grey levels divided by 255,
+//! row by row: the same layout and scale as the MNIST-style datasets the network trains on.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use image::{DynamicImage, GrayImage, ImageFormat, Luma};
+use thiserror::Error;
+
+/// The eight bytes every PNG file starts with.
+const PNG_SIGNATURE: [u8; 8] = *b"\x89PNG\r\n\x1a\n";
+
+/// Failure to turn a picture file into input features.
+#[derive(Debug, Error)]
+pub enum ImageInputError {
+    /// The requested feature grid has no pixels.
+    #[error(
+        "cannot resize an image to {width}x{height} pixels: width and height must be at least 1"
+    )]
+    ZeroTargetSize {
+        /// The requested width.
+        width: usize,
+        /// The requested height.
+        height: usize,
+    },
+    /// The requested feature grid has more pixels than memory can index.
+    #[error("cannot resize an image to {width}x{height} pixels: that is too many pixels")]
+    TargetTooLarge {
+        /// The requested width.
+        width: usize,
+        /// The requested height.
+        height: usize,
+    },
+    /// There is no file at the path.
+    #[error("image file {} not found", path.display())]
+    NotFound {
+        /// The path that was given.
+        path: PathBuf,
+    },
+    /// The file exists but could not be read.
+    #[error("cannot read the image file {}: {source}", path.display())]
+    Read {
+        /// The path that was given.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+    /// The file does not start with the PNG signature.
+    #[error("{} is not a PNG file (expected a file starting with the PNG signature)", path.display())]
+    NotPng {
+        /// The path that was given.
+        path: PathBuf,
+    },
+    /// The file starts like a PNG but could not be decoded (truncated, corrupt, too large).
+    #[error("cannot decode the PNG file {}: {source}", path.display())]
+    Decode {
+        /// The path that was given.
+        path: PathBuf,
+        /// What the decoder reported.
+        source: image::ImageError,
+    },
+    /// The decoded picture has no pixels.
+    #[error("the PNG file {} has no pixels ({width}x{height})", path.display())]
+    EmptyImage {
+        /// The path that was given.
+        path: PathBuf,
+        /// The decoded width.
+        width: u32,
+        /// The decoded height.
+        height: u32,
+    },
+}
+
+/// Reads the PNG at `path` as `width * height` features in `[0, 1]`, row-major (the pixel at
+/// column `x` of row `y` is at index `y * width + x`).
+///
+/// - Any PNG colour type and bit depth is accepted. Colour is converted to grey with the
+///   Rec. 709 weights of the `image` crate (0.2126 R + 0.7152 G + 0.0722 B) and rounded to
+///   8 bits; 16-bit samples are rounded to 8 bits.
+/// - Transparent pixels are composited over white, so the result matches what a viewer shows
+///   on a white page (a black digit drawn on a transparent background stays black on white).
+/// - The picture is resized by **area averaging** (a box filter): each output pixel is the
+///   mean of the source pixels under it, each weighted by the fraction of its area that the
+///   output pixel covers. A 56x56 picture resized to 28x28 gives the means of its 2x2 blocks;
+///   enlarging repeats pixels (blending the two at a boundary that falls inside a pixel).
+/// - The features are the grey levels divided by 255: 0 is black, 1 is white. No inversion
+///   is done; MNIST-style data is light ink on a dark background.
+pub fn load_grayscale_image(
+    path: &Path,
+    width: usize,
+    height: usize,
+) -> Result<Vec<f32>, ImageInputError> {
+    if width == 0 || height == 0 {
+        return Err(ImageInputError::ZeroTargetSize { width, height });
+    }
+    if width.checked_mul(height).is_none() {
+        return Err(ImageInputError::TargetTooLarge { width, height });
+    }
+    let bytes = fs::read(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound => ImageInputError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => ImageInputError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    if !bytes.starts_with(&PNG_SIGNATURE) {
+        return Err(ImageInputError::NotPng {
+            path: path.to_path_buf(),
+        });
+    }
+    let decoded =
+        image::load_from_memory_with_format(&bytes, ImageFormat::Png).map_err(|source| {
+            ImageInputError::Decode {
+                path: path.to_path_buf(),
+                source,
+            }
+        })?;
+    if decoded.width() == 0 || decoded.height() == 0 {
+        return Err(ImageInputError::EmptyImage {
+            path: path.to_path_buf(),
+            width: decoded.width(),
+            height: decoded.height(),
+        });
+    }
+    let grey = grey_over_white(&decoded);
+    Ok(resize_by_area_averaging(&grey, width, height)
+        .into_iter()
+        .map(|level| (level / 255.0) as f32)
+        .collect())
+}
+
+/// The picture as 8-bit grey levels, transparent pixels composited over white.
+fn grey_over_white(picture: &DynamicImage) -> GrayImage {
+    let with_alpha = picture.to_luma_alpha8();
+    GrayImage::from_fn(with_alpha.width(), with_alpha.height(), |x, y| {
+        let [grey, alpha] = with_alpha.get_pixel(x, y).0;
+        let (grey, alpha) = (u32::from(grey), u32::from(alpha));
+        let over_white = (grey * alpha + 255 * (255 - alpha) + 127) / 255;
+        Luma([over_white as u8])
+    })
+}
+
+/// Resizes `grey` to `width x height` by area averaging; returns grey levels (0 to 255, not
+/// rounded), row-major.
+fn resize_by_area_averaging(grey: &GrayImage, width: usize, height: usize) -> Vec<f64> {
+    let (source_width, source_height) = (grey.width() as usize, grey.height() as usize);
+    let column_weights = area_weights(source_width, width);
+    let row_weights = area_weights(source_height, height);
+    let source = grey.as_raw();
+
+    // Horizontal pass: every source row resized to `width` columns.
+    let mut narrowed = vec![0.0f64; source_height * width];
+    for (source_row, narrowed_row) in source
+        .chunks_exact(source_width)
+        .zip(narrowed.chunks_exact_mut(width))
+    {
+        for (output, weights) in narrowed_row.iter_mut().zip(&column_weights) {
+            *output = weights
+                .iter()
+                .map(|&(column, weight)| weight * f64::from(source_row[column]))
+                .sum();
+        }
+    }
+
+    // Vertical pass: the narrowed rows combined into `height` rows.
+    let mut resized = vec![0.0f64; height * width];
+    for (resized_row, weights) in resized.chunks_exact_mut(width).zip(&row_weights) {
+        for &(row, weight) in weights {
+            let narrowed_row = &narrowed[row * width..(row + 1) * width];
+            for (output, &value) in resized_row.iter_mut().zip(narrowed_row) {
+                *output += weight * value;
+            }
+        }
+    }
+    resized
+}
+
+/// For each of the `target` output cells along one axis, the source cells it overlaps and
+/// the fraction of the output cell each covers (the fractions of one output cell sum to 1).
+///
+/// Both axes are measured in units of `1 / (source * target)` of the full length, so that
+/// source cell `i` spans `[i * target, (i + 1) * target)` and output cell `o` spans
+/// `[o * source, (o + 1) * source)`; the overlaps are then exact integers.
+fn area_weights(source: usize, target: usize) -> Vec<Vec<(usize, f64)>> {
+    (0..target)
+        .map(|output| {
+            let (start, end) = (output * source, (output + 1) * source);
+            let first = start / target;
+            let last = (end - 1) / target;
+            (first..=last)
+                .filter_map(|cell| {
+                    let overlap = end.min((cell + 1) * target) - start.max(cell * target);
+                    (overlap > 0).then(|| (cell, overlap as f64 / source as f64))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{codecs::png::PngEncoder, ExtendedColorType, ImageEncoder};
+
+    /// Writes raw pixel bytes as a PNG of the given colour type into a temporary folder.
+    fn write_png(
+        dir: &Path,
+        name: &str,
+        pixels: &[u8],
+        size: (u32, u32),
+        color: ExtendedColorType,
+    ) -> PathBuf {
+        let mut png = Vec::new();
+        PngEncoder::new(&mut png)
+            .write_image(pixels, size.0, size.1, color)
+            .unwrap();
+        let path = dir.join(name);
+        fs::write(&path, png).unwrap();
+        path
+    }
+
+    fn assert_close(actual: &[f32], expected: &[f64]) {
+        assert_eq!(actual.len(), expected.len());
+        for (index, (&a, &e)) in actual.iter().zip(expected).enumerate() {
+            assert!(
+                (f64::from(a) - e).abs() < 1e-6,
+                "feature {index}: {a} != {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn halving_a_56x56_picture_averages_its_2x2_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        // Grey level 2x + y at column x, row y: each 2x2 block has four different levels.
+        let pixels: Vec<u8> = (0..56u32)
+            .flat_map(|y| (0..56u32).map(move |x| (2 * x + y) as u8))
+            .collect();
+        let path = write_png(
+            dir.path(),
+            "ramp.png",
+            &pixels,
+            (56, 56),
+            ExtendedColorType::L8,
+        );
+        let features = load_grayscale_image(&path, 28, 28).unwrap();
+        // The block at block-column bx, block-row by has mean 2(2bx + 0.5) + (2by + 0.5).
+        let expected: Vec<f64> = (0..28)
+            .flat_map(|by| (0..28).map(move |bx| (4 * bx + 2 * by) as f64 + 1.5))
+            .map(|level| level / 255.0)
+            .collect();
+        assert_close(&features, &expected);
+    }
+
+    #[test]
+    fn a_picture_of_the_target_size_is_unchanged_and_row_major() {
+        let dir = tempfile::tempdir().unwrap();
+        let pixels = [0u8, 51, 102, 153, 204, 255];
+        let path = write_png(
+            dir.path(),
+            "3x2.png",
+            &pixels,
+            (3, 2),
+            ExtendedColorType::L8,
+        );
+        let features = load_grayscale_image(&path, 3, 2).unwrap();
+        assert_close(&features, &[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+    }
+
+    #[test]
+    fn a_boundary_inside_a_source_pixel_shares_it_by_area() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_png(
+            dir.path(),
+            "3x1.png",
+            &[0, 90, 255],
+            (3, 1),
+            ExtendedColorType::L8,
+        );
+        // Output pixel 0 covers source pixel 0 and half of pixel 1; pixel 1 the other half and 2.
+        let features = load_grayscale_image(&path, 2, 1).unwrap();
+        assert_close(
+            &features,
+            &[
+                (0.0 + 0.5 * 90.0) / 1.5 / 255.0,
+                (0.5 * 90.0 + 255.0) / 1.5 / 255.0,
+            ],
+        );
+    }
+
+    #[test]
+    fn enlarging_repeats_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_png(
+            dir.path(),
+            "2x1.png",
+            &[0, 255],
+            (2, 1),
+            ExtendedColorType::L8,
+        );
+        let features = load_grayscale_image(&path, 4, 2).unwrap();
+        assert_close(&features, &[0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0, 1.0]);
+        let features = load_grayscale_image(&path, 3, 1).unwrap();
+        assert_close(&features, &[0.0, 0.5, 1.0]);
+    }
+
+    #[test]
+    fn colour_sixteen_bit_and_transparent_pictures_become_grey_levels() {
+        let dir = tempfile::tempdir().unwrap();
+        let grey_rgb = write_png(
+            dir.path(),
+            "rgb.png",
+            &[51, 51, 51, 255, 255, 255],
+            (2, 1),
+            ExtendedColorType::Rgb8,
+        );
+        assert_close(&load_grayscale_image(&grey_rgb, 2, 1).unwrap(), &[0.2, 1.0]);
+
+        let green = write_png(
+            dir.path(),
+            "green.png",
+            &[0, 255, 0],
+            (1, 1),
+            ExtendedColorType::Rgb8,
+        );
+        let level = load_grayscale_image(&green, 1, 1).unwrap()[0] * 255.0;
+        assert!((level - 0.7152 * 255.0).abs() < 1.0, "green is {level}/255");
+
+        let sixteen_bit: Vec<u8> = [0u16, 65535, 13107]
+            .iter()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        let path = write_png(
+            dir.path(),
+            "l16.png",
+            &sixteen_bit,
+            (3, 1),
+            ExtendedColorType::L16,
+        );
+        assert_close(
+            &load_grayscale_image(&path, 3, 1).unwrap(),
+            &[0.0, 1.0, 0.2],
+        );
+
+        // Black ink: opaque, half transparent, fully transparent (over white).
+        let rgba = [0, 0, 0, 255, 0, 0, 0, 128, 0, 0, 0, 0];
+        let path = write_png(
+            dir.path(),
+            "rgba.png",
+            &rgba,
+            (3, 1),
+            ExtendedColorType::Rgba8,
+        );
+        assert_close(
+            &load_grayscale_image(&path, 3, 1).unwrap(),
+            &[0.0, 127.0 / 255.0, 1.0],
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_png_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, contents) in [
+            ("digit.txt", &b"just some text"[..]),
+            ("empty.png", &b""[..]),
+            ("digit.jpg", &b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"[..]),
+        ] {
+            let path = dir.path().join(name);
+            fs::write(&path, contents).unwrap();
+            let error = load_grayscale_image(&path, 28, 28).unwrap_err();
+            assert!(
+                matches!(error, ImageInputError::NotPng { .. }),
+                "{name}: {error}"
+            );
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "{} is not a PNG file (expected a file starting with the PNG signature)",
+                    path.display()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_truncated_png_is_a_decode_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_png(
+            dir.path(),
+            "whole.png",
+            &[7u8; 64],
+            (8, 8),
+            ExtendedColorType::L8,
+        );
+        let bytes = fs::read(&path).unwrap();
+        let truncated = dir.path().join("truncated.png");
+        fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+        let error = load_grayscale_image(&truncated, 28, 28).unwrap_err();
+        assert!(matches!(error, ImageInputError::Decode { .. }), "{error}");
+        assert!(error.to_string().contains("truncated.png"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_file_is_reported_with_its_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nowhere.png");
+        let error = load_grayscale_image(&path, 28, 28).unwrap_err();
+        assert!(matches!(error, ImageInputError::NotFound { .. }));
+        assert_eq!(
+            error.to_string(),
+            format!("image file {} not found", path.display())
+        );
+    }
+
+    #[test]
+    fn a_folder_is_a_read_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = load_grayscale_image(dir.path(), 28, 28).unwrap_err();
+        assert!(matches!(error, ImageInputError::Read { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_target_without_pixels_is_refused_before_reading() {
+        let missing = Path::new("/no/such/picture.png");
+        for (width, height) in [(0, 28), (28, 0), (0, 0)] {
+            let error = load_grayscale_image(missing, width, height).unwrap_err();
+            assert!(matches!(error, ImageInputError::ZeroTargetSize { .. }));
+            assert!(error.to_string().contains("must be at least 1"));
+        }
+        let error = load_grayscale_image(missing, usize::MAX, 2).unwrap_err();
+        assert!(matches!(error, ImageInputError::TargetTooLarge { .. }));
+    }
+
+    #[test]
+    fn area_weights_of_each_output_cell_sum_to_one() {
+        for (source, target) in [(56, 28), (28, 28), (3, 2), (2, 5), (7, 3), (1, 4), (100, 1)] {
+            for weights in area_weights(source, target) {
+                let total: f64 = weights.iter().map(|&(_, w)| w).sum();
+                assert!(
+                    (total - 1.0).abs() < 1e-12,
+                    "{source}->{target}: {weights:?}"
+                );
+                assert!(weights.iter().all(|&(cell, w)| cell < source && w > 0.0));
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! Model files: an MLP's parameters in the safetensors format, readable by PyTorch.
+//!
+//! Tensors `W1 .. Wk` (`out x in`, exactly `nn.Linear.weight`) and, when the model has
+//! biases, `b1 .. bk` (shape `[out]`, exactly `nn.Linear.bias`), all `F32`. The metadata
+//! holds the architecture (`layer_sizes`, `activation`, `loss`, `bias`, `weight_decay`) and
+//! whatever else the writer adds (the training configuration, the image shape).
+
+use crate::atomic_file::write_bytes_atomically;
+use crate::graph::Activation;
+use crate::nn::mlp::MlpError;
+use crate::nn::{Loss, Mlp, MlpConfig};
+use crate::tensor::Tensor;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+/// The value of the `format` metadata key of every model file this crate writes.
+pub const FORMAT: &str = "backprop-mlp";
+
+/// Why a model file could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelFileError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// The file is not a safetensors file.
+    #[error("{path}: not a safetensors file ({detail})")]
+    NotSafetensors {
+        /// The file.
+        path: PathBuf,
+        /// What the safetensors reader said.
+        detail: String,
+    },
+    /// The file is safetensors but does not describe a model of this crate.
+    #[error("{path}: {detail}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and what was expected.
+        detail: String,
+    },
+}
+
+/// A model read from a file, with the file's metadata.
+#[derive(Debug)]
+pub struct LoadedModel {
+    /// The model.
+    pub mlp: Mlp<f32>,
+    /// Every metadata entry of the file.
+    pub metadata: HashMap<String, String>,
+}
+
+impl LoadedModel {
+    /// The image shape (`rows x cols`) the model was trained on, if the file records one.
+    pub fn image_shape(&self) -> Option<(usize, usize)> {
+        let (rows, cols) = self.metadata.get("image_shape")?.split_once('x')?;
+        Some((rows.parse().ok()?, cols.parse().ok()?))
+    }
+}
+
+fn f32_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Writes `mlp` to `path` atomically, with its architecture and `extra` in the metadata.
+pub fn save_model(
+    path: &Path,
+    mlp: &Mlp<f32>,
+    extra: &BTreeMap<String, String>,
+) -> Result<(), ModelFileError> {
+    let bytes = model_bytes(mlp, extra).map_err(|detail| ModelFileError::Invalid {
+        path: path.to_path_buf(),
+        detail,
+    })?;
+    write_bytes_atomically(path, &bytes).map_err(|source| ModelFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The bytes of a model file for `mlp` (see [`save_model`]).
+pub fn model_bytes(mlp: &Mlp<f32>, extra: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    let config = mlp.config();
+    let mut metadata: HashMap<String, String> = extra.clone().into_iter().collect();
+    metadata.insert("format".into(), FORMAT.into());
+    metadata.insert(
+        "layer_sizes".into(),
+        config
+            .layer_sizes()
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+    );
+    metadata.insert("activation".into(), config.activation.name().into());
+    metadata.insert("loss".into(), config.loss.name().into());
+    metadata.insert("bias".into(), config.bias.to_string());
+    metadata.insert("weight_decay".into(), config.weight_decay.to_string());
+
+    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for k in 1..=config.depth() {
+        let w = mlp.weight(k);
+        buffers.push((
+            format!("W{k}"),
+            vec![w.rows(), w.cols()],
+            f32_bytes(w.as_slice()),
+        ));
+        if let Some(b) = mlp.bias(k) {
+            buffers.push((format!("b{k}"), vec![b.cols()], f32_bytes(b.as_slice())));
+        }
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, shape, data)| {
+            TensorView::new(Dtype::F32, shape.clone(), data)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+}
+
+/// Reads a model file written by [`save_model`] (or by anyone who follows its layout).
+pub fn load_model(path: &Path) -> Result<LoadedModel, ModelFileError> {
+    let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_model(&bytes).map_err(|error| match error {
+        ParseError::NotSafetensors(detail) => ModelFileError::NotSafetensors {
+            path: path.to_path_buf(),
+            detail,
+        },
+        ParseError::Invalid(detail) => ModelFileError::Invalid {
+            path: path.to_path_buf(),
+            detail,
+        },
+    })
+}
+
+/// What is wrong with the bytes of a model file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParseError {
+    /// Not safetensors at all.
+    NotSafetensors(String),
+    /// Safetensors, but not a model of this crate.
+    Invalid(String),
+}
+
+/// Parses the bytes of a model file; never panics, whatever the bytes.
+pub fn parse_model(bytes: &[u8]) -> Result<LoadedModel, ParseError> {
+    let (_, header) =
+        SafeTensors::read_metadata(bytes).map_err(|e| ParseError::NotSafetensors(e.to_string()))?;
+    let tensors =
+        SafeTensors::deserialize(bytes).map_err(|e| ParseError::NotSafetensors(e.to_string()))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    let invalid = |detail: String| ParseError::Invalid(detail);
+    let get = |key: &str| {
+        metadata.get(key).ok_or_else(|| {
+            invalid(format!(
+                "the metadata has no '{key}' entry (not a backprop model file?)"
+            ))
+        })
+    };
+
+    let sizes: Vec<usize> = get("layer_sizes")?
+        .split(',')
+        .map(|s| s.trim().parse::<usize>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            invalid(format!(
+                "layer_sizes '{}' is not a list of sizes",
+                metadata["layer_sizes"]
+            ))
+        })?;
+    if sizes.len() < 2 {
+        return Err(invalid(format!(
+            "layer_sizes '{}' needs at least an input and an output size",
+            metadata["layer_sizes"]
+        )));
+    }
+    let activation = Activation::from_name(get("activation")?)
+        .ok_or_else(|| invalid(format!("unknown activation '{}'", metadata["activation"])))?;
+    let loss = Loss::from_name(get("loss")?)
+        .ok_or_else(|| invalid(format!("unknown loss '{}'", metadata["loss"])))?;
+    let bias = match get("bias")?.as_str() {
+        "true" => true,
+        "false" => false,
+        other => return Err(invalid(format!("bias '{other}' is neither true nor false"))),
+    };
+    let weight_decay = match metadata.get("weight_decay") {
+        Some(v) => v
+            .parse::<f64>()
+            .map_err(|_| invalid(format!("weight_decay '{v}' is not a number")))?,
+        None => 0.0,
+    };
+    let config = MlpConfig {
+        inputs: sizes[0],
+        hidden: sizes[1..sizes.len() - 1].to_vec(),
+        outputs: sizes[sizes.len() - 1],
+        activation,
+        loss,
+        bias,
+        weight_decay,
+    };
+    config.validate().map_err(|e| invalid(e.to_string()))?;
+
+    let read = |name: &str, shape: &[usize]| -> Result<Tensor<f32>, ParseError> {
+        let view = tensors
+            .tensor(name)
+            .map_err(|_| invalid(format!("tensor {name} is missing")))?;
+        if view.dtype() != Dtype::F32 {
+            return Err(invalid(format!(
+                "tensor {name} is {:?}, expected F32",
+                view.dtype()
+            )));
+        }
+        if view.shape() != shape {
+            return Err(invalid(format!(
+                "tensor {name} has shape {:?}, expected {:?} for layer sizes {:?}",
+                view.shape(),
+                shape,
+                sizes
+            )));
+        }
+        let values: Vec<f32> = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(invalid(format!(
+                "tensor {name} holds a non-finite value at index {i}"
+            )));
+        }
+        let (rows, cols) = if shape.len() == 2 {
+            (shape[0], shape[1])
+        } else {
+            (1, shape[0])
+        };
+        Tensor::from_vec(rows, cols, values)
+            .ok_or_else(|| invalid(format!("tensor {name} has the wrong size")))
+    };
+    let mut weights = Vec::new();
+    let mut biases = Vec::new();
+    for k in 1..sizes.len() {
+        weights.push(read(&format!("W{k}"), &[sizes[k], sizes[k - 1]])?);
+        biases.push(if bias {
+            Some(read(&format!("b{k}"), &[sizes[k]])?)
+        } else {
+            None
+        });
+    }
+    let mlp = Mlp::from_parameters(config, weights, biases)
+        .map_err(|e: MlpError| invalid(e.to_string()))?;
+    Ok(LoadedModel { mlp, metadata })
+}

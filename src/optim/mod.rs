@@ -1,0 +1,177 @@
+//! Optimisers: plain SGD, SGD with momentum, and Adam.
+//!
+//! An optimiser turns the gradient `dJ/dθ` that backward propagation left in the graph into
+//! an update of each parameter. The seed's L2 term is part of `J`, so the gradient already
+//! holds `λ W` for every weight (4.7.10) and nothing for biases: weight decay enters the
+//! optimiser through the gradient, for weights only.
+
+use crate::nn::Mlp;
+use crate::tensor::{Element, Tensor};
+use std::fmt;
+
+/// Which update rule, with its hyper-parameters (the learning rate is passed per step).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum OptimizerKind {
+    /// `θ ← θ - lr g`
+    Sgd,
+    /// `v ← μ v + g`, `θ ← θ - lr v` (PyTorch's SGD with momentum, no dampening).
+    Momentum {
+        /// `μ`
+        momentum: f64,
+    },
+    /// Adam (Kingma and Ba), with bias correction.
+    Adam {
+        /// Decay of the first moment.
+        beta1: f64,
+        /// Decay of the second moment.
+        beta2: f64,
+        /// Added to the root of the second moment.
+        epsilon: f64,
+    },
+}
+
+impl OptimizerKind {
+    /// Momentum with `μ = 0.9`.
+    pub const MOMENTUM: OptimizerKind = OptimizerKind::Momentum { momentum: 0.9 };
+    /// Adam with `β1 = 0.9`, `β2 = 0.999`, `ε = 1e-8`.
+    pub const ADAM: OptimizerKind = OptimizerKind::Adam {
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-8,
+    };
+
+    /// The name used on the command line and in model files.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd => "sgd",
+            OptimizerKind::Momentum { .. } => "momentum",
+            OptimizerKind::Adam { .. } => "adam",
+        }
+    }
+
+    /// Parses `sgd`, `momentum` or `adam` (with the default hyper-parameters).
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sgd" => Some(OptimizerKind::Sgd),
+            "momentum" => Some(Self::MOMENTUM),
+            "adam" => Some(Self::ADAM),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for OptimizerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An optimiser with its per-parameter state (velocities, moments) and step count.
+#[derive(Clone, Debug)]
+pub struct Optimizer<T> {
+    kind: OptimizerKind,
+    /// One state tensor per parameter and moment: empty for SGD, `[v]` for momentum,
+    /// `[m, v]` for Adam; allocated at the first step.
+    state: Vec<Vec<Tensor<T>>>,
+    steps: u64,
+}
+
+impl<T: Element> Optimizer<T> {
+    /// A fresh optimiser.
+    pub fn new(kind: OptimizerKind) -> Self {
+        Optimizer {
+            kind,
+            state: Vec::new(),
+            steps: 0,
+        }
+    }
+
+    /// The update rule.
+    pub fn kind(&self) -> OptimizerKind {
+        self.kind
+    }
+
+    /// How many updates were made.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// The state tensors, per parameter (for checkpoints).
+    pub fn state(&self) -> &[Vec<Tensor<T>>] {
+        &self.state
+    }
+
+    /// Restores saved state and step count (from a checkpoint).
+    pub fn restore(&mut self, state: Vec<Vec<Tensor<T>>>, steps: u64) {
+        self.state = state;
+        self.steps = steps;
+    }
+
+    /// Updates every parameter of `mlp` from the gradient of the last backward pass.
+    /// Parameters without a gradient are left alone.
+    pub fn step(&mut self, mlp: &mut Mlp<T>, learning_rate: f64) {
+        let moments = match self.kind {
+            OptimizerKind::Sgd => 0,
+            OptimizerKind::Momentum { .. } => 1,
+            OptimizerKind::Adam { .. } => 2,
+        };
+        if self.state.len() != mlp.named_parameters().len() {
+            self.state = mlp
+                .named_parameters()
+                .iter()
+                .map(|(_, id)| {
+                    let value = mlp.graph().value(*id);
+                    (0..moments)
+                        .map(|_| Tensor::zeros(value.rows(), value.cols()))
+                        .collect()
+                })
+                .collect();
+        }
+        self.steps += 1;
+        let lr = T::from_f64(learning_rate);
+        for p in 0..mlp.named_parameters().len() {
+            let id = mlp.named_parameters()[p].1;
+            let (value, grad) = mlp.graph_mut().parameter_and_grad_mut(id);
+            let Some(grad) = grad else { continue };
+            let value = value.as_mut_slice();
+            let grad = grad.as_slice();
+            match self.kind {
+                OptimizerKind::Sgd => {
+                    for (w, &g) in value.iter_mut().zip(grad) {
+                        *w -= lr * g;
+                    }
+                }
+                OptimizerKind::Momentum { momentum } => {
+                    let mu = T::from_f64(momentum);
+                    let velocity = self.state[p][0].as_mut_slice();
+                    for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
+                        *v = mu * *v + g;
+                        *w -= lr * *v;
+                    }
+                }
+                OptimizerKind::Adam {
+                    beta1,
+                    beta2,
+                    epsilon,
+                } => {
+                    let t = self.steps.min(i32::MAX as u64) as i32;
+                    let b1 = T::from_f64(beta1);
+                    let b2 = T::from_f64(beta2);
+                    let eps = T::from_f64(epsilon);
+                    let correction1 = T::ONE / (T::ONE - b1.powi(t));
+                    let correction2 = T::ONE / (T::ONE - b2.powi(t));
+                    let (first, second) = self.state[p].split_at_mut(1);
+                    let m = first[0].as_mut_slice();
+                    let v = second[0].as_mut_slice();
+                    for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
+                        *m = b1 * *m + (T::ONE - b1) * g;
+                        *v = b2 * *v + (T::ONE - b2) * g * g;
+                        let m_hat = *m * correction1;
+                        let v_hat = *v * correction2;
+                        *w -= lr * m_hat / (v_hat.sqrt() + eps);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Pictures: training curves.
+pub mod plot;

@@ -1,0 +1,1119 @@
+//! Training curves: loss and accuracy per epoch, drawn from the epoch records of a run.
+//!
+//! [`plot_training_curves`] draws a figure with two panels side by side, loss per epoch (train
+//! loss L, train objective J dashed, validation and test loss) and accuracy per epoch (train,
+//! validation, test), plus a third panel of the records' extra values (gradient norms, ...)
+//! when they have any. [`plot_training_curves_with_extra`] chooses that third panel explicitly.
+//!
+//! The format follows the file extension: `.svg` or `.png`. Text in a PNG is rasterised with
+//! DejaVu Sans, embedded in the program through the `dejavu` crate, so no font needs to be
+//! installed; an SVG keeps its text as `<text>` elements for the viewer to draw. Either file
+//! is written atomically.
+
+use std::error::Error as StdError;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use image::{codecs::png::PngEncoder, ExtendedColorType, ImageEncoder};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::element::{Drawable, PointCollection};
+use plotters::prelude::*;
+use plotters::style::{register_font, FontStyle};
+use plotters_backend::{BackendCoord, DrawingErrorKind};
+use thiserror::Error;
+
+use crate::atomic_file::{write_atomically, write_bytes_atomically};
+use crate::train::metrics::EpochRecord;
+
+/// Width in pixels of one panel of the figure.
+pub const PANEL_WIDTH: u32 = 640;
+/// Height in pixels of the figure, title included.
+pub const FIGURE_HEIGHT: u32 = 480;
+
+/// The font family every text of the figure uses; [`register_embedded_font`] backs it with
+/// the embedded DejaVu Sans.
+const FONT_FAMILY: &str = "sans-serif";
+
+/// The colours of matplotlib's default cycle (tab10), so the curves look like D2L's figures.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+const TRAIN_COLOR: RGBColor = PALETTE[0];
+const VALIDATION_COLOR: RGBColor = PALETTE[1];
+const TEST_COLOR: RGBColor = PALETTE[2];
+
+/// Failure to draw or write a plot.
+#[derive(Debug, Error)]
+pub enum PlotError {
+    /// The file name does not end in `.svg` or `.png`.
+    #[error("cannot plot to {}: unsupported file extension (expected .svg or .png)", path.display())]
+    UnsupportedFormat {
+        /// The requested output file.
+        path: PathBuf,
+    },
+    /// There is nothing to plot.
+    #[error("cannot plot to {}: there are no epoch records to plot", path.display())]
+    NoRecords {
+        /// The requested output file.
+        path: PathBuf,
+    },
+    /// An extra series asked for is in none of the records.
+    #[error(
+        "cannot plot to {}: no epoch record has the extra value `{name}` (expected one of: {available})",
+        path.display()
+    )]
+    UnknownExtraSeries {
+        /// The requested output file.
+        path: PathBuf,
+        /// The series asked for.
+        name: String,
+        /// The extra values the records do have, comma-separated.
+        available: String,
+    },
+    /// The embedded font could not be loaded (a bug in the build, not in the input).
+    #[error("cannot load the embedded DejaVu Sans font for plot text")]
+    Font,
+    /// The plotting library failed while drawing.
+    #[error("cannot draw the plot {}: {message}", path.display())]
+    Draw {
+        /// The requested output file.
+        path: PathBuf,
+        /// What the plotting library reported.
+        message: String,
+    },
+    /// The drawn image could not be encoded as PNG.
+    #[error("cannot encode the plot {} as PNG: {source}", path.display())]
+    Encode {
+        /// The requested output file.
+        path: PathBuf,
+        /// What the PNG encoder reported.
+        source: image::ImageError,
+    },
+    /// The file could not be written.
+    #[error("cannot write the plot {}: {source}", path.display())]
+    Write {
+        /// The requested output file.
+        path: PathBuf,
+        /// The underlying I/O error.
+        source: io::Error,
+    },
+}
+
+/// A third panel of per-epoch values taken from [`EpochRecord::extra`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtraPanel {
+    /// The caption above the panel, e.g. `"Gradient norms per epoch"`.
+    pub caption: String,
+    /// The y-axis description, e.g. `"‖∂J/∂W‖"`.
+    pub y_label: String,
+    /// The names of the extra values to draw, one curve each, in legend order.
+    pub series: Vec<String>,
+    /// Whether the y axis is logarithmic. On a log axis, values that are not positive are
+    /// left out; if no value is positive the axis falls back to linear.
+    pub log_scale: bool,
+}
+
+impl ExtraPanel {
+    /// A panel with every extra value found in `records`, or `None` if there are none.
+    /// The y axis is logarithmic when every finite value is positive (norms, learning rates).
+    pub fn with_all_series(records: &[EpochRecord]) -> Option<Self> {
+        let series = extra_series_names(records);
+        if series.is_empty() {
+            return None;
+        }
+        let log_scale = records
+            .iter()
+            .flat_map(|record| record.extra.values())
+            .filter(|value| value.is_finite())
+            .all(|&value| value > 0.0);
+        Some(Self {
+            caption: "Other values per epoch".to_string(),
+            y_label: "value".to_string(),
+            series,
+            log_scale,
+        })
+    }
+
+    /// A log-scale panel with the extra values whose names start with `prefix` (for example
+    /// `"grad_norm"`), or `None` if no record has such a value.
+    pub fn with_prefix(
+        records: &[EpochRecord],
+        prefix: &str,
+        caption: &str,
+        y_label: &str,
+    ) -> Option<Self> {
+        let series: Vec<String> = extra_series_names(records)
+            .into_iter()
+            .filter(|name| name.starts_with(prefix))
+            .collect();
+        (!series.is_empty()).then(|| Self {
+            caption: caption.to_string(),
+            y_label: y_label.to_string(),
+            series,
+            log_scale: true,
+        })
+    }
+}
+
+/// The names of the extra values in `records`, sorted, each once.
+fn extra_series_names(records: &[EpochRecord]) -> Vec<String> {
+    let mut names: Vec<String> = records
+        .iter()
+        .flat_map(|record| record.extra.keys().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Draws loss and accuracy per epoch to `path` (`.svg` or `.png`), with `title` above both
+/// panels, and a third panel of every extra value when the records have any
+/// (see [`ExtraPanel::with_all_series`]).
+///
+/// Validation and test curves appear when at least one record has them. Non-finite values
+/// (a diverged run) leave gaps in their curve; a curve without any finite value is left out,
+/// legend entry included.
+pub fn plot_training_curves(
+    path: &Path,
+    records: &[EpochRecord],
+    title: &str,
+) -> Result<(), PlotError> {
+    let extra = ExtraPanel::with_all_series(records);
+    plot_training_curves_with_extra(path, records, title, extra.as_ref())
+}
+
+/// Draws loss and accuracy per epoch to `path` (`.svg` or `.png`), with `title` above the
+/// panels, and `extra` as a third panel if given.
+pub fn plot_training_curves_with_extra(
+    path: &Path,
+    records: &[EpochRecord],
+    title: &str,
+    extra: Option<&ExtraPanel>,
+) -> Result<(), PlotError> {
+    let format = ImageFormat::from_path(path)?;
+    if records.is_empty() {
+        return Err(PlotError::NoRecords {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut panels = vec![loss_panel(records), accuracy_panel(records)];
+    if let Some(extra) = extra {
+        panels.push(extra_panel(path, records, extra)?);
+    }
+    register_embedded_font()?;
+
+    let size = (PANEL_WIDTH * panels.len() as u32, FIGURE_HEIGHT);
+    let draw_error = |error: Box<dyn StdError>| PlotError::Draw {
+        path: path.to_path_buf(),
+        message: error.to_string(),
+    };
+    match format {
+        ImageFormat::Svg => {
+            let mut svg = String::new();
+            {
+                let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+                draw_figure(&root, title, &panels).map_err(draw_error)?;
+            }
+            write_bytes_atomically(path, svg.as_bytes()).map_err(|source| PlotError::Write {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+        ImageFormat::Png => {
+            let mut pixels = vec![0u8; size.0 as usize * size.1 as usize * 3];
+            {
+                let root = BitMapBackend::with_buffer(&mut pixels, size).into_drawing_area();
+                draw_figure(&root, title, &panels).map_err(draw_error)?;
+            }
+            let mut png = Vec::new();
+            PngEncoder::new(&mut png)
+                .write_image(&pixels, size.0, size.1, ExtendedColorType::Rgb8)
+                .map_err(|source| PlotError::Encode {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            write_atomically(path, |writer| io::Write::write_all(writer, &png)).map_err(|source| {
+                PlotError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                }
+            })
+        }
+    }
+}
+
+/// Registers the embedded DejaVu Sans (regular and bold) as plotters' `"sans-serif"` family.
+/// Plotting calls this itself; it does the work once per process.
+pub fn register_embedded_font() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let registered = *REGISTERED.get_or_init(|| {
+        register_font(FONT_FAMILY, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font(FONT_FAMILY, FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    });
+    if registered {
+        Ok(())
+    } else {
+        Err(PlotError::Font)
+    }
+}
+
+/// Checks that `path` names a format a plot can be written in (`.svg` or `.png`), so that a
+/// command can reject a wrong `--plot` before it starts working.
+pub fn check_plot_path(path: &Path) -> Result<(), PlotError> {
+    ImageFormat::from_path(path).map(|_| ())
+}
+
+/// The image formats a plot can be written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ImageFormat {
+    Svg,
+    Png,
+}
+
+impl ImageFormat {
+    /// The format named by the extension of `path`, in any letter case.
+    fn from_path(path: &Path) -> Result<Self, PlotError> {
+        let extension = path
+            .extension()
+            .map(|extension| extension.to_string_lossy().to_ascii_lowercase());
+        match extension.as_deref() {
+            Some("svg") => Ok(Self::Svg),
+            Some("png") => Ok(Self::Png),
+            _ => Err(PlotError::UnsupportedFormat {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+}
+
+/// The shape drawn at each point of a curve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Marker {
+    FilledCircle,
+    HollowCircle,
+    Triangle,
+    Square,
+    Diamond,
+}
+
+const MARKER_CYCLE: [Marker; 4] = [
+    Marker::FilledCircle,
+    Marker::Triangle,
+    Marker::Square,
+    Marker::Diamond,
+];
+
+/// One labelled curve: a value per epoch; non-finite values leave a gap.
+#[derive(Debug, Clone)]
+struct Curve {
+    label: String,
+    color: RGBColor,
+    dashed: bool,
+    marker: Marker,
+    points: Vec<(f64, f64)>,
+}
+
+impl Curve {
+    fn new(
+        label: &str,
+        color: RGBColor,
+        marker: Marker,
+        records: &[EpochRecord],
+        value: impl Fn(&EpochRecord) -> Option<f64>,
+    ) -> Self {
+        Self {
+            label: label.to_string(),
+            color,
+            dashed: false,
+            marker,
+            points: records
+                .iter()
+                .map(|record| (record.epoch as f64, value(record).unwrap_or(f64::NAN)))
+                .collect(),
+        }
+    }
+
+    fn dashed(mut self) -> Self {
+        self.dashed = true;
+        self
+    }
+
+    /// The runs of consecutive points that can be drawn: finite, and positive on a log axis.
+    fn drawable_runs(&self, log_scale: bool) -> Vec<Vec<(f64, f64)>> {
+        let mut runs = Vec::new();
+        let mut run = Vec::new();
+        for &(x, y) in &self.points {
+            if y.is_finite() && (!log_scale || y > 0.0) {
+                run.push((x, y));
+            } else if !run.is_empty() {
+                runs.push(std::mem::take(&mut run));
+            }
+        }
+        if !run.is_empty() {
+            runs.push(run);
+        }
+        runs
+    }
+}
+
+/// One panel of the figure.
+#[derive(Debug, Clone)]
+struct Panel {
+    caption: String,
+    y_label: String,
+    curves: Vec<Curve>,
+    log_scale: bool,
+    /// Bounds the y range must stay within (accuracy stays within [0, 1], loss above 0).
+    y_limits: (f64, f64),
+    legend_position: SeriesLabelPosition,
+}
+
+/// The loss panel: train L, train J (dashed), and validation and test loss when measured.
+fn loss_panel(records: &[EpochRecord]) -> Panel {
+    let mut curves = vec![
+        Curve::new(
+            "train loss L",
+            TRAIN_COLOR,
+            Marker::FilledCircle,
+            records,
+            |r| Some(r.train_loss),
+        ),
+        Curve::new(
+            "train objective J",
+            TRAIN_COLOR,
+            Marker::HollowCircle,
+            records,
+            |r| Some(r.train_objective),
+        )
+        .dashed(),
+    ];
+    if records.iter().any(|r| r.val_loss.is_some()) {
+        curves.push(Curve::new(
+            "validation loss",
+            VALIDATION_COLOR,
+            Marker::Triangle,
+            records,
+            |r| r.val_loss,
+        ));
+    }
+    if records.iter().any(|r| r.test_loss.is_some()) {
+        curves.push(Curve::new(
+            "test loss",
+            TEST_COLOR,
+            Marker::Square,
+            records,
+            |r| r.test_loss,
+        ));
+    }
+    Panel {
+        caption: "Loss per epoch".to_string(),
+        y_label: "loss".to_string(),
+        curves,
+        log_scale: false,
+        y_limits: (0.0, f64::INFINITY),
+        legend_position: SeriesLabelPosition::UpperRight,
+    }
+}
+
+/// The accuracy panel: train, and validation and test accuracy when measured.
+fn accuracy_panel(records: &[EpochRecord]) -> Panel {
+    let mut curves = vec![Curve::new(
+        "train accuracy",
+        TRAIN_COLOR,
+        Marker::FilledCircle,
+        records,
+        |r| Some(r.train_accuracy),
+    )];
+    if records.iter().any(|r| r.val_accuracy.is_some()) {
+        curves.push(Curve::new(
+            "validation accuracy",
+            VALIDATION_COLOR,
+            Marker::Triangle,
+            records,
+            |r| r.val_accuracy,
+        ));
+    }
+    if records.iter().any(|r| r.test_accuracy.is_some()) {
+        curves.push(Curve::new(
+            "test accuracy",
+            TEST_COLOR,
+            Marker::Square,
+            records,
+            |r| r.test_accuracy,
+        ));
+    }
+    Panel {
+        caption: "Accuracy per epoch".to_string(),
+        y_label: "accuracy".to_string(),
+        curves,
+        log_scale: false,
+        y_limits: (0.0, 1.0),
+        legend_position: SeriesLabelPosition::LowerRight,
+    }
+}
+
+/// The panel of extra values; every requested series must be in at least one record.
+fn extra_panel(
+    path: &Path,
+    records: &[EpochRecord],
+    extra: &ExtraPanel,
+) -> Result<Panel, PlotError> {
+    let curves = extra
+        .series
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            if !records.iter().any(|r| r.extra.contains_key(name)) {
+                return Err(PlotError::UnknownExtraSeries {
+                    path: path.to_path_buf(),
+                    name: name.clone(),
+                    available: extra_series_names(records).join(", "),
+                });
+            }
+            Ok(Curve::new(
+                name,
+                PALETTE[index % PALETTE.len()],
+                MARKER_CYCLE[index % MARKER_CYCLE.len()],
+                records,
+                |r| r.extra.get(name).copied(),
+            ))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let has_positive_value = curves
+        .iter()
+        .flat_map(|curve| &curve.points)
+        .any(|&(_, y)| y.is_finite() && y > 0.0);
+    Ok(Panel {
+        caption: extra.caption.clone(),
+        y_label: extra.y_label.clone(),
+        curves,
+        log_scale: extra.log_scale && has_positive_value,
+        y_limits: (f64::NEG_INFINITY, f64::INFINITY),
+        legend_position: SeriesLabelPosition::UpperRight,
+    })
+}
+
+/// Draws the title and the panels side by side on `root`.
+fn draw_figure<DB>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    panels: &[Panel],
+) -> Result<(), Box<dyn StdError>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let body = root
+        .margin(6, 0, 0, 0)
+        .titled(title, (FONT_FAMILY, 26, FontStyle::Bold))?;
+    let areas = body.split_evenly((1, panels.len()));
+    for (area, panel) in areas.iter().zip(panels) {
+        draw_panel(area, panel)?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Draws one panel: caption, axes with descriptions, curves with markers, legend.
+fn draw_panel<DB>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<(), Box<dyn StdError>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let (x_range, x_ticks) = epoch_axis(panel);
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(&panel.caption, (FONT_FAMILY, 20))
+        .margin(14)
+        .x_label_area_size(48)
+        .y_label_area_size(72);
+    let (y_low, y_high) = value_range(panel);
+    let x_formatter = |x: &f64| format!("{x:.0}");
+    let y_formatter = |y: &f64| format_tick(*y);
+    // The two branches build charts of different coordinate types, so the mesh and curves
+    // are drawn by the same code expanded twice.
+    macro_rules! draw_chart {
+        ($y_axis:expr) => {{
+            let x_axis = EpochAxis {
+                range: RangedCoordf64::from(x_range.clone()),
+                ticks: x_ticks.clone(),
+            };
+            let mut chart = builder.build_cartesian_2d(x_axis, $y_axis)?;
+            chart
+                .configure_mesh()
+                .x_desc("epoch")
+                .y_desc(&panel.y_label)
+                .axis_desc_style((FONT_FAMILY, 17))
+                .label_style((FONT_FAMILY, 14))
+                .x_label_formatter(&x_formatter)
+                .y_label_formatter(&y_formatter)
+                .y_labels(8)
+                .max_light_lines(4)
+                .bold_line_style(RGBColor(220, 220, 220))
+                .light_line_style(RGBColor(244, 244, 244))
+                .draw()?;
+            draw_curves(&mut chart, panel)?;
+        }};
+    }
+    if panel.log_scale {
+        draw_chart!((y_low..y_high).log_scale());
+    } else {
+        draw_chart!(y_low..y_high);
+    }
+    Ok(())
+}
+
+/// Draws every curve of a panel, with its markers and a legend entry, then the legend.
+fn draw_curves<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    panel: &Panel,
+) -> Result<(), Box<dyn StdError>>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate<From = (f64, f64)>,
+{
+    let mut labelled_any = false;
+    for curve in &panel.curves {
+        let line_style = curve.color.stroke_width(2);
+        for (index, run) in curve.drawable_runs(panel.log_scale).into_iter().enumerate() {
+            let annotation = if curve.dashed {
+                chart.draw_series(DashedLineSeries::new(run.clone(), 8, 5, line_style))?
+            } else {
+                chart.draw_series(LineSeries::new(run.clone(), line_style))?
+            };
+            if index == 0 {
+                let (color, marker, dashed) = (curve.color, curve.marker, curve.dashed);
+                let line = if dashed {
+                    LineKind::Dashed
+                } else {
+                    LineKind::Solid
+                };
+                annotation
+                    .label(&curve.label)
+                    .legend(move |(x, y)| MarkerElement {
+                        at: (x + LEGEND_LINE_HALF_LENGTH, y),
+                        color,
+                        marker,
+                        legend_line: Some(line),
+                    });
+                labelled_any = true;
+            }
+            chart.draw_series(
+                run.into_iter()
+                    .map(|point| MarkerElement::point(point, curve.color, curve.marker)),
+            )?;
+        }
+    }
+    if labelled_any {
+        chart
+            .configure_series_labels()
+            .position(panel.legend_position.clone())
+            .margin(10)
+            .legend_area_size(34)
+            .label_font((FONT_FAMILY, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .draw()?;
+    }
+    Ok(())
+}
+
+/// A point marker, drawn straight on the backend so that every marker shape is one element
+/// type. As a legend sample it also draws a short solid or dashed line through the marker.
+struct MarkerElement<C> {
+    at: C,
+    color: RGBColor,
+    marker: Marker,
+    legend_line: Option<LineKind>,
+}
+
+/// How a curve's line is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LineKind {
+    Solid,
+    Dashed,
+}
+
+impl<C> MarkerElement<C> {
+    fn point(at: C, color: RGBColor, marker: Marker) -> Self {
+        Self {
+            at,
+            color,
+            marker,
+            legend_line: None,
+        }
+    }
+}
+
+/// Half the width of a marker, in pixels.
+const MARKER_RADIUS: i32 = 4;
+/// Half the length of the line of a legend sample, in pixels.
+const LEGEND_LINE_HALF_LENGTH: i32 = 14;
+
+impl<'a, C: 'a> PointCollection<'a, C> for &'a MarkerElement<C> {
+    type Point = &'a C;
+    type IntoIter = std::iter::Once<&'a C>;
+
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<C, DB: DrawingBackend> Drawable<DB> for MarkerElement<C> {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut positions: I,
+        backend: &mut DB,
+        _parent_dim: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let Some((x, y)) = positions.next() else {
+            return Ok(());
+        };
+        let line_style = self.color.stroke_width(2);
+        let half = LEGEND_LINE_HALF_LENGTH;
+        match self.legend_line {
+            Some(LineKind::Solid) => {
+                backend.draw_line((x - half, y), (x + half, y), &line_style)?
+            }
+            Some(LineKind::Dashed) => {
+                backend.draw_line((x - half, y), (x - half + 6, y), &line_style)?;
+                backend.draw_line((x + half - 6, y), (x + half, y), &line_style)?;
+            }
+            None => {}
+        }
+        let r = MARKER_RADIUS;
+        let fill = self.color.filled();
+        match self.marker {
+            Marker::FilledCircle => backend.draw_circle((x, y), r as u32, &fill, true),
+            Marker::HollowCircle => {
+                backend.draw_circle((x, y), r as u32, &WHITE.filled(), true)?;
+                backend.draw_circle((x, y), r as u32, &line_style, false)
+            }
+            Marker::Triangle => backend.fill_polygon(
+                [(x, y - r - 1), (x + r + 1, y + r), (x - r - 1, y + r)],
+                &fill,
+            ),
+            Marker::Square => backend.fill_polygon(
+                [
+                    (x - r, y - r),
+                    (x + r, y - r),
+                    (x + r, y + r),
+                    (x - r, y + r),
+                ],
+                &fill,
+            ),
+            Marker::Diamond => backend.fill_polygon(
+                [
+                    (x, y - r - 1),
+                    (x + r + 1, y),
+                    (x, y + r + 1),
+                    (x - r - 1, y),
+                ],
+                &fill,
+            ),
+        }
+    }
+}
+
+/// The epoch axis: a linear f64 axis whose ticks and grid lines are exactly the given
+/// whole epochs (plotters' own key points on an f64 axis may fall between epochs).
+struct EpochAxis {
+    range: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl Ranged for EpochAxis {
+    type ValueType = f64;
+    type FormatOption = DefaultFormatting;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.range.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.range.range()
+    }
+}
+
+/// The x range of a panel (the epochs, padded so edge markers are not cut) and its ticks:
+/// whole epochs, at most about ten of them.
+fn epoch_axis(panel: &Panel) -> (std::ops::Range<f64>, Vec<f64>) {
+    let epochs = panel
+        .curves
+        .iter()
+        .flat_map(|c| c.points.iter().map(|p| p.0));
+    let (first, last) = epochs.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
+    let span = last - first;
+    let padding = (span * 0.04).max(0.3);
+    let step = nice_step(span / 10.0).max(1.0);
+    let first_tick = (first / step).ceil() * step;
+    let ticks = (0..)
+        .map(|k| first_tick + k as f64 * step)
+        .take_while(|&tick| tick <= last + 1e-9)
+        .collect();
+    (first - padding..last + padding, ticks)
+}
+
+/// The smallest of 1, 2, 5 times a power of ten that is at least `raw`.
+fn nice_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|factor| factor * magnitude)
+        .find(|&step| step >= raw * (1.0 - 1e-12))
+        .unwrap_or(10.0 * magnitude)
+}
+
+/// The y range of a panel: the drawable values with a margin, kept within the panel's limits.
+/// Without any drawable value the range is `[0, 1]`.
+fn value_range(panel: &Panel) -> (f64, f64) {
+    let (low, high) = panel
+        .curves
+        .iter()
+        .flat_map(|curve| curve.drawable_runs(panel.log_scale))
+        .flatten()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (_, y)| {
+            (lo.min(y), hi.max(y))
+        });
+    if low > high {
+        return (0.0, 1.0);
+    }
+    let (limit_low, limit_high) = panel.y_limits;
+    if panel.log_scale {
+        return (low / 1.5, high * 1.5);
+    }
+    let margin = if high > low {
+        0.06 * (high - low)
+    } else {
+        0.05 * high.abs().max(1e-3)
+    };
+    let mut range = (
+        (low - margin).max(limit_low),
+        (high + margin).min(limit_high),
+    );
+    if range.0 >= range.1 {
+        range = (low - margin, high + margin);
+    }
+    range
+}
+
+/// A tick label: plain decimals for ordinary magnitudes, scientific notation for very small
+/// or very large ones, without trailing zeros.
+fn format_tick(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 {
+        "0".to_string()
+    } else if !(1e-3..1e5).contains(&magnitude) {
+        let text = format!("{value:.1e}");
+        text.replace(".0e", "e")
+    } else {
+        let text = format!("{value:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::fs;
+
+    /// Ten epochs of a plausible run, with validation every epoch and test at the end.
+    fn run(epochs: usize) -> Vec<EpochRecord> {
+        (1..=epochs)
+            .map(|epoch| {
+                let e = epoch as f64;
+                let mut extra = BTreeMap::new();
+                extra.insert("grad_norm_W1".to_string(), 0.5 / e);
+                extra.insert("grad_norm_W2".to_string(), 0.05 / e.sqrt());
+                EpochRecord {
+                    epoch,
+                    step: epoch * 235,
+                    train_loss: 0.25 + 0.6 / e,
+                    train_objective: 0.27 + 0.6 / e,
+                    train_accuracy: 0.95 - 0.15 / e,
+                    val_loss: Some(0.3 + 0.55 / e),
+                    val_accuracy: Some(0.93 - 0.14 / e),
+                    test_loss: (epoch == epochs).then_some(0.32 + 0.55 / e),
+                    test_accuracy: (epoch == epochs).then_some(0.92 - 0.14 / e),
+                    epoch_seconds: 1.2,
+                    samples_per_second: 50_000.0,
+                    extra,
+                }
+            })
+            .collect()
+    }
+
+    /// The contents of the `<text>` elements of an SVG document, trimmed, in document order.
+    fn svg_texts(svg: &str) -> Vec<String> {
+        svg.split("<text")
+            .skip(1)
+            .map(|element| {
+                let start = element.find('>').unwrap() + 1;
+                let end = element.find("</text>").unwrap();
+                element[start..end].trim().to_string()
+            })
+            .collect()
+    }
+
+    fn has_text(svg: &str, text: &str) -> bool {
+        svg_texts(svg).iter().any(|t| t == text)
+    }
+
+    fn png_size(path: &Path) -> (u32, u32) {
+        let image = image::open(path).unwrap();
+        (image.width(), image.height())
+    }
+
+    #[test]
+    fn the_svg_has_title_axis_descriptions_and_legend_labels_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.svg");
+        plot_training_curves_with_extra(&path, &run(10), "MLP on Fashion-MNIST & <co>", None)
+            .unwrap();
+        let svg = fs::read_to_string(&path).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..80]);
+        assert!(svg.trim_end().ends_with("</svg>"));
+        assert!(svg.contains(&format!("width=\"{}\"", 2 * PANEL_WIDTH)));
+        for text in [
+            "MLP on Fashion-MNIST &amp; &lt;co&gt;",
+            "Loss per epoch",
+            "Accuracy per epoch",
+            "epoch",
+            "loss",
+            "accuracy",
+            "train loss L",
+            "train objective J",
+            "validation loss",
+            "test loss",
+            "train accuracy",
+            "validation accuracy",
+            "test accuracy",
+        ] {
+            assert!(
+                has_text(&svg, text),
+                "missing {text} in {:?}",
+                svg_texts(&svg)
+            );
+        }
+        let epoch_ticks: Vec<String> = (1..=10).map(|e| e.to_string()).collect();
+        assert!(epoch_ticks.iter().all(|tick| has_text(&svg, tick)));
+        assert!(!svg.contains("grad_norm"), "no extra panel was asked for");
+    }
+
+    #[test]
+    fn curves_that_were_never_measured_are_not_in_the_legend() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.svg");
+        let mut records = run(3);
+        for record in &mut records {
+            record.val_loss = None;
+            record.val_accuracy = None;
+            record.test_loss = None;
+            record.test_accuracy = None;
+        }
+        plot_training_curves(&path, &records, "no held-out sets").unwrap();
+        let svg = fs::read_to_string(&path).unwrap();
+        assert!(has_text(&svg, "train loss L"));
+        let texts = svg_texts(&svg);
+        assert!(
+            !texts.iter().any(|t| t.starts_with("validation")),
+            "{texts:?}"
+        );
+        assert!(!texts.iter().any(|t| t.starts_with("test")), "{texts:?}");
+    }
+
+    #[test]
+    fn extra_values_get_a_third_panel() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.svg");
+        let records = run(5);
+        plot_training_curves(&path, &records, "with gradient norms").unwrap();
+        let svg = fs::read_to_string(&path).unwrap();
+        assert!(svg.contains(&format!("width=\"{}\"", 3 * PANEL_WIDTH)));
+        assert!(has_text(&svg, "grad_norm_W1") && has_text(&svg, "grad_norm_W2"));
+        assert!(has_text(&svg, "Other values per epoch"));
+
+        let panel =
+            ExtraPanel::with_prefix(&records, "grad_norm_W2", "Gradient norm", "norm").unwrap();
+        plot_training_curves_with_extra(&path, &records, "one norm", Some(&panel)).unwrap();
+        let svg = fs::read_to_string(&path).unwrap();
+        assert!(has_text(&svg, "grad_norm_W2") && !has_text(&svg, "grad_norm_W1"));
+        assert!(has_text(&svg, "Gradient norm") && has_text(&svg, "norm"));
+    }
+
+    #[test]
+    fn asking_for_an_absent_extra_value_names_it_and_the_available_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.svg");
+        let panel = ExtraPanel {
+            caption: "norms".into(),
+            y_label: "norm".into(),
+            series: vec!["grad_norm_W3".into()],
+            log_scale: true,
+        };
+        let error = plot_training_curves_with_extra(&path, &run(2), "t", Some(&panel)).unwrap_err();
+        assert!(matches!(error, PlotError::UnknownExtraSeries { .. }));
+        let message = error.to_string();
+        assert!(message.contains("`grad_norm_W3`"), "{message}");
+        assert!(message.contains("grad_norm_W1, grad_norm_W2"), "{message}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_png_has_the_png_signature_the_figure_size_and_drawn_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.png");
+        plot_training_curves_with_extra(&path, &run(10), "Training curves", None).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(png_size(&path), (2 * PANEL_WIDTH, FIGURE_HEIGHT));
+
+        // The title band holds dark glyph pixels only if the embedded font rendered text.
+        let image = image::open(&path).unwrap().to_luma8();
+        let dark_title_pixels = (0..30)
+            .flat_map(|y| (0..image.width()).map(move |x| (x, y)))
+            .filter(|&(x, y)| image.get_pixel(x, y)[0] < 100)
+            .count();
+        assert!(
+            dark_title_pixels > 100,
+            "only {dark_title_pixels} dark pixels in the title"
+        );
+    }
+
+    #[test]
+    fn a_png_with_extra_values_is_three_panels_wide() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("CURVES.PNG");
+        plot_training_curves(&path, &run(4), "three panels").unwrap();
+        assert_eq!(png_size(&path), (3 * PANEL_WIDTH, FIGURE_HEIGHT));
+    }
+
+    #[test]
+    fn a_single_epoch_and_a_diverged_run_still_plot() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one.png");
+        plot_training_curves(&path, &run(1), "one epoch").unwrap();
+        assert_eq!(png_size(&path), (3 * PANEL_WIDTH, FIGURE_HEIGHT));
+
+        let mut diverged = run(4);
+        for record in &mut diverged[2..] {
+            record.train_loss = f64::NAN;
+            record.train_objective = f64::INFINITY;
+            record.val_loss = Some(f64::NAN);
+            record.extra.insert("grad_norm_W1".into(), f64::NAN);
+        }
+        let path = dir.path().join("diverged.svg");
+        plot_training_curves(&path, &diverged, "diverged").unwrap();
+        let svg = fs::read_to_string(&path).unwrap();
+        assert!(has_text(&svg, "train loss L") && has_text(&svg, "grad_norm_W1"));
+
+        // Only non-finite losses on the training set: those curves are left out.
+        plot_training_curves(&path, &diverged[2..], "nothing finite in L or J").unwrap();
+        let svg = fs::read_to_string(&path).unwrap();
+        assert!(!has_text(&svg, "train loss L") && !has_text(&svg, "train objective J"));
+        assert!(!has_text(&svg, "validation loss") && !has_text(&svg, "grad_norm_W1"));
+        assert!(has_text(&svg, "test loss") && has_text(&svg, "grad_norm_W2"));
+    }
+
+    #[test]
+    fn an_unsupported_extension_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["curves.jpg", "curves", "curves.svg.txt"] {
+            let path = dir.path().join(name);
+            let error = plot_training_curves(&path, &run(3), "t").unwrap_err();
+            assert!(
+                matches!(error, PlotError::UnsupportedFormat { .. }),
+                "{name}"
+            );
+            assert!(error.to_string().contains("expected .svg or .png"));
+            assert!(error.to_string().contains(name));
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn no_records_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("curves.png");
+        let error = plot_training_curves(&path, &[], "t").unwrap_err();
+        assert!(matches!(error, PlotError::NoRecords { .. }));
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "cannot plot to {}: there are no epoch records to plot",
+                path.display()
+            )
+        );
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_missing_folder_is_a_write_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent").join("curves.svg");
+        let error = plot_training_curves(&path, &run(2), "t").unwrap_err();
+        assert!(matches!(error, PlotError::Write { .. }), "{error}");
+    }
+
+    #[test]
+    fn epoch_ticks_are_whole_epochs_at_most_about_ten() {
+        let panel = loss_panel(&run(10));
+        let (range, ticks) = epoch_axis(&panel);
+        assert_eq!(ticks, (1..=10).map(f64::from).collect::<Vec<_>>());
+        assert!(range.start < 1.0 && range.end > 10.0);
+        let (_, ticks) = epoch_axis(&loss_panel(&run(45)));
+        assert_eq!(
+            ticks,
+            (1..=9).map(|k| f64::from(k) * 5.0).collect::<Vec<_>>()
+        );
+        let (range, ticks) = epoch_axis(&loss_panel(&run(1)));
+        assert_eq!(ticks, vec![1.0]);
+        assert!(range.start < 1.0 && range.end > 1.0);
+    }
+
+    #[test]
+    fn accuracy_range_stays_within_zero_and_one() {
+        let mut records = run(3);
+        records[0].train_accuracy = 1.0;
+        records[1].train_accuracy = 0.0;
+        let (low, high) = value_range(&accuracy_panel(&records));
+        assert_eq!((low, high), (0.0, 1.0));
+    }
+
+    #[test]
+    fn tick_labels_are_short() {
+        assert_eq!(format_tick(0.0), "0");
+        assert_eq!(format_tick(0.25), "0.25");
+        assert_eq!(format_tick(2.0), "2");
+        assert_eq!(format_tick(1e-4), "1e-4");
+        assert_eq!(format_tick(2.5e-5), "2.5e-5");
+    }
+}
