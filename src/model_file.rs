@@ -122,7 +122,35 @@ pub fn model_bytes(mlp: &Mlp<f32>, extra: &BTreeMap<String, String>) -> Result<V
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| e.to_string())?;
+    canonical_header(&bytes)
+}
+
+/// The same safetensors bytes with the JSON header's keys in sorted order.
+///
+/// The safetensors crate takes the metadata as a `HashMap`, whose order differs from run to
+/// run; sorting the header makes the same model give byte-identical files. Tensor offsets are
+/// relative to the data section, so they do not change.
+fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let length_bytes: [u8; 8] = bytes
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or("the serialized file is shorter than its header length")?;
+    let header_length = u64::from_le_bytes(length_bytes) as usize;
+    let header = bytes
+        .get(8..8 + header_length)
+        .ok_or("the serialized header is truncated")?;
+    // serde_json's map is ordered by key, so a round trip through `Value` sorts the keys.
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let mut sorted = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    while sorted.len() % 8 != 0 {
+        sorted.push(b' ');
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    out.extend_from_slice(&(sorted.len() as u64).to_le_bytes());
+    out.extend_from_slice(&sorted);
+    out.extend_from_slice(&bytes[8 + header_length..]);
+    Ok(out)
 }
 
 /// Reads a model file written by [`save_model`] (or by anyone who follows its layout).

@@ -3,22 +3,13 @@
 
 use super::error::{DataError, Result};
 
-/// The exact value `byte / 255` for every byte, computed by division (a multiply by a
-/// precomputed `1/255` rounds differently for some bytes).
-const BYTE_TO_UNIT: [f32; 256] = {
-    let mut table = [0.0f32; 256];
-    let mut byte = 0;
-    while byte < 256 {
-        table[byte] = byte as f32 / 255.0;
-        byte += 1;
-    }
-    table
-};
-
-/// The feature value of a stored byte: `byte / 255`, exactly as `byte as f32 / 255.0`.
+/// The feature value of a stored byte: `byte / 255` by division, the one definition used
+/// everywhere (a multiply by a precomputed `1/255` rounds differently for some bytes).
+/// Division also vectorises: gathering a batch this way measured faster than a 256-entry
+/// lookup table.
 #[inline]
 pub fn byte_to_unit(byte: u8) -> f32 {
-    BYTE_TO_UNIT[byte as usize]
+    f32::from(byte) / 255.0
 }
 
 /// The feature values of a dataset, kept in the form they were loaded in.
@@ -162,7 +153,7 @@ impl Dataset {
                     assert!(index < len, "gather_features: sample {index} of {len}");
                     let row = &bytes[index * dim..(index + 1) * dim];
                     for (value, &byte) in out_row.iter_mut().zip(row) {
-                        *value = BYTE_TO_UNIT[byte as usize];
+                        *value = byte_to_unit(byte);
                     }
                 }
             }
@@ -248,7 +239,7 @@ impl Iterator for FeatureRow<'_> {
 
     fn next(&mut self) -> Option<f32> {
         match self {
-            Self::Bytes(bytes) => bytes.next().map(|&b| BYTE_TO_UNIT[b as usize]),
+            Self::Bytes(bytes) => bytes.next().map(|&b| byte_to_unit(b)),
             Self::Floats(floats) => floats.next().copied(),
         }
     }
@@ -283,16 +274,6 @@ impl Splits {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_lookup_table_is_exact_division() {
-        for byte in 0..=255u8 {
-            assert_eq!(
-                byte_to_unit(byte).to_bits(),
-                (byte as f32 / 255.0).to_bits()
-            );
-        }
-    }
 
     #[test]
     fn split_tail_with_zero_fraction_keeps_everything() {

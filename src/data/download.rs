@@ -123,6 +123,9 @@ pub fn download_missing(
     for file in missing {
         let destination = folder.join(&file.name);
         let mut failures = Vec::new();
+        if source.base_urls.is_empty() {
+            failures.push(DownloadFailure::NoMirror);
+        }
         for base_url in &source.base_urls {
             let url = MirrorSource::url(base_url, &file.name);
             match download_file(
@@ -139,7 +142,7 @@ pub fn download_missing(
                 Err(failure) => failures.push(failure),
             }
         }
-        if source.base_urls.is_empty() || !failures.is_empty() {
+        if !failures.is_empty() {
             return Err(DataError::DownloadFailed {
                 dataset: dataset.to_string(),
                 file: file.name.clone(),

@@ -240,6 +240,8 @@ pub enum DataError {
 /// Why one download attempt from one mirror failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownloadFailure {
+    /// The source lists no mirror to try.
+    NoMirror,
     /// The server could not be reached or the transfer broke off.
     Network {
         /// The URL tried.
@@ -282,6 +284,7 @@ pub enum DownloadFailure {
 impl fmt::Display for DownloadFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::NoMirror => f.write_str("no mirror is configured"),
             Self::Network { url, message } => write!(f, "{url}: {message}"),
             Self::HttpStatus { url, status } => write!(f, "{url}: HTTP status {status}"),
             Self::TooLarge { url, limit } => {

@@ -1,0 +1,97 @@
+//! What the command-line tests share: running the binary and generating small IDX datasets.
+#![allow(dead_code)]
+
+use backprop::data::{write_idx_images, write_idx_labels};
+use backprop::rng::Rng;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `backprop ARGS` in `dir` with a clean data environment.
+pub fn backprop(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(args)
+        .current_dir(dir)
+        .env("BACKPROP_DATA", dir.join("no-data-here"))
+        .env_remove("BACKPROP_MIRROR")
+        .output()
+        .expect("the binary runs")
+}
+
+/// Standard output as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that the command succeeded, showing its output otherwise.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        stdout(output),
+        stderr(output)
+    );
+}
+
+/// `count` images of `rows x cols` in `classes` classes: class `c` lights a horizontal band
+/// whose position depends on `c`, over uniform noise; learnable by a small MLP.
+pub fn images(
+    count: usize,
+    rows: usize,
+    cols: usize,
+    classes: usize,
+    seed: u64,
+) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = Rng::new(seed);
+    let mut pixels = Vec::with_capacity(count * rows * cols);
+    let mut labels = Vec::with_capacity(count);
+    for i in 0..count {
+        let class = (i * 7 + rng.below(3)) % classes;
+        labels.push(class as u8);
+        let band = class * rows / classes;
+        for r in 0..rows {
+            for _ in 0..cols {
+                let base = if r == band { 200 } else { 0 };
+                pixels.push((base + rng.below(56)) as u8);
+            }
+        }
+    }
+    (pixels, labels)
+}
+
+/// Writes an IDX dataset folder (gzip) with a training split and, if `test > 0`, a test
+/// split; returns its path.
+pub fn image_folder(dir: &Path, name: &str, train: usize, test: usize, classes: usize) -> PathBuf {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    let (pixels, labels) = images(train, 6, 5, classes, 1);
+    write_idx_images(
+        &folder.join("train-images-idx3-ubyte.gz"),
+        6,
+        5,
+        &pixels,
+        true,
+    )
+    .unwrap();
+    write_idx_labels(&folder.join("train-labels-idx1-ubyte.gz"), &labels, true).unwrap();
+    if test > 0 {
+        let (pixels, labels) = images(test, 6, 5, classes, 2);
+        write_idx_images(&folder.join("t10k-images-idx3-ubyte"), 6, 5, &pixels, false).unwrap();
+        write_idx_labels(&folder.join("t10k-labels-idx1-ubyte"), &labels, false).unwrap();
+    }
+    folder
+}
+
+/// Reads a metrics file as JSON values, one per line.
+pub fn metrics(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
