@@ -51,8 +51,13 @@ impl Rng {
     }
 
     /// Uniform in `[0, 1)`, with 53 random bits.
-    pub fn uniform(&mut self) -> f64 {
+    pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+
+    /// Uniform in `[low, high)`.
+    pub fn uniform(&mut self, low: f64, high: f64) -> f64 {
+        low + (high - low) * self.next_f64()
     }
 
     /// Uniform integer in `0..n` (`n > 0`), without modulo bias.
@@ -70,8 +75,8 @@ impl Rng {
 
     /// A standard normal sample (Box-Muller).
     pub fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform(); // in (0, 1]
-        let u2 = self.uniform();
+        let u1 = 1.0 - self.next_f64(); // in (0, 1]
+        let u2 = self.next_f64();
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 

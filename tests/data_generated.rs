@@ -108,15 +108,16 @@ fn assert_interleaved_and_balanced(data: &Dataset, classes: usize, per_class: us
 #[test]
 fn spiral_default_sizes_and_balance() {
     let splits = spiral(&SpiralConfig::default()).unwrap();
-    assert_interleaved_and_balanced(&splits.train, 3, 1000);
-    assert_interleaved_and_balanced(splits.test.as_ref().unwrap(), 3, 334);
+    // MNIST-sized: 60,000 training points (10 epochs of batch 256 are 2,350 updates).
+    assert_interleaved_and_balanced(&splits.train, 3, 20_000);
+    assert_interleaved_and_balanced(splits.test.as_ref().unwrap(), 3, 3_334);
     assert_eq!(splits.num_classes(), 3);
     let (_, validation) = splits.train.clone().split_tail(0.1).unwrap();
-    assert_eq!(validation.len(), 300);
+    assert_eq!(validation.len(), 6_000);
     for class in 0..3u8 {
         assert_eq!(
             validation.labels().iter().filter(|&&l| l == class).count(),
-            100
+            2_000
         );
     }
 }
@@ -153,7 +154,13 @@ fn spiral_points_lie_in_the_unit_disc() {
 
 #[test]
 fn spiral_is_separable_but_not_linearly() {
-    let splits = spiral(&SpiralConfig::default()).unwrap();
+    // The default arms at a tenth of the default size: 1-NN is quadratic in the points.
+    let splits = spiral(&SpiralConfig {
+        train_per_class: 2_000,
+        test_per_class: 334,
+        ..SpiralConfig::default()
+    })
+    .unwrap();
     let test = splits.test.as_ref().unwrap();
     let nearest = nearest_neighbour_accuracy(&splits.train, test);
     assert!(nearest >= 0.95, "1-NN accuracy {nearest}");

@@ -15,11 +15,7 @@ pub const DATASET_NAMES: &str = "spiral, circles, xor, blobs, mnist, fashion-mni
 /// missing), or a folder holding `train-images-idx3-ubyte[.gz]` and friends.
 pub fn load_splits(spec: &str, data_dir: Option<&Path>, progress: bool) -> Result<Splits> {
     let splits = match spec {
-        "spiral" => spiral(&SpiralConfig {
-            train_per_class: 20_000,
-            test_per_class: 3_334,
-            ..SpiralConfig::default()
-        })?,
+        "spiral" => spiral(&SpiralConfig::default())?,
         "circles" => circles(&CirclesConfig::default())?,
         "xor" => xor(&XorConfig::default())?,
         "blobs" => blobs(&BlobsConfig::default())?,

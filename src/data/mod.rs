@@ -22,7 +22,6 @@ mod idx_writer;
 mod named;
 mod planar;
 pub mod png_input;
-mod rng;
 mod spiral;
 mod xor;
 
@@ -45,6 +44,5 @@ pub use named::{
     MIRROR_VAR, MNIST_MIRROR,
 };
 pub use planar::MAX_GENERATED_POINTS;
-pub use rng::SplitMix64;
 pub use spiral::{spiral, SpiralConfig};
 pub use xor::{xor, XorConfig};

@@ -3,7 +3,7 @@
 
 use super::dataset::{Dataset, Splits};
 use super::error::{DataError, Result};
-use super::rng::SplitMix64;
+use crate::rng::Rng;
 
 /// The most points one generated split may hold (10 million, 80 MB of features).
 pub const MAX_GENERATED_POINTS: usize = 10_000_000;
@@ -60,14 +60,11 @@ impl PlanarSettings {
     /// `sample(rng, class)` for one point at a time. Samples are interleaved by class
     /// (sample `i` has label `i % classes`), so any tail of the data is class-balanced.
     /// Train and test come from independent streams derived from the seed.
-    pub fn generate(
-        &self,
-        mut sample: impl FnMut(&mut SplitMix64, usize) -> [f64; 2],
-    ) -> Result<Splits> {
+    pub fn generate(&self, mut sample: impl FnMut(&mut Rng, usize) -> [f64; 2]) -> Result<Splits> {
         self.check()?;
-        let mut root = SplitMix64::new(self.seed);
-        let mut train_rng = SplitMix64::new(root.next_u64());
-        let mut test_rng = SplitMix64::new(root.next_u64());
+        let mut root = Rng::new(self.seed);
+        let mut train_rng = Rng::new(root.next_u64());
+        let mut test_rng = Rng::new(root.next_u64());
         let train = self.draw(&mut train_rng, self.train_per_class, &mut sample)?;
         let test = if self.test_per_class > 0 {
             Some(self.draw(&mut test_rng, self.test_per_class, &mut sample)?)
@@ -79,9 +76,9 @@ impl PlanarSettings {
 
     fn draw(
         &self,
-        rng: &mut SplitMix64,
+        rng: &mut Rng,
         per_class: usize,
-        sample: &mut impl FnMut(&mut SplitMix64, usize) -> [f64; 2],
+        sample: &mut impl FnMut(&mut Rng, usize) -> [f64; 2],
     ) -> Result<Dataset> {
         let count = per_class * self.classes;
         let mut features = Vec::with_capacity(2 * count);

@@ -1,0 +1,73 @@
+//! Same seed and thread count, bit-identical weights, at the sizes where the matrix products
+//! really run on several threads (784-256-10, batch 256).
+
+use backprop::data::Dataset;
+use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
+use backprop::optim::OptimizerKind;
+use backprop::rng::Rng;
+use backprop::train::{NoObserver, TrainConfig, TrainData, Trainer};
+
+fn mnist_shaped(samples: usize) -> Dataset {
+    let mut rng = Rng::new(42);
+    let pixels: Vec<u8> = (0..samples * 784).map(|_| rng.below(256) as u8).collect();
+    let labels: Vec<u8> = (0..samples).map(|_| rng.below(10) as u8).collect();
+    Dataset::from_images(pixels, labels, 28, 28).unwrap()
+}
+
+fn train_weights(threads: usize, data: &Dataset) -> Vec<Vec<f32>> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let config = MlpConfig {
+            inputs: 784,
+            hidden: vec![256],
+            outputs: 10,
+            activation: Activation::Relu,
+            loss: Loss::CrossEntropy,
+            bias: true,
+            weight_decay: 1e-4,
+        };
+        let mut mlp = Mlp::<f32>::new(config, 7).unwrap();
+        let mut trainer = Trainer::new(TrainConfig {
+            epochs: 1,
+            max_steps: None,
+            batch_size: 256,
+            shuffle: true,
+            seed: 7,
+            learning_rate: 0.1,
+            optimizer: OptimizerKind::MOMENTUM,
+        })
+        .unwrap();
+        let data = TrainData {
+            train: data,
+            validation: None,
+            test: None,
+        };
+        trainer.run(&mut mlp, data, &mut NoObserver).unwrap();
+        (1..=2)
+            .flat_map(|k| {
+                [
+                    mlp.weight(k).as_slice().to_vec(),
+                    mlp.bias(k).unwrap().as_slice().to_vec(),
+                ]
+            })
+            .collect()
+    })
+}
+
+#[test]
+fn same_seed_and_threads_give_bit_identical_weights() {
+    let data = mnist_shaped(1300); // 5 full batches and a partial one
+    for threads in [1, 2] {
+        let first = train_weights(threads, &data);
+        let second = train_weights(threads, &data);
+        let same = first
+            .iter()
+            .flatten()
+            .zip(second.iter().flatten())
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{threads} threads: two runs differ");
+    }
+}
