@@ -59,6 +59,9 @@ pub struct StepProgress {
 
 /// Receives training events (a progress bar, a metrics file, a plot...).
 pub trait TrainingObserver {
+    /// After every backward pass, before the update: the model holds this step's values and
+    /// gradients (for gradient statistics).
+    fn after_backward(&mut self, _mlp: &Mlp<f32>) {}
     /// After every parameter update.
     fn on_step(&mut self, _progress: &StepProgress) {}
     /// After every epoch, with its record; an error stops training.
@@ -236,6 +239,7 @@ impl Trainer {
                     });
                 }
                 mlp.backward()?;
+                observer.after_backward(mlp);
                 self.optimizer.step(mlp, self.config.learning_rate);
                 self.step += 1;
                 training_time += began.elapsed();
