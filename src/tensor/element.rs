@@ -27,6 +27,7 @@ pub trait Element:
     + AddAssign
     + SubAssign
     + MulAssign
+    + super::matmul::GemmScalar
     + 'static
 {
     /// Additive identity.

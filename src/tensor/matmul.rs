@@ -1,4 +1,4 @@
-//! Matrix products, from the `gemm` crate (AVX-512 kernels; see `docs/decisions.md`).
+//! Matrix products, from the `faer` crate (AVX-512 kernels; see `docs/decisions.md`).
 //!
 //! The three products of an MLP layer, in the batch form where rows are samples, each read
 //! its transposed operand in place through strides (no copy is ever made):
@@ -9,14 +9,26 @@
 //! | `dW = dZᵀ X` | backward, 4.7.11 and 4.7.14 | [`matmul_at_b`] |
 //! | `dX = dZ W` | backward, 4.7.12 | [`matmul_a_b`] |
 //!
-//! Products run on the current rayon pool with all its threads (training installs a pool of
-//! `--threads` threads). `gemm` splits the output into blocks that each thread computes
-//! whole, in a fixed order of the inner dimension, so the result does not depend on timing:
-//! the same thread count gives bit-identical results.
+//! **Threads and determinism.** A large product is split into as many blocks of output rows
+//! as the current rayon pool has threads (training installs a pool of `--threads` threads);
+//! each block is one single-threaded `faer` product, so every output element is computed by
+//! exactly one thread in a fixed order: the same thread count gives bit-identical results.
+//! Small products (`m·n·k` below [`PARALLEL_THRESHOLD`]) run on one thread, where a second
+//! one costs more than it brings.
+//!
+//! **No allocation.** Single-threaded `faer` products pack their operands into buffers that
+//! each thread keeps, so a training step in steady state allocates nothing.
 
 use super::{Element, Tensor, Write};
-use gemm::Parallelism;
-use std::any::TypeId;
+use faer::{Accum, MatMut, MatRef, Par};
+
+/// Products with fewer multiply-adds than this run on one thread.
+pub const PARALLEL_THRESHOLD: usize = 1 << 22;
+
+/// The element types `faer` multiplies: `f32` and `f64`.
+pub trait GemmScalar: faer::traits::ComplexField + Copy {}
+impl GemmScalar for f32 {}
+impl GemmScalar for f64 {}
 
 /// A read-only view of a row-major matrix, possibly transposed (read in place).
 #[derive(Clone, Copy)]
@@ -46,6 +58,22 @@ impl<'a, T: Element> MatrixView<'a, T> {
             cols: t.rows(),
             row_stride: 1,
             col_stride: t.cols() as isize,
+        }
+    }
+
+    /// The view as `faer` sees it, restricted to rows `first .. first + count`.
+    fn faer_rows(&self, first: usize, count: usize) -> MatRef<'a, T> {
+        assert!(first + count <= self.rows);
+        // SAFETY: the view describes `rows x cols` in-bounds elements of `data` (checked by
+        // the constructors' shapes), and rows `first .. first + count` are a subset of them.
+        unsafe {
+            MatRef::from_raw_parts(
+                self.data.as_ptr().offset(first as isize * self.row_stride),
+                count,
+                self.cols,
+                self.row_stride,
+                self.col_stride,
+            )
         }
     }
 }
@@ -82,52 +110,56 @@ fn product<T: Element>(out: &mut Tensor<T>, lhs: MatrixView<T>, rhs: MatrixView<
         (m, n),
         "output shape of a product disagrees"
     );
-    assert!(
-        TypeId::of::<T>() == TypeId::of::<f32>() || TypeId::of::<T>() == TypeId::of::<f64>(),
-        "Element is only implemented for f32 and f64"
-    );
     if m == 0 || n == 0 {
         return;
     }
-    if k == 0 {
-        if write == Write::Overwrite {
-            out.fill_zero();
-        }
+    let accum = match write {
+        Write::Overwrite => Accum::Replace,
+        Write::Accumulate => Accum::Add,
+    };
+    let rhs = rhs.faer_rows(0, k);
+    let threads = rayon::current_num_threads();
+    let blocks = if m * n * k >= PARALLEL_THRESHOLD {
+        threads.min(m)
+    } else {
+        1
+    };
+    let rows_per_block = m.div_ceil(blocks);
+    block_products(out.as_mut_slice(), 0, rows_per_block, n, &lhs, rhs, accum);
+}
+
+/// Computes the output rows `first ..` of `dst` block by block (`rows_per_block` rows each),
+/// the blocks in parallel by recursive halving (`rayon::join`, which allocates nothing).
+fn block_products<T: Element>(
+    dst: &mut [T],
+    first: usize,
+    rows_per_block: usize,
+    n: usize,
+    lhs: &MatrixView<T>,
+    rhs: MatRef<T>,
+    accum: Accum,
+) {
+    let rows = dst.len() / n;
+    let blocks = rows.div_ceil(rows_per_block);
+    if blocks > 1 {
+        let left_rows = blocks / 2 * rows_per_block;
+        let (left, right) = dst.split_at_mut(left_rows * n);
+        rayon::join(
+            || block_products(left, first, rows_per_block, n, lhs, rhs, accum),
+            || block_products(right, first + left_rows, rows_per_block, n, lhs, rhs, accum),
+        );
         return;
     }
-    let threads = rayon::current_num_threads();
-    let parallelism = if threads > 1 {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
-    let dst = out.as_mut_slice().as_mut_ptr();
-    // SAFETY: the views describe in-bounds elements of live slices: the shapes were checked
-    // above and the strides are those of row-major storage of exactly these shapes; `dst`
-    // does not alias `lhs` or `rhs` because it comes from a `&mut` borrow.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst,
-            1,
-            n as isize,
-            write == Write::Accumulate,
-            lhs.data.as_ptr(),
-            lhs.col_stride,
-            lhs.row_stride,
-            rhs.data.as_ptr(),
-            rhs.col_stride,
-            rhs.row_stride,
-            T::ONE,
-            T::ONE,
-            false,
-            false,
-            false,
-            parallelism,
-        );
-    }
+    // SAFETY: `dst` holds exactly `rows x n` elements, row-major.
+    let dst = unsafe { MatMut::from_raw_parts_mut(dst.as_mut_ptr(), rows, n, n as isize, 1) };
+    faer::linalg::matmul::matmul(
+        dst,
+        accum,
+        lhs.faer_rows(first, rows),
+        rhs,
+        T::ONE,
+        Par::Seq,
+    );
 }
 
 #[cfg(test)]
@@ -144,31 +176,38 @@ mod tests {
         Tensor::from_fn(rows, cols, |r, c| ((r * 31 + c * 17) as f64 * salt).sin())
     }
 
+    fn assert_close(got: &Tensor<f64>, want: &Tensor<f64>) {
+        assert_eq!(got.shape(), want.shape());
+        for (a, b) in got.as_slice().iter().zip(want.as_slice()) {
+            assert!((a - b).abs() < 1e-10 * (1.0 + b.abs()), "{a} vs {b}");
+        }
+    }
+
+    /// The three layer products, small (one block) and large (split over two threads).
     #[test]
     fn the_three_layer_products_match_the_definition() {
-        let x = filled(7, 5, 0.3);
-        let w = filled(4, 5, 0.7);
-        let dz = filled(7, 4, 1.1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        for (b, d, h) in [(7, 5, 4), (200, 150, 140)] {
+            pool.install(|| {
+                let x = filled(b, d, 0.3);
+                let w = filled(h, d, 0.7);
+                let dz = filled(b, h, 1.1);
 
-        let mut z = Tensor::zeros(7, 4);
-        matmul_a_bt(&mut z, &x, &w, Write::Overwrite);
-        let expected = naive(&x, &w.transposed());
-        for (a, b) in z.as_slice().iter().zip(expected.as_slice()) {
-            assert!((a - b).abs() < 1e-12);
-        }
+                let mut z = Tensor::zeros(b, h);
+                matmul_a_bt(&mut z, &x, &w, Write::Overwrite);
+                assert_close(&z, &naive(&x, &w.transposed()));
 
-        let mut dw = Tensor::zeros(4, 5);
-        matmul_at_b(&mut dw, &dz, &x, Write::Overwrite);
-        let expected = naive(&dz.transposed(), &x);
-        for (a, b) in dw.as_slice().iter().zip(expected.as_slice()) {
-            assert!((a - b).abs() < 1e-12);
-        }
+                let mut dw = Tensor::zeros(h, d);
+                matmul_at_b(&mut dw, &dz, &x, Write::Overwrite);
+                assert_close(&dw, &naive(&dz.transposed(), &x));
 
-        let mut dx = Tensor::zeros(7, 5);
-        matmul_a_b(&mut dx, &dz, &w, Write::Overwrite);
-        let expected = naive(&dz, &w);
-        for (a, b) in dx.as_slice().iter().zip(expected.as_slice()) {
-            assert!((a - b).abs() < 1e-12);
+                let mut dx = Tensor::zeros(b, d);
+                matmul_a_b(&mut dx, &dz, &w, Write::Overwrite);
+                assert_close(&dx, &naive(&dz, &w));
+            });
         }
     }
 
@@ -185,8 +224,6 @@ mod tests {
             assert!((out.as_slice()[i] - want).abs() < 1e-12);
         }
         matmul_a_b(&mut out, &a, &b, Write::Overwrite);
-        for i in 0..out.len() {
-            assert!((out.as_slice()[i] - product.as_slice()[i]).abs() < 1e-12);
-        }
+        assert_close(&out, &product);
     }
 }

@@ -3,7 +3,7 @@
 use super::evaluate::{evaluate, Evaluation};
 use super::metrics::EpochRecord;
 use crate::data::Dataset;
-use crate::nn::mlp::MlpError;
+use crate::nn::mlp::{ForwardValues, MlpError};
 use crate::nn::Mlp;
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::rng::Rng;
@@ -109,6 +109,39 @@ pub struct Trainer {
     epoch: usize,
     step: u64,
     order: Vec<usize>,
+}
+
+/// What one training step did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepOutcome {
+    /// The parameters were updated; the forward pass gave these values.
+    Updated(ForwardValues<f32>),
+    /// The objective was not finite, so nothing was updated.
+    NonFinite(ForwardValues<f32>),
+}
+
+/// One parameter update on the samples `batch` of `train`: gather the batch (u8 -> f32
+/// on the fly), forward propagation, backward propagation, then the optimiser's update.
+/// Allocates nothing once the model has seen a batch of this size.
+pub fn train_step(
+    mlp: &mut Mlp<f32>,
+    optimizer: &mut Optimizer<f32>,
+    train: &Dataset,
+    batch: &[usize],
+    learning_rate: f64,
+    observer: &mut dyn TrainingObserver,
+) -> Result<StepOutcome, MlpError> {
+    train.gather_features(batch, mlp.features_mut(batch.len()));
+    mlp.set_labels(batch.iter().map(|&i| train.labels()[i] as usize))?;
+    mlp.zero_grad();
+    let values = mlp.forward()?;
+    if !values.objective.is_finite() {
+        return Ok(StepOutcome::NonFinite(values));
+    }
+    mlp.backward()?;
+    observer.after_backward(mlp);
+    optimizer.step(mlp, learning_rate);
+    Ok(StepOutcome::Updated(values))
 }
 
 /// The final figures of a run.
@@ -226,21 +259,24 @@ impl Trainer {
                 let began = Instant::now();
                 let end = (start + batch_size).min(n);
                 let batch = &self.order[start..end];
-                train.gather_features(batch, mlp.features_mut(batch.len()));
-                mlp.set_labels(batch.iter().map(|&i| train.labels()[i] as usize))?;
-                mlp.zero_grad();
-                let values = mlp.forward()?;
-                if !values.objective.is_finite() {
-                    return Err(TrainError::Diverged {
-                        step: self.step + 1,
-                        epoch: self.epoch,
-                        value: values.objective,
-                        learning_rate: self.config.learning_rate,
-                    });
-                }
-                mlp.backward()?;
-                observer.after_backward(mlp);
-                self.optimizer.step(mlp, self.config.learning_rate);
+                let values = match train_step(
+                    mlp,
+                    &mut self.optimizer,
+                    train,
+                    batch,
+                    self.config.learning_rate,
+                    observer,
+                )? {
+                    StepOutcome::Updated(values) => values,
+                    StepOutcome::NonFinite(values) => {
+                        return Err(TrainError::Diverged {
+                            step: self.step + 1,
+                            epoch: self.epoch,
+                            value: values.objective,
+                            learning_rate: self.config.learning_rate,
+                        })
+                    }
+                };
                 self.step += 1;
                 training_time += began.elapsed();
 
