@@ -45,7 +45,10 @@ fn a_training_step_allocates_nothing_in_steady_state() {
         (1, OptimizerKind::ADAM, vec![256]),
         (2, OptimizerKind::MOMENTUM, vec![512, 256]),
     ] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let config = MlpConfig {
                 inputs: 784,
@@ -56,13 +59,16 @@ fn a_training_step_allocates_nothing_in_steady_state() {
                 bias: true,
                 weight_decay: 1e-4,
             };
+            backprop::tensor::matmul::prepare_threads();
             let mut mlp = Mlp::<f32>::new(config, 3).unwrap();
             let mut optimizer = Optimizer::new(kind);
             let order: Vec<usize> = (0..1000).collect();
             // Batches of 256 and the last, partial batch of 232: both shapes warm up first.
             let batches: Vec<&[usize]> = order.chunks(256).collect();
             let mut step = |batch: &[usize]| {
-                let outcome = train_step(&mut mlp, &mut optimizer, &data, batch, 0.1, &mut NoObserver).unwrap();
+                let outcome =
+                    train_step(&mut mlp, &mut optimizer, &data, batch, 0.1, &mut NoObserver)
+                        .unwrap();
                 assert!(matches!(outcome, StepOutcome::Updated(_)));
             };
             for batch in &batches {
@@ -75,7 +81,10 @@ fn a_training_step_allocates_nothing_in_steady_state() {
                 }
             }
             let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
-            assert_eq!(allocations, 0, "{threads} threads, {kind}: 12 steps allocated {allocations} times");
+            assert_eq!(
+                allocations, 0,
+                "{threads} threads, {kind}: 12 steps allocated {allocations} times"
+            );
         });
     }
 }

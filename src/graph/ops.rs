@@ -10,7 +10,7 @@
 //! All tensors are matrices whose rows are samples; see [`crate::tensor`].
 
 use crate::tensor::matmul::{matmul_a_b, matmul_a_bt, matmul_at_b};
-use crate::tensor::{Element, Shape, Tensor, Write};
+use crate::tensor::{kernels, Element, Shape, Tensor, Write};
 use std::fmt;
 
 /// The element-wise nonlinearity `phi` of the seed (4.7.2).
@@ -265,9 +265,12 @@ impl<T: Element> Op<T> {
                 }
             }
             Op::Activation(phi) => {
-                let phi = *phi;
-                for (h, &z) in out.as_mut_slice().iter_mut().zip(inputs[0].as_slice()) {
-                    *h = phi.apply(z);
+                let (h, z) = (out.as_mut_slice(), inputs[0].as_slice());
+                // One loop per activation, so that each is a plain loop the compiler vectorises.
+                match phi {
+                    Activation::Relu => kernels::map(h, z, |z| Activation::Relu.apply(z)),
+                    Activation::Sigmoid => kernels::map(h, z, |z| Activation::Sigmoid.apply(z)),
+                    Activation::Tanh => kernels::map(h, z, |z| Activation::Tanh.apply(z)),
                 }
             }
             Op::SoftmaxCrossEntropy { probabilities } => {
@@ -311,16 +314,13 @@ impl<T: Element> Op<T> {
                 }
             }
             Op::SquaredFrobenius => out.as_mut_slice()[0] = inputs[0].squared_frobenius(),
-            Op::Add => {
-                for ((o, &a), &b) in out
-                    .as_mut_slice()
-                    .iter_mut()
-                    .zip(inputs[0].as_slice())
-                    .zip(inputs[1].as_slice())
-                {
-                    *o = a + b;
-                }
-            }
+            Op::Add => kernels::zip_map(
+                out.as_mut_slice(),
+                inputs[0].as_slice(),
+                inputs[1].as_slice(),
+                Write::Overwrite,
+                |a, b| a + b,
+            ),
             Op::Scale(c) => {
                 let c = *c;
                 for (o, &a) in out.as_mut_slice().iter_mut().zip(inputs[0].as_slice()) {
@@ -329,8 +329,7 @@ impl<T: Element> Op<T> {
             }
             Op::Mean => {
                 let a = inputs[0];
-                let sum: T = a.as_slice().iter().copied().sum();
-                out.as_mut_slice()[0] = sum / T::from_f64(a.len() as f64);
+                out.as_mut_slice()[0] = kernels::sum(a.as_slice()) / T::from_f64(a.len() as f64);
             }
         }
         Ok(())
@@ -356,7 +355,9 @@ impl<T: Element> Op<T> {
             (Op::MatMul, 0) => matmul_a_b(grad, out_grad, inputs[1], write),
             (Op::MatMul, _) => matmul_at_b(grad, out_grad, inputs[0], write),
             // Z + b:  dJ/dZ passes through;  dJ/db sums dJ/d(out) over the rows.
-            (Op::AddBias, 0) => store_each(grad, out_grad.as_slice(), write, |g| g),
+            (Op::AddBias, 0) => {
+                kernels::map_store(grad.as_mut_slice(), out_grad.as_slice(), write, |g| g)
+            }
             (Op::AddBias, _) => {
                 let n = out_grad.cols();
                 if write == Write::Overwrite {
@@ -370,10 +371,17 @@ impl<T: Element> Op<T> {
             }
             // 4.7.13: dJ/dz = dJ/dh ⊙ phi'(z), with phi'(z) written through h = phi(z).
             (Op::Activation(phi), _) => {
-                let phi = *phi;
-                let g = grad.as_mut_slice();
-                for ((g, &dh), &h) in g.iter_mut().zip(out_grad.as_slice()).zip(out.as_slice()) {
-                    write.store(g, dh * phi.derivative_from_output(h));
+                let (g, dh, h) = (grad.as_mut_slice(), out_grad.as_slice(), out.as_slice());
+                match phi {
+                    Activation::Relu => kernels::zip_map(g, dh, h, write, |dh, h| {
+                        dh * Activation::Relu.derivative_from_output(h)
+                    }),
+                    Activation::Sigmoid => kernels::zip_map(g, dh, h, write, |dh, h| {
+                        dh * Activation::Sigmoid.derivative_from_output(h)
+                    }),
+                    Activation::Tanh => kernels::zip_map(g, dh, h, write, |dh, h| {
+                        dh * Activation::Tanh.derivative_from_output(h)
+                    }),
                 }
             }
             // 4.7.9 for cross-entropy: dl_i/do_i = softmax(o_i) - onehot(y_i).
@@ -413,13 +421,17 @@ impl<T: Element> Op<T> {
             // 4.7.10 (with the λ/2 of the scale that follows): d||W||²/dW = 2 W.
             (Op::SquaredFrobenius, _) => {
                 let two_ds = T::from_f64(2.0) * out_grad.item();
-                store_each(grad, inputs[0].as_slice(), write, |w| two_ds * w);
+                kernels::map_store(grad.as_mut_slice(), inputs[0].as_slice(), write, |w| {
+                    two_ds * w
+                });
             }
             // 4.7.6 and every sum: d(A + B)/dA = d(A + B)/dB = identity.
-            (Op::Add, _) => store_each(grad, out_grad.as_slice(), write, |g| g),
+            (Op::Add, _) => {
+                kernels::map_store(grad.as_mut_slice(), out_grad.as_slice(), write, |g| g)
+            }
             (Op::Scale(c), _) => {
                 let c = *c;
-                store_each(grad, out_grad.as_slice(), write, |g| c * g);
+                kernels::map_store(grad.as_mut_slice(), out_grad.as_slice(), write, |g| c * g);
             }
             (Op::Mean, _) => {
                 let share = out_grad.item() / T::from_f64(grad.len() as f64);
@@ -459,23 +471,6 @@ impl<T: Element> Op<T> {
             Op::SquaredLoss => vec![SavedTensor::Input(0), SavedTensor::Input(1)],
             Op::SquaredFrobenius => vec![SavedTensor::Input(0)],
             Op::AddBias | Op::Add | Op::Scale(_) | Op::Mean => Vec::new(),
-        }
-    }
-}
-
-/// Writes `f(source[i])` into every element of `grad` in the given mode.
-#[inline(always)]
-fn store_each<T: Element>(grad: &mut Tensor<T>, source: &[T], write: Write, f: impl Fn(T) -> T) {
-    match write {
-        Write::Overwrite => {
-            for (g, &s) in grad.as_mut_slice().iter_mut().zip(source) {
-                *g = f(s);
-            }
-        }
-        Write::Accumulate => {
-            for (g, &s) in grad.as_mut_slice().iter_mut().zip(source) {
-                *g += f(s);
-            }
         }
     }
 }

@@ -102,6 +102,32 @@ pub fn matmul_a_b<T: Element>(out: &mut Tensor<T>, a: &Tensor<T>, b: &Tensor<T>,
     product(out, MatrixView::of(a), MatrixView::of(b), write);
 }
 
+/// Gives every thread of the current rayon pool the packing buffers `faer` keeps per
+/// thread, by running one small product on each. The training loop calls it once before the
+/// first step, so that no step allocates even the first time a thread helps with a product.
+pub fn prepare_threads() {
+    rayon::broadcast(|_| {
+        warm_up_packing_buffers();
+    });
+}
+
+fn warm_up_packing_buffers() {
+    // Larger than faer's small-matrix path (m·n·k > 16³), so that it takes the packed one.
+    let a = Tensor::<f32>::zeros(32, 32);
+    let mut out = Tensor::<f32>::zeros(32, 32);
+    let dst = out.as_mut_slice();
+    // SAFETY: 32x32 row-major buffers.
+    let dst = unsafe { MatMut::from_raw_parts_mut(dst.as_mut_ptr(), 32, 32, 32, 1) };
+    faer::linalg::matmul::matmul(
+        dst,
+        Accum::Replace,
+        MatrixView::of(&a).faer_rows(0, 32),
+        MatrixView::of(&a).faer_rows(0, 32),
+        1.0f32,
+        Par::Seq,
+    );
+}
+
 fn product<T: Element>(out: &mut Tensor<T>, lhs: MatrixView<T>, rhs: MatrixView<T>, write: Write) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
     assert_eq!(k, rhs.rows, "inner dimensions of a product disagree");

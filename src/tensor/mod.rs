@@ -6,6 +6,7 @@
 //! rule of the seed explicit and every kernel a plain loop over a contiguous slice.
 
 mod element;
+pub mod kernels;
 pub mod matmul;
 
 pub use element::Element;
@@ -196,7 +197,7 @@ impl<T: Element> Tensor<T> {
 
     /// The squared Frobenius norm: the sum of the squares of all elements.
     pub fn squared_frobenius(&self) -> T {
-        self.data.iter().map(|&v| v * v).sum()
+        kernels::sum_of_squares(&self.data)
     }
 
     /// Whether every element is finite.

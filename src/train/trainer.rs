@@ -232,6 +232,7 @@ impl Trainer {
                 }
             }
         }
+        crate::tensor::matmul::prepare_threads();
         let mut records = Vec::new();
         let n = train.len();
         let batch_size = self.config.batch_size.min(n);

@@ -1,0 +1,164 @@
+//! Element-wise kernels: plain loops over contiguous slices that the compiler vectorises,
+//! split over the threads of the current rayon pool when a tensor is large.
+//!
+//! Every element is computed independently and by exactly one thread, so results do not
+//! depend on the number of threads or on timing. Reductions ([`sum_of_squares`]) run on one
+//! thread with a fixed order.
+
+use super::{Element, Write};
+use rayon::prelude::*;
+
+/// Tensors with fewer elements than this are processed on one thread.
+pub const PARALLEL_ELEMENTS: usize = 1 << 15;
+
+/// The chunk size that splits `len` elements over the pool's threads (or one chunk).
+fn chunk_len(len: usize) -> usize {
+    let threads = rayon::current_num_threads();
+    if len < PARALLEL_ELEMENTS || threads == 1 {
+        len.max(1)
+    } else {
+        len.div_ceil(threads).next_multiple_of(64)
+    }
+}
+
+/// `out[i] = f(input[i])`.
+#[inline]
+pub fn map<T: Element>(out: &mut [T], input: &[T], f: impl Fn(T) -> T + Sync) {
+    assert_eq!(out.len(), input.len());
+    let chunk = chunk_len(out.len());
+    out.par_chunks_mut(chunk)
+        .zip(input.par_chunks(chunk))
+        .for_each(|(out, input)| {
+            for (o, &x) in out.iter_mut().zip(input) {
+                *o = f(x);
+            }
+        });
+}
+
+/// `out[i] (=|+=) f(a[i], b[i])`.
+#[inline]
+pub fn zip_map<T: Element>(
+    out: &mut [T],
+    a: &[T],
+    b: &[T],
+    write: Write,
+    f: impl Fn(T, T) -> T + Sync,
+) {
+    assert_eq!(out.len(), a.len());
+    assert_eq!(out.len(), b.len());
+    let chunk = chunk_len(out.len());
+    out.par_chunks_mut(chunk)
+        .zip(a.par_chunks(chunk))
+        .zip(b.par_chunks(chunk))
+        .for_each(|((out, a), b)| match write {
+            Write::Overwrite => {
+                for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                    *o = f(x, y);
+                }
+            }
+            Write::Accumulate => {
+                for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                    *o += f(x, y);
+                }
+            }
+        });
+}
+
+/// `out[i] (=|+=) f(a[i])`.
+#[inline]
+pub fn map_store<T: Element>(out: &mut [T], a: &[T], write: Write, f: impl Fn(T) -> T + Sync) {
+    assert_eq!(out.len(), a.len());
+    let chunk = chunk_len(out.len());
+    out.par_chunks_mut(chunk)
+        .zip(a.par_chunks(chunk))
+        .for_each(|(out, a)| match write {
+            Write::Overwrite => {
+                for (o, &x) in out.iter_mut().zip(a) {
+                    *o = f(x);
+                }
+            }
+            Write::Accumulate => {
+                for (o, &x) in out.iter_mut().zip(a) {
+                    *o += f(x);
+                }
+            }
+        });
+}
+
+/// `Σ x²`, with eight interleaved partial sums (so the loop vectorises) added in a fixed
+/// order at the end.
+pub fn sum_of_squares<T: Element>(values: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let mut chunks = values.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v * v;
+        }
+    }
+    for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+        *lane += v * v;
+    }
+    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+}
+
+/// `Σ x`, with eight interleaved partial sums added in a fixed order at the end.
+pub fn sum<T: Element>(values: &[T]) -> T {
+    let mut lanes = [T::ZERO; 8];
+    let mut chunks = values.chunks_exact(8);
+    for chunk in &mut chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v;
+        }
+    }
+    for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
+        *lane += v;
+    }
+    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernels_give_the_same_results_on_any_number_of_threads() {
+        let a: Vec<f32> = (0..100_003)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0)
+            .collect();
+        let b: Vec<f32> = (0..100_003)
+            .map(|i| ((i * 104_729) % 997) as f32 / 300.0)
+            .collect();
+        let run = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| {
+                    let mut mapped = vec![0.0; a.len()];
+                    map(&mut mapped, &a, |x| x.max(0.0));
+                    let mut zipped = vec![1.0; a.len()];
+                    zip_map(&mut zipped, &a, &b, Write::Accumulate, |x, y| x * y);
+                    (mapped, zipped)
+                })
+        };
+        let (one_mapped, one_zipped) = run(1);
+        let (two_mapped, two_zipped) = run(2);
+        assert_eq!(one_mapped, two_mapped);
+        assert_eq!(one_zipped, two_zipped);
+        assert_eq!(one_mapped[0], a[0].max(0.0));
+        assert_eq!(one_zipped[5], 1.0 + a[5] * b[5]);
+    }
+
+    #[test]
+    fn reductions_match_the_definition() {
+        let v: Vec<f64> = (0..1001).map(|i| i as f64 * 0.5).collect();
+        let squares: f64 = v.iter().map(|x| x * x).sum();
+        assert!((sum_of_squares(&v) - squares).abs() < 1e-9 * squares);
+        let total: f64 = v.iter().sum();
+        assert!((sum(&v) - total).abs() < 1e-9 * total);
+        assert_eq!(sum_of_squares::<f32>(&[]), 0.0);
+        assert_eq!(sum(&[3.0f32]), 3.0);
+    }
+}
