@@ -2,6 +2,7 @@
 //! gather of a mini-batch into a row-major `f32` buffer.
 
 use super::error::{DataError, Result};
+use rayon::prelude::*;
 
 /// The feature value of a stored byte: `byte / 255` by division, the one definition used
 /// everywhere (a multiply by a precomputed `1/255` rounds differently for some bytes).
@@ -147,23 +148,34 @@ impl Dataset {
             dim
         );
         let len = self.len();
-        match &self.features {
-            Features::Bytes(bytes) => {
-                for (&index, out_row) in indices.iter().zip(out.chunks_exact_mut(dim)) {
-                    assert!(index < len, "gather_features: sample {index} of {len}");
-                    let row = &bytes[index * dim..(index + 1) * dim];
-                    for (value, &byte) in out_row.iter_mut().zip(row) {
-                        *value = byte_to_unit(byte);
+        if indices.is_empty() || dim == 0 {
+            return;
+        }
+        // Rows are independent: split them over the pool's threads when the batch is large.
+        let rows_per_chunk = if out.len() >= crate::tensor::kernels::PARALLEL_ELEMENTS {
+            indices.len().div_ceil(rayon::current_num_threads())
+        } else {
+            indices.len()
+        };
+        out.par_chunks_mut(rows_per_chunk * dim)
+            .zip(indices.par_chunks(rows_per_chunk))
+            .for_each(|(out, indices)| match &self.features {
+                Features::Bytes(bytes) => {
+                    for (&index, out_row) in indices.iter().zip(out.chunks_exact_mut(dim)) {
+                        assert!(index < len, "gather_features: sample {index} of {len}");
+                        let row = &bytes[index * dim..(index + 1) * dim];
+                        for (value, &byte) in out_row.iter_mut().zip(row) {
+                            *value = byte_to_unit(byte);
+                        }
                     }
                 }
-            }
-            Features::Floats(floats) => {
-                for (&index, out_row) in indices.iter().zip(out.chunks_exact_mut(dim)) {
-                    assert!(index < len, "gather_features: sample {index} of {len}");
-                    out_row.copy_from_slice(&floats[index * dim..(index + 1) * dim]);
+                Features::Floats(floats) => {
+                    for (&index, out_row) in indices.iter().zip(out.chunks_exact_mut(dim)) {
+                        assert!(index < len, "gather_features: sample {index} of {len}");
+                        out_row.copy_from_slice(&floats[index * dim..(index + 1) * dim]);
+                    }
                 }
-            }
-        }
+            });
     }
 
     /// The features of sample `index` as `f32` values (bytes converted to `byte / 255`),

@@ -288,7 +288,7 @@ impl<T: Element> Op<T> {
                     let max = o_row.iter().fold(o_row[0], |m, &v| m.max(v));
                     let mut sum = T::ZERO;
                     for (p, &v) in p_row.iter_mut().zip(o_row) {
-                        let e = (v - max).exp();
+                        let e = (v - max).exp_flushed();
                         *p = e;
                         sum += e;
                     }

@@ -6,7 +6,8 @@
 //! optimiser through the gradient, for weights only.
 
 use crate::nn::Mlp;
-use crate::tensor::{Element, Tensor};
+use crate::tensor::{kernels, Element, Tensor};
+use rayon::prelude::*;
 use std::fmt;
 
 /// Which update rule, with its hyper-parameters (the learning rate is passed per step).
@@ -135,20 +136,33 @@ impl<T: Element> Optimizer<T> {
             let Some(grad) = grad else { continue };
             let value = value.as_mut_slice();
             let grad = grad.as_slice();
+            let chunk = kernels::chunk_len(value.len());
             match self.kind {
-                OptimizerKind::Sgd => {
-                    for (w, &g) in value.iter_mut().zip(grad) {
-                        *w -= lr * g;
-                    }
-                }
+                // θ ← θ - lr g
+                OptimizerKind::Sgd => value
+                    .par_chunks_mut(chunk)
+                    .zip(grad.par_chunks(chunk))
+                    .for_each(|(value, grad)| {
+                        for (w, &g) in value.iter_mut().zip(grad) {
+                            *w -= lr * g;
+                        }
+                    }),
+                // v ← μ v + g,  θ ← θ - lr v
                 OptimizerKind::Momentum { momentum } => {
                     let mu = T::from_f64(momentum);
                     let velocity = self.state[p][0].as_mut_slice();
-                    for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
-                        *v = mu * *v + g;
-                        *w -= lr * *v;
-                    }
+                    value
+                        .par_chunks_mut(chunk)
+                        .zip(grad.par_chunks(chunk))
+                        .zip(velocity.par_chunks_mut(chunk))
+                        .for_each(|((value, grad), velocity)| {
+                            for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
+                                *v = mu * *v + g;
+                                *w -= lr * *v;
+                            }
+                        });
                 }
+                // m ← β1 m + (1-β1) g,  v ← β2 v + (1-β2) g²,  θ ← θ - lr m̂ / (√v̂ + ε)
                 OptimizerKind::Adam {
                     beta1,
                     beta2,
@@ -163,13 +177,20 @@ impl<T: Element> Optimizer<T> {
                     let (first, second) = self.state[p].split_at_mut(1);
                     let m = first[0].as_mut_slice();
                     let v = second[0].as_mut_slice();
-                    for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
-                        *m = b1 * *m + (T::ONE - b1) * g;
-                        *v = b2 * *v + (T::ONE - b2) * g * g;
-                        let m_hat = *m * correction1;
-                        let v_hat = *v * correction2;
-                        *w -= lr * m_hat / (v_hat.sqrt() + eps);
-                    }
+                    value
+                        .par_chunks_mut(chunk)
+                        .zip(grad.par_chunks(chunk))
+                        .zip(m.par_chunks_mut(chunk))
+                        .zip(v.par_chunks_mut(chunk))
+                        .for_each(|(((value, grad), m), v)| {
+                            for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
+                                *m = b1 * *m + (T::ONE - b1) * g;
+                                *v = b2 * *v + (T::ONE - b2) * g * g;
+                                let m_hat = *m * correction1;
+                                let v_hat = *v * correction2;
+                                *w -= lr * m_hat / (v_hat.sqrt() + eps);
+                            }
+                        });
                 }
             }
         }

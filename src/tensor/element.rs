@@ -36,6 +36,8 @@ pub trait Element:
     const ONE: Self;
     /// The name of the type, as written in model files (`"f32"` or `"f64"`).
     const NAME: &'static str;
+    /// `ln` of the smallest positive normal number: below it, `exp` underflows.
+    const EXP_UNDERFLOW: Self;
 
     /// Converts from `f64` (rounding to nearest for `f32`).
     fn from_f64(value: f64) -> Self;
@@ -45,6 +47,17 @@ pub trait Element:
     fn from_f32(value: f32) -> Self;
     /// e^self.
     fn exp(self) -> Self;
+    /// e^self, or exactly 0 where that is below the smallest normal number: the C library's
+    /// `exp` takes a slow path for every result that underflows, which a confident softmax
+    /// hits for almost every class.
+    #[inline(always)]
+    fn exp_flushed(self) -> Self {
+        if self < Self::EXP_UNDERFLOW {
+            Self::ZERO
+        } else {
+            self.exp()
+        }
+    }
     /// Natural logarithm.
     fn ln(self) -> Self;
     /// Hyperbolic tangent.
@@ -60,11 +73,12 @@ pub trait Element:
 }
 
 macro_rules! impl_element {
-    ($t:ty, $name:literal) => {
+    ($t:ty, $name:literal, $underflow:literal) => {
         impl Element for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
             const NAME: &'static str = $name;
+            const EXP_UNDERFLOW: Self = $underflow;
 
             #[inline(always)]
             fn from_f64(value: f64) -> Self {
@@ -114,5 +128,5 @@ macro_rules! impl_element {
     };
 }
 
-impl_element!(f32, "f32");
-impl_element!(f64, "f64");
+impl_element!(f32, "f32", -87.336_544);
+impl_element!(f64, "f64", -708.396_418_532_264_1);

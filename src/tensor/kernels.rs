@@ -11,8 +11,9 @@ use rayon::prelude::*;
 /// Tensors with fewer elements than this are processed on one thread.
 pub const PARALLEL_ELEMENTS: usize = 1 << 15;
 
-/// The chunk size that splits `len` elements over the pool's threads (or one chunk).
-fn chunk_len(len: usize) -> usize {
+/// The chunk size that splits `len` elements over the pool's threads (or one chunk, for a
+/// small tensor or a single thread).
+pub fn chunk_len(len: usize) -> usize {
     let threads = rayon::current_num_threads();
     if len < PARALLEL_ELEMENTS || threads == 1 {
         len.max(1)
