@@ -2,7 +2,7 @@
 //! three ways.
 
 use super::flag_values::count;
-use super::model_choice::{choose_model, choose_samples, ModelArgs, SampleArgs};
+use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
 use anyhow::{Context, Result};
 use backprop::atomic_file::write_bytes_atomically;
 use backprop::explain::render_markdown::render_markdown;
@@ -35,8 +35,15 @@ pub struct ExplainArgs {
 
 /// Runs `backprop explain`; `Ok(false)` (exit 1) when a gradient disagrees.
 pub fn run(args: &ExplainArgs) -> Result<bool> {
-    let mlp = choose_model(&args.model)?;
-    let (x, labels, description) = choose_samples(&args.sample, mlp.config(), 1, args.model.seed)?;
+    let data = load_sample_set(&args.sample)?;
+    let mlp = choose_model(&args.model, data.as_ref())?;
+    let (x, labels, description) = choose_samples(
+        &args.sample,
+        data.as_ref(),
+        mlp.config(),
+        1,
+        args.model.seed,
+    )?;
     let explanation = explain(ExplainInput {
         mlp,
         x: x.as_slice().to_vec(),
@@ -48,8 +55,10 @@ pub fn run(args: &ExplainArgs) -> Result<bool> {
         && match args.color.as_str() {
             "always" => true,
             "never" => false,
-            _ => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                && std::io::stdout().is_terminal(),
+            _ => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
         };
     let text = match args.format.as_str() {
         "markdown" => render_markdown(&explanation),

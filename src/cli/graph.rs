@@ -1,7 +1,7 @@
 //! `backprop graph`: draws the computational graph that a forward pass built.
 
 use super::flag_values::count;
-use super::model_choice::{choose_model, choose_samples, ModelArgs, SampleArgs};
+use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
 use anyhow::{Context, Result};
 use backprop::atomic_file::write_bytes_atomically;
 use backprop::nn::precision::convert_precision;
@@ -48,9 +48,16 @@ pub fn run(args: &GraphArgs) -> Result<bool> {
         (None, Some(out)) if has_extension(out, &["dot", "gv"]) => "dot".to_string(),
         (None, _) => "svg".to_string(),
     };
-    let model = choose_model(&args.model)?;
+    let data = load_sample_set(&args.sample)?;
+    let model = choose_model(&args.model, data.as_ref())?;
     let batch_size = args.batch.unwrap_or(1);
-    let (x, labels, _) = choose_samples(&args.sample, model.config(), batch_size, args.model.seed)?;
+    let (x, labels, _) = choose_samples(
+        &args.sample,
+        data.as_ref(),
+        model.config(),
+        batch_size,
+        args.model.seed,
+    )?;
     let mut mlp: Mlp<f32> = convert_precision(&model)?;
     mlp.set_batch(&x.cast(), &labels)?;
     mlp.zero_grad();

@@ -4,6 +4,7 @@
 use super::dataset_arg::load_splits;
 use super::flag_values::{count, non_negative_number};
 use anyhow::{bail, Context, Result};
+use backprop::data::Dataset;
 use backprop::model_file::load_model;
 use backprop::nn::gradcheck::{random_batch, random_model};
 use backprop::nn::precision::convert_precision;
@@ -19,15 +20,15 @@ pub struct ModelArgs {
     /// Without it: the seed's network (one hidden layer, no bias) with small sizes.
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Number of input features d (without --model).
-    #[arg(long, default_value = "4", value_parser = count, conflicts_with = "model")]
-    pub inputs: usize,
+    /// Number of input features d (without --model) [default: the dataset's, else 4].
+    #[arg(long, value_parser = count, conflicts_with = "model")]
+    pub inputs: Option<usize>,
     /// Hidden layer widths, comma-separated (without --model).
     #[arg(long, default_value = "5", value_delimiter = ',', value_parser = count, conflicts_with = "model")]
     pub hidden: Vec<usize>,
-    /// Number of outputs q (without --model).
-    #[arg(long, default_value = "3", value_parser = count, conflicts_with = "model")]
-    pub outputs: usize,
+    /// Number of outputs q (without --model) [default: the dataset's classes, else 3].
+    #[arg(long, value_parser = count, conflicts_with = "model")]
+    pub outputs: Option<usize>,
     /// The activation phi (without --model).
     #[arg(long, default_value = "relu", value_parser = ["relu", "sigmoid", "tanh"], conflicts_with = "model")]
     pub activation: String,
@@ -63,8 +64,24 @@ pub struct SampleArgs {
     pub split: String,
 }
 
-/// The chosen model in `f64`, its parameters exact copies of the file's `f32` ones.
-pub fn choose_model(args: &ModelArgs) -> Result<Mlp<f64>> {
+/// The split of `--dataset` that samples come from, if one was named.
+pub fn load_sample_set(args: &SampleArgs) -> Result<Option<Dataset>> {
+    let Some(spec) = &args.dataset else {
+        return Ok(None);
+    };
+    let splits = load_splits(spec, args.data_dir.as_deref(), false)?;
+    let set = match args.split.as_str() {
+        "test" => splits
+            .test
+            .with_context(|| format!("--dataset {spec} has no test split"))?,
+        _ => splits.train,
+    };
+    Ok(Some(set))
+}
+
+/// The chosen model in `f64`, its parameters exact copies of the file's `f32` ones. A new
+/// model takes its input and output sizes from `data` unless the flags give them.
+pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>) -> Result<Mlp<f64>> {
     match &args.model {
         Some(path) => {
             let loaded = load_model(path)?;
@@ -80,9 +97,13 @@ pub fn choose_model(args: &ModelArgs) -> Result<Mlp<f64>> {
         }
         None => {
             let config = MlpConfig {
-                inputs: args.inputs,
+                inputs: args
+                    .inputs
+                    .unwrap_or_else(|| data.map_or(4, Dataset::input_dim)),
                 hidden: args.hidden.clone(),
-                outputs: args.outputs,
+                outputs: args
+                    .outputs
+                    .unwrap_or_else(|| data.map_or(3, |d| d.num_classes().max(2))),
                 activation: Activation::from_name(&args.activation).expect("clap checked it"),
                 loss: Loss::from_name(&args.loss).expect("clap checked it"),
                 bias: args.bias,
@@ -93,15 +114,17 @@ pub fn choose_model(args: &ModelArgs) -> Result<Mlp<f64>> {
     }
 }
 
-/// `count` samples for `config`: rows `index ..` of the dataset's split, or random ones.
-/// Returns the features (`count x d`), the labels, and a description.
+/// `count` samples for `config`: rows `--index ..` of `data` (the split of `--dataset`), or
+/// random ones when there is no dataset. Returns the features (`count x d`), the labels, and
+/// a description.
 pub fn choose_samples(
     args: &SampleArgs,
+    data: Option<&Dataset>,
     config: &MlpConfig,
     count: usize,
     seed: u64,
 ) -> Result<(Tensor<f64>, Vec<usize>, String)> {
-    let Some(spec) = &args.dataset else {
+    let (Some(set), Some(spec)) = (data, &args.dataset) else {
         let (x, labels) = random_batch(config, count, seed);
         let description = if count == 1 {
             format!("x ~ N(0, 1) (seed {seed}), label y = {}", labels[0])
@@ -109,13 +132,6 @@ pub fn choose_samples(
             format!("{count} samples x ~ N(0, 1) (seed {seed}), random labels")
         };
         return Ok((x, labels, description));
-    };
-    let splits = load_splits(spec, args.data_dir.as_deref(), false)?;
-    let set = match args.split.as_str() {
-        "test" => splits
-            .test
-            .with_context(|| format!("--dataset {spec} has no test split"))?,
-        _ => splits.train,
     };
     if set.input_dim() != config.inputs {
         bail!(

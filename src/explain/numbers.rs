@@ -68,7 +68,10 @@ mod tests {
         assert_eq!(short_number(1.5e-7), "1.50e-7");
         assert_eq!(short_values(&[1.0, 2.0]), "[1, 2]");
         let long = short_values(&[3.0; 16]);
-        assert!(long.starts_with("[3, 3, 3, 3, 3, 3, … (16 values, ‖·‖ = 12)]"), "{long}");
+        assert!(
+            long.starts_with("[3, 3, 3, 3, 3, 3, … (16 values, ‖·‖ = 12)]"),
+            "{long}"
+        );
         assert_eq!(short_bytes(2048), "2.0 KiB");
     }
 }

@@ -151,7 +151,11 @@ fn backward_step(out: &mut String, step: &BackwardStep, style: Style) {
             step.closed_form.len()
         )
     };
-    let _ = writeln!(out, "  closed form          {}", short_values(&step.closed_form));
+    let _ = writeln!(
+        out,
+        "  closed form          {}",
+        short_values(&step.closed_form)
+    );
     let _ = writeln!(out, "  graph backward       {}", short_values(&step.graph));
     let _ = writeln!(
         out,

@@ -276,7 +276,10 @@ impl Checker<'_> {
             scale,
         );
         let closed_vs_finite_differences = relative_difference(
-            indices.iter().zip(&numeric).map(|(&i, &n)| (closed_form[i], n)),
+            indices
+                .iter()
+                .zip(&numeric)
+                .map(|(&i, &n)| (closed_form[i], n)),
             scale,
         );
         let graph_vs_finite_differences = relative_difference(
@@ -419,11 +422,7 @@ impl Checker<'_> {
         self.step(
             "4.7.12",
             self.layered().then_some(k),
-            format!(
-                "dJ/d{h} = {}ᵀ {}",
-                names.weights[k],
-                names.upstream(k + 1)
-            ),
+            format!("dJ/d{h} = {}ᵀ {}", names.weights[k], names.upstream(k + 1)),
             column_shape(backward.dj_dh[k - 1].len()),
             backward.dj_dh[k - 1].clone(),
             grad_values(mlp, mlp.nodes().hidden[k - 1]),

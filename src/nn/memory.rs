@@ -126,7 +126,11 @@ fn reason_for_variable<T: Element>(mlp: &Mlp<T>, v: VarId) -> String {
     }
     if v == nodes.x {
         let w = &graph.variables()[nodes.weights[0].0].name;
-        return format!("dJ/d{w} = dJ/dz xᵀ (4.7.14)");
+        let z = nodes
+            .pre_activations
+            .first()
+            .map_or("o".to_string(), |z| graph.variables()[z.0].name.clone());
+        return format!("dJ/d{w} = dJ/d{z} xᵀ (4.7.14)");
     }
     if v == nodes.output {
         return "dl/do = o - onehot(y) (4.7.9)".to_string();

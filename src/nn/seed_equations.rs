@@ -344,7 +344,7 @@ mod tests {
         assert_eq!(b.dj_do, vec![-10.0]); // o - 1
         assert_eq!(b.dj_dh[0], vec![-30.0, 20.0]); // W2ᵀ dJ/do
         assert_eq!(b.dj_dz[0], vec![0.0, 20.0]); // relu'(-1) = 0, relu'(4.5) = 1
-        // dJ/dW2 = dJ/do hᵀ + λ W2 = [-10*0 + 0.3, -10*4.5 - 0.2]
+                                                 // dJ/dW2 = dJ/do hᵀ + λ W2 = [-10*0 + 0.3, -10*4.5 - 0.2]
         close(b.dj_dw[1].as_slice(), &[0.3, -45.2]);
         // dJ/dW1 = dJ/dz xᵀ + λ W1
         close(b.dj_dw[0].as_slice(), &[0.1, -0.1, 20.05, 40.2]);

@@ -65,7 +65,10 @@ pub fn layout<T: Element>(mlp: &Mlp<T>, view: &GraphView) -> Layout {
     let graph = mlp.graph();
     let nodes = mlp.nodes();
     let mut placed: Vec<Option<(usize, Band)>> = vec![None; view.nodes.len()];
-    let index = |node: NodeRef| view.index_of(node).expect("every graph node is in the view");
+    let index = |node: NodeRef| {
+        view.index_of(node)
+            .expect("every graph node is in the view")
+    };
 
     // The spine: x, then each layer's product [, bias sum] [, activation], then the loss.
     let mut spine: Vec<VarId> = vec![nodes.x];
@@ -85,7 +88,9 @@ pub fn layout<T: Element>(mlp: &Mlp<T>, view: &GraphView) -> Layout {
     let mut column = 0;
     for (i, &v) in spine.iter().enumerate() {
         if i > 0 {
-            let op = graph.variables()[v.0].producer.expect("spine variables have producers");
+            let op = graph.variables()[v.0]
+                .producer
+                .expect("spine variables have producers");
             placed[index(NodeRef::Operator(op))] = Some((column, Band::Spine));
             column += 1;
         }

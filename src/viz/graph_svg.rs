@@ -302,11 +302,7 @@ fn draw_node(svg: &mut String, node: &ViewNode, at: Point, side: Side) {
         NodeKind::Operator => "operator",
     };
     let kept = node.kept_bytes.is_some();
-    let (stroke, stroke_width) = if kept {
-        (KEPT_COLOUR, 3.0)
-    } else {
-        (INK, 1.5)
-    };
+    let (stroke, stroke_width) = if kept { (KEPT_COLOUR, 3.0) } else { (INK, 1.5) };
     let _ = write!(
         svg,
         r#"<g class="node {kind}{}"><title>{}</title>"#,
@@ -389,14 +385,14 @@ fn math_name(name: &str) -> String {
         .find(|(_, c)| c.is_ascii_digit())
         .map(|(i, _)| i);
     match digits_from {
-        Some(i) if i > 0 && name[..i].chars().all(char::is_alphabetic)
-            && name[i..].chars().all(|c| c.is_ascii_digit()) =>
+        Some(i)
+            if i > 0
+                && name[..i].chars().all(char::is_alphabetic)
+                && name[i..].chars().all(|c| c.is_ascii_digit()) =>
         {
             let (base, layer) = name.split_at(i);
             if base == "W" || base == "b" {
-                format!(
-                    r#"{base}<tspan font-size="11" dy="-7">({layer})</tspan>"#
-                )
+                format!(r#"{base}<tspan font-size="11" dy="-7">({layer})</tspan>"#)
             } else {
                 format!(r#"{base}<tspan font-size="11" dy="5">{layer}</tspan>"#)
             }

@@ -238,8 +238,7 @@ fn batch_dependent_variables<T: Element>(mlp: &Mlp<T>) -> Vec<bool> {
         .collect();
     for operator in graph.operators() {
         let reduces = matches!(operator.op, Op::Mean | Op::SquaredFrobenius);
-        dependent[operator.output.0] =
-            !reduces && operator.inputs.iter().any(|&i| dependent[i.0]);
+        dependent[operator.output.0] = !reduces && operator.inputs.iter().any(|&i| dependent[i.0]);
     }
     dependent
 }
