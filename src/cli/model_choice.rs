@@ -140,7 +140,7 @@ pub fn choose_samples(
             config.inputs
         );
     }
-    let end = args.index.checked_add(count).unwrap_or(usize::MAX);
+    let end = args.index.saturating_add(count);
     if end > set.len() {
         bail!(
             "--index {} with {count} sample(s) goes past the end of the {} split of {spec}, which has {} samples",

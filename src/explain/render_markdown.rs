@@ -31,7 +31,10 @@ pub fn render_markdown(explanation: &Explanation) -> String {
             equation_label(step.equation, step.layer),
             cell(&step.formula),
             step.shape,
-            cell(&short_values(&step.values)),
+            cell(&match step.values.as_slice() {
+                [single] => short_number(*single),
+                values => short_values(values),
+            }),
             short_number(step.graph_difference)
         );
     }
