@@ -20,6 +20,7 @@
 
 pub mod atomic_file;
 pub mod data;
+pub mod explain;
 pub mod graph;
 pub mod model_file;
 pub mod nn;

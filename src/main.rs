@@ -24,6 +24,10 @@ enum Command {
     /// Check backward propagation against central finite differences (f64); exits 1 when a
     /// gradient is out of tolerance.
     Gradcheck(cli::gradcheck::GradcheckArgs),
+    /// Draw the computational graph a forward pass builds (SVG, or DOT for Graphviz).
+    Graph(Box<cli::graph::GraphArgs>),
+    /// Walk through the seed's equations on one sample, each gradient checked three ways.
+    Explain(Box<cli::explain::ExplainArgs>),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,8 @@ fn main() -> ExitCode {
         Command::Eval(args) => cli::evaluate::run(args),
         Command::Predict(args) => cli::predict::run(args),
         Command::Gradcheck(args) => cli::gradcheck::run(args),
+        Command::Graph(args) => cli::graph::run(args),
+        Command::Explain(args) => cli::explain::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -3,8 +3,11 @@
 
 pub mod dataset_arg;
 pub mod evaluate;
+pub mod explain;
 pub mod flag_values;
 pub mod gradcheck;
+pub mod graph;
+pub mod model_choice;
 pub mod predict;
 pub mod progress;
 pub mod train;

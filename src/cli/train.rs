@@ -8,9 +8,10 @@ use backprop::data::Dataset;
 use backprop::model_file::{load_model, save_model};
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
+use backprop::train::grad_stats::{GradientStatistics, KEY_PREFIX};
 use backprop::train::metrics::MetricsLog;
 use backprop::train::{TrainConfig, TrainData, Trainer};
-use backprop::viz::plot::plot_training_curves;
+use backprop::viz::plot::{plot_training_curves, plot_training_curves_with_extra, ExtraPanel};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -83,6 +84,11 @@ pub struct TrainArgs {
     /// Draw loss and accuracy curves to this file (.svg or .png).
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Record per epoch the norms of dJ/dW_k and of each hidden layer's dJ/dz_k (mean over
+    /// the epoch's steps) into the metrics (grad_norm_W1, grad_norm_z1, ...) and a third,
+    /// log-scale panel of the plot.
+    #[arg(long)]
+    pub grad_stats: bool,
     /// Where to write the trained model (safetensors).
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
@@ -146,15 +152,16 @@ fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
         threads
     ));
     let mut trainer = Trainer::new(trainer_config)?;
-    let result = trainer.run(
-        &mut mlp,
-        TrainData {
-            train: &train_set,
-            validation: validation.as_ref(),
-            test: test.as_ref(),
-        },
-        &mut reporter,
-    );
+    let data = TrainData {
+        train: &train_set,
+        validation: validation.as_ref(),
+        test: test.as_ref(),
+    };
+    let result = if args.grad_stats {
+        trainer.run(&mut mlp, data, &mut GradientStatistics::new(&mut reporter))
+    } else {
+        trainer.run(&mut mlp, data, &mut reporter)
+    };
     reporter.finish();
     let summary = result?;
 
@@ -170,7 +177,17 @@ fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
     println!("model written to {}", args.out.display());
     if let Some(plot) = &args.plot {
         let title = format!("{} on {}", mlp.config(), args.dataset);
-        plot_training_curves(plot, &reporter.records, &title)?;
+        if args.grad_stats {
+            let panel = ExtraPanel::with_prefix(
+                &reporter.records,
+                KEY_PREFIX,
+                "Gradient norms (mean over each epoch's steps)",
+                "‖∂J/∂W_k‖, ‖∂J/∂z_k‖",
+            );
+            plot_training_curves_with_extra(plot, &reporter.records, &title, panel.as_ref())?;
+        } else {
+            plot_training_curves(plot, &reporter.records, &title)?;
+        }
         println!("plot written to {}", plot.display());
     }
     if let Some(metrics) = &args.metrics {

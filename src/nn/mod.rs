@@ -1,9 +1,12 @@
 //! The multilayer perceptron of the seed, built as a computational graph, its
-//! initialisation, and the gradient check.
+//! initialisation, the gradient check, and the seed's closed forms written out in `f64`.
 
 pub mod gradcheck;
 pub mod init;
+pub mod memory;
 pub mod mlp;
+pub mod precision;
+pub mod seed_equations;
 
 pub use crate::graph::Activation;
 pub use mlp::{Mlp, MlpConfig, MlpNodes};

@@ -1,6 +1,7 @@
-//! Training: the loop, evaluation, and the per-epoch metrics.
+//! Training: the loop, evaluation, the per-epoch metrics, and gradient diagnostics.
 
 pub mod evaluate;
+pub mod grad_stats;
 pub mod metrics;
 pub mod trainer;
 

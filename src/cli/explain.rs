@@ -1,0 +1,82 @@
+//! `backprop explain`: the seed's equations in order, on one sample, each gradient checked
+//! three ways.
+
+use super::flag_values::count;
+use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
+use anyhow::{Context, Result};
+use backprop::atomic_file::write_bytes_atomically;
+use backprop::explain::render_markdown::render_markdown;
+use backprop::explain::render_text::{render_text, Style};
+use backprop::explain::{explain, ExplainInput};
+use clap::Args;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+/// Flags of `backprop explain`.
+#[derive(Args, Debug)]
+pub struct ExplainArgs {
+    /// text (for a terminal) or markdown (for notes).
+    #[arg(long, default_value = "text", value_parser = ["text", "markdown"])]
+    pub format: String,
+    /// Colour the text: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+    /// The batch size of the memory picture.
+    #[arg(long, default_value = "256", value_parser = count)]
+    pub batch_size: usize,
+    /// Write the explanation to this file instead of standard output (never coloured).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub sample: SampleArgs,
+}
+
+/// Runs `backprop explain`; `Ok(false)` (exit 1) when a gradient disagrees.
+pub fn run(args: &ExplainArgs) -> Result<bool> {
+    let data = load_sample_set(&args.sample)?;
+    let mlp = choose_model(&args.model, data.as_ref())?;
+    let (x, labels, description) = choose_samples(
+        &args.sample,
+        data.as_ref(),
+        mlp.config(),
+        1,
+        args.model.seed,
+    )?;
+    let explanation = explain(ExplainInput {
+        mlp,
+        x: x.as_slice().to_vec(),
+        label: labels[0],
+        sample_description: description,
+        memory_batch_size: args.batch_size,
+    })?;
+    let colour = args.out.is_none()
+        && match args.color.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        };
+    let text = match args.format.as_str() {
+        "markdown" => render_markdown(&explanation),
+        _ => render_text(&explanation, Style::new(colour)),
+    };
+    match &args.out {
+        Some(path) => {
+            write_bytes_atomically(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("explanation written to {}", path.display());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+                .context("cannot write to standard output")?;
+        }
+    }
+    Ok(explanation.all_agree())
+}

@@ -1,0 +1,99 @@
+//! `backprop graph`: draws the computational graph that a forward pass built.
+
+use super::flag_values::count;
+use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
+use anyhow::{Context, Result};
+use backprop::atomic_file::write_bytes_atomically;
+use backprop::nn::precision::convert_precision;
+use backprop::nn::Mlp;
+use backprop::viz::graph_dot::graph_dot;
+use backprop::viz::graph_layout::layout;
+use backprop::viz::graph_svg::graph_svg;
+use backprop::viz::graph_view::{graph_view, ViewOptions};
+use clap::Args;
+use std::io::Write;
+use std::path::PathBuf;
+
+/// Flags of `backprop graph`.
+#[derive(Args, Debug)]
+pub struct GraphArgs {
+    /// svg (drawn here, no Graphviz needed) or dot (for Graphviz) [default: from --out's
+    /// extension, else svg].
+    #[arg(long, value_parser = ["svg", "dot"])]
+    pub format: Option<String>,
+    /// Where to write the drawing [default: standard output].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Show shapes as a batch of B samples (`B x n`) and compute values and bytes for B
+    /// samples; without it, one sample, shapes as the seed's column vectors (`n x 1`).
+    #[arg(long, value_parser = count)]
+    pub batch: Option<usize>,
+    /// After one forward and backward pass, show each variable's value and gradient (the
+    /// numbers when there are at most three, else the norm).
+    #[arg(long)]
+    pub values: bool,
+    /// Mark what forward keeps for backward, with its bytes (f32, as training runs).
+    #[arg(long)]
+    pub saved: bool,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    #[command(flatten)]
+    pub sample: SampleArgs,
+}
+
+/// Runs `backprop graph`.
+pub fn run(args: &GraphArgs) -> Result<bool> {
+    let format = match (&args.format, &args.out) {
+        (Some(format), _) => format.clone(),
+        (None, Some(out)) if has_extension(out, &["dot", "gv"]) => "dot".to_string(),
+        (None, _) => "svg".to_string(),
+    };
+    let data = load_sample_set(&args.sample)?;
+    let model = choose_model(&args.model, data.as_ref())?;
+    let batch_size = args.batch.unwrap_or(1);
+    let (x, labels, _) = choose_samples(
+        &args.sample,
+        data.as_ref(),
+        model.config(),
+        batch_size,
+        args.model.seed,
+    )?;
+    let mut mlp: Mlp<f32> = convert_precision(&model)?;
+    mlp.set_batch(&x.cast(), &labels)?;
+    mlp.zero_grad();
+    mlp.forward()?;
+    mlp.backward()?;
+    let view = graph_view(
+        &mlp,
+        ViewOptions {
+            batch: args.batch,
+            values: args.values,
+            saved: args.saved,
+        },
+    );
+    let text = match format.as_str() {
+        "dot" => graph_dot(&view),
+        _ => graph_svg(&view, &layout(&mlp, &view)),
+    };
+    match &args.out {
+        Some(path) => {
+            write_bytes_atomically(path, text.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("graph written to {}", path.display());
+        }
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+                .context("cannot write to standard output")?;
+        }
+    }
+    Ok(true)
+}
+
+fn has_extension(path: &std::path::Path, extensions: &[&str]) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}

@@ -1,0 +1,184 @@
+//! Flags shared by `graph` and `explain`: which model (a file, or a small seed network) and
+//! which samples (from a dataset, or random).
+
+use super::dataset_arg::load_splits;
+use super::flag_values::{count, non_negative_number};
+use anyhow::{bail, Context, Result};
+use backprop::data::Dataset;
+use backprop::model_file::load_model;
+use backprop::nn::gradcheck::{random_batch, random_model};
+use backprop::nn::precision::convert_precision;
+use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
+use backprop::tensor::Tensor;
+use clap::Args;
+use std::path::PathBuf;
+
+/// The model: `--model FILE`, or the seed's network built from the size flags.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// A model file written by `backprop train` (any depth, with or without biases).
+    /// Without it: the seed's network (one hidden layer, no bias) with small sizes.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Number of input features d (without --model) [default: the dataset's, else 4].
+    #[arg(long, value_parser = count, conflicts_with = "model")]
+    pub inputs: Option<usize>,
+    /// Hidden layer widths, comma-separated (without --model).
+    #[arg(long, default_value = "5", value_delimiter = ',', value_parser = count, conflicts_with = "model")]
+    pub hidden: Vec<usize>,
+    /// Number of outputs q (without --model) [default: the dataset's classes, else 3].
+    #[arg(long, value_parser = count, conflicts_with = "model")]
+    pub outputs: Option<usize>,
+    /// The activation phi (without --model).
+    #[arg(long, default_value = "relu", value_parser = ["relu", "sigmoid", "tanh"], conflicts_with = "model")]
+    pub activation: String,
+    /// The loss l (without --model).
+    #[arg(long, default_value = "cross-entropy", value_parser = ["cross-entropy", "mse"], conflicts_with = "model")]
+    pub loss: String,
+    /// Give every layer a bias, drawn from N(0, 0.5²) (without --model; the seed has none).
+    #[arg(long, conflicts_with = "model")]
+    pub bias: bool,
+    /// λ of s = λ/2 Σ‖W_k‖² [default: 0.01, or the model file's].
+    #[arg(long, value_parser = non_negative_number)]
+    pub lambda: Option<f64>,
+    /// Seed of the random weights and of the random sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// The samples: from `--dataset` at `--index`, or random.
+#[derive(Args, Debug, Clone)]
+pub struct SampleArgs {
+    /// Take the sample(s) from this dataset (spiral, circles, xor, blobs, mnist,
+    /// fashion-mnist or a folder of IDX files). Without it: x ~ N(0, 1), a random label.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Folder of the mnist / fashion-mnist files.
+    #[arg(long, requires = "dataset")]
+    pub data_dir: Option<PathBuf>,
+    /// Which sample of the dataset (the first of the batch), counted from 0.
+    #[arg(long, default_value_t = 0, requires = "dataset")]
+    pub index: usize,
+    /// Which split of the dataset.
+    #[arg(long, default_value = "train", value_parser = ["train", "test"], requires = "dataset")]
+    pub split: String,
+}
+
+/// The split of `--dataset` that samples come from, if one was named.
+pub fn load_sample_set(args: &SampleArgs) -> Result<Option<Dataset>> {
+    let Some(spec) = &args.dataset else {
+        return Ok(None);
+    };
+    let splits = load_splits(spec, args.data_dir.as_deref(), false)?;
+    let set = match args.split.as_str() {
+        "test" => splits
+            .test
+            .with_context(|| format!("--dataset {spec} has no test split"))?,
+        _ => splits.train,
+    };
+    Ok(Some(set))
+}
+
+/// The chosen model in `f64`, its parameters exact copies of the file's `f32` ones. A new
+/// model takes its input and output sizes from `data` unless the flags give them.
+pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>) -> Result<Mlp<f64>> {
+    match &args.model {
+        Some(path) => {
+            let loaded = load_model(path)?;
+            let mut mlp: Mlp<f64> = convert_precision(&loaded.mlp)?;
+            if let Some(lambda) = args.lambda {
+                let config = MlpConfig {
+                    weight_decay: lambda,
+                    ..mlp.config().clone()
+                };
+                mlp = mlp.reconfigured(config)?;
+            }
+            Ok(mlp)
+        }
+        None => {
+            let config = MlpConfig {
+                inputs: args
+                    .inputs
+                    .unwrap_or_else(|| data.map_or(4, Dataset::input_dim)),
+                hidden: args.hidden.clone(),
+                outputs: args
+                    .outputs
+                    .unwrap_or_else(|| data.map_or(3, |d| d.num_classes().max(2))),
+                activation: Activation::from_name(&args.activation).expect("clap checked it"),
+                loss: Loss::from_name(&args.loss).expect("clap checked it"),
+                bias: args.bias,
+                weight_decay: args.lambda.unwrap_or(0.01),
+            };
+            Ok(random_model(config, args.seed)?)
+        }
+    }
+}
+
+/// `count` samples for `config`: rows `--index ..` of `data` (the split of `--dataset`), or
+/// random ones when there is no dataset. Returns the features (`count x d`), the labels, and
+/// a description.
+pub fn choose_samples(
+    args: &SampleArgs,
+    data: Option<&Dataset>,
+    config: &MlpConfig,
+    count: usize,
+    seed: u64,
+) -> Result<(Tensor<f64>, Vec<usize>, String)> {
+    let (Some(set), Some(spec)) = (data, &args.dataset) else {
+        let (x, labels) = random_batch(config, count, seed);
+        let description = if count == 1 {
+            format!("x ~ N(0, 1) (seed {seed}), label y = {}", labels[0])
+        } else {
+            format!("{count} samples x ~ N(0, 1) (seed {seed}), random labels")
+        };
+        return Ok((x, labels, description));
+    };
+    if set.input_dim() != config.inputs {
+        bail!(
+            "--dataset {spec} has {} input features, but the model takes {}",
+            set.input_dim(),
+            config.inputs
+        );
+    }
+    let end = args.index.saturating_add(count);
+    if end > set.len() {
+        bail!(
+            "--index {} with {count} sample(s) goes past the end of the {} split of {spec}, which has {} samples",
+            args.index,
+            args.split,
+            set.len()
+        );
+    }
+    let mut features = Vec::with_capacity(count * config.inputs);
+    let mut labels = Vec::with_capacity(count);
+    for i in args.index..end {
+        features.extend(
+            set.feature_row(i)
+                .expect("index checked above")
+                .map(f64::from),
+        );
+        let label = set.labels()[i] as usize;
+        if label >= config.outputs {
+            bail!(
+                "sample {i} of {spec} has label {label}, but the model has only {} outputs",
+                config.outputs
+            );
+        }
+        labels.push(label);
+    }
+    let x = Tensor::from_vec(count, config.inputs, features).expect("count x d features");
+    let description = if count == 1 {
+        format!(
+            "sample {} of the {} split of {spec}, label y = {}",
+            args.index, args.split, labels[0]
+        )
+    } else {
+        format!(
+            "samples {}..{} of the {} split of {spec}",
+            args.index,
+            end - 1,
+            args.split
+        )
+    };
+    Ok((x, labels, description))
+}

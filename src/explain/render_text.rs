@@ -1,0 +1,209 @@
+//! An [`Explanation`] as plain text, with ANSI colour when asked (a terminal without
+//! `NO_COLOR`; the command decides).
+
+use super::numbers::{short_bytes, short_number, short_values};
+use super::{BackwardStep, Explanation, ForwardStep, AGREEMENT_TOLERANCE};
+use crate::explain::finite_differences::STEP;
+use std::fmt::Write;
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Style {
+    colour: bool,
+}
+
+impl Style {
+    /// Colour on (`true`) or off.
+    pub fn new(colour: bool) -> Self {
+        Style { colour }
+    }
+
+    fn paint(self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn heading(self, text: &str) -> String {
+        self.paint("1;4", text)
+    }
+
+    fn equation(self, text: &str) -> String {
+        self.paint("1;36", text)
+    }
+
+    fn formula(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    fn verdict(self, agrees: bool) -> String {
+        if agrees {
+            self.paint("32", &format!("✓ < {AGREEMENT_TOLERANCE:e}"))
+        } else {
+            self.paint("1;31", &format!("✗ not < {AGREEMENT_TOLERANCE:e}"))
+        }
+    }
+}
+
+/// The equation label: `4.7.13`, or `4.7.13 (layer 2)` for deeper models.
+pub fn equation_label(equation: &str, layer: Option<usize>) -> String {
+    match layer {
+        Some(k) => format!("{equation} (layer {k})"),
+        None => equation.to_string(),
+    }
+}
+
+/// The whole explanation as text.
+pub fn render_text(explanation: &Explanation, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        style.heading("Forward and backward propagation, equation by equation (D2L §4.7)")
+    );
+    let _ = writeln!(out, "  model   {}", explanation.model);
+    let _ = writeln!(out, "  sample  {}", explanation.sample);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", style.heading("Forward propagation"));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.dim("each value by the seed's closed form; \"graph\" is its largest difference to the graph's forward pass")
+    );
+    for step in &explanation.forward {
+        forward_step(&mut out, step, style);
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", style.heading("Backward propagation"));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.dim(&format!(
+            "each gradient three ways: the seed's closed form, the graph's backward pass, central \
+             finite differences in f64 (ε = {STEP:e});\ndifferences are relative to the \
+             tensor's largest element"
+        ))
+    );
+    for step in &explanation.backward {
+        backward_step(&mut out, step, style);
+    }
+    let _ = writeln!(out);
+    memory(&mut out, explanation, style);
+    let _ = writeln!(out);
+    let largest = explanation.largest_difference();
+    let _ = writeln!(
+        out,
+        "{} {} backward equations, largest relative difference {} {}",
+        if explanation.all_agree() {
+            "all"
+        } else {
+            "not all"
+        },
+        explanation.backward.len(),
+        short_number(largest),
+        style.verdict(explanation.all_agree())
+    );
+    out
+}
+
+fn forward_step(out: &mut String, step: &ForwardStep, style: Style) {
+    let label = equation_label(step.equation, step.layer);
+    let _ = writeln!(
+        out,
+        "{}  {}  {}",
+        style.equation(&pad(&label, 7)),
+        style.formula(&step.formula),
+        style.dim(&format!("({})", step.shape))
+    );
+    let _ = writeln!(
+        out,
+        "  = {}   {}",
+        match step.values.as_slice() {
+            [single] => short_number(*single),
+            values => short_values(values),
+        },
+        style.dim(&format!("graph: {}", short_number(step.graph_difference)))
+    );
+}
+
+fn backward_step(out: &mut String, step: &BackwardStep, style: Style) {
+    let label = equation_label(step.equation, step.layer);
+    let _ = writeln!(
+        out,
+        "{}  {}  {}",
+        style.equation(&pad(&label, 7)),
+        style.formula(&step.formula),
+        style.dim(&format!("({})", step.shape))
+    );
+    let numeric: Vec<f64> = step.finite_differences.iter().map(|&(_, v)| v).collect();
+    let checked = if step.finite_differences.len() == step.closed_form.len() {
+        String::new()
+    } else {
+        format!(
+            "  ({} of {} elements)",
+            step.finite_differences.len(),
+            step.closed_form.len()
+        )
+    };
+    let _ = writeln!(
+        out,
+        "  closed form          {}",
+        short_values(&step.closed_form)
+    );
+    let _ = writeln!(out, "  graph backward       {}", short_values(&step.graph));
+    let _ = writeln!(
+        out,
+        "  finite differences   {}{checked}",
+        short_values(&numeric)
+    );
+    let _ = writeln!(
+        out,
+        "  agreement: closed form vs graph {}, closed form vs finite differences {}, graph vs finite differences {}; largest {} {}",
+        short_number(step.closed_vs_graph),
+        short_number(step.closed_vs_finite_differences),
+        short_number(step.graph_vs_finite_differences),
+        short_number(step.largest_difference()),
+        style.verdict(step.agrees())
+    );
+}
+
+fn memory(out: &mut String, explanation: &Explanation, style: Style) {
+    let memory = &explanation.memory;
+    let _ = writeln!(
+        out,
+        "{}",
+        style.heading(&format!(
+            "Memory: what training keeps for backward, at batch size {} (f32)",
+            memory.batch_size
+        ))
+    );
+    for kept in &memory.kept {
+        let _ = writeln!(
+            out,
+            "  {:<12} {:>10} elements {:>10}   {}",
+            kept.name,
+            kept.elements,
+            short_bytes(kept.bytes),
+            style.dim(&format!("for {}", kept.reason))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "  training keeps {} ({} bytes) from forward until backward; prediction alone needs {} ({} bytes): two layer outputs at a time, nothing kept",
+        short_bytes(memory.training_bytes),
+        memory.training_bytes,
+        short_bytes(memory.prediction_bytes),
+        memory.prediction_bytes
+    );
+}
+
+/// `text` padded with spaces to `width` characters.
+fn pad(text: &str, width: usize) -> String {
+    format!("{text:<width$}")
+}
