@@ -128,5 +128,5 @@ macro_rules! impl_element {
     };
 }
 
-impl_element!(f32, "f32", -87.336_544);
+impl_element!(f32, "f32", -87.33654);
 impl_element!(f64, "f64", -708.396_418_532_264_1);
