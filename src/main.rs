@@ -31,6 +31,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Train(args) => cli::train::run(args),
@@ -47,5 +48,15 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// Lets a closed pipe (`backprop train | head`) end the process quietly, as it does for
+/// every Unix tool, instead of making the next `println!` panic. Rust ignores SIGPIPE by
+/// default.
+fn restore_default_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

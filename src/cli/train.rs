@@ -6,6 +6,7 @@ use super::progress::TrainingReporter;
 use anyhow::{bail, Context, Result};
 use backprop::data::Dataset;
 use backprop::model_file::{load_model, save_model};
+use backprop::nn::memory::memory_picture;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
 use backprop::train::grad_stats::{GradientStatistics, KEY_PREFIX};
@@ -151,6 +152,7 @@ fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
             .map_or(String::new(), |t| format!(", {} for test", t.len())),
         threads
     ));
+    reporter.println(&memory_line(&mut mlp, &train_set, args.batch_size)?);
     let mut trainer = Trainer::new(trainer_config)?;
     let data = TrainData {
         train: &train_set,
@@ -276,6 +278,38 @@ fn build_model(args: &TrainArgs, train_set: &Dataset) -> Result<Mlp<f32>> {
         }
     };
     Ok(mlp)
+}
+
+/// D2L 4.7's memory point, in numbers: the bytes forward keeps for backward per batch, next
+/// to the bytes a prediction pass needs. Measured on the first batch (one forward pass, no
+/// update), so that the graph's buffers have their training size.
+fn memory_line(mlp: &mut Mlp<f32>, train_set: &Dataset, batch_size: usize) -> Result<String> {
+    let rows = batch_size.min(train_set.len());
+    let first: Vec<usize> = (0..rows).collect();
+    train_set.gather_features(&first, mlp.features_mut(rows));
+    mlp.set_labels(first.iter().map(|&i| train_set.labels()[i] as usize))?;
+    mlp.forward()?;
+    let picture = memory_picture(mlp);
+    let kept: Vec<String> = picture
+        .kept
+        .iter()
+        .map(|k| format!("{} {}", k.name, bytes(k.bytes)))
+        .collect();
+    Ok(format!(
+        "memory per batch of {rows}: training keeps {} for backward ({}); prediction needs {}",
+        bytes(picture.training_bytes),
+        kept.join(", "),
+        bytes(picture.prediction_bytes)
+    ))
+}
+
+/// A byte count for people: `1.03 MB`, `262 kB`, `512 B`.
+fn bytes(count: usize) -> String {
+    match count {
+        0..1_000 => format!("{count} B"),
+        1_000..1_000_000 => format!("{:.0} kB", count as f64 / 1e3),
+        _ => format!("{:.2} MB", count as f64 / 1e6),
+    }
 }
 
 fn join(sizes: &[usize]) -> String {
