@@ -7,6 +7,6 @@ pub mod trainer;
 pub use evaluate::{evaluate, Evaluation};
 pub use metrics::EpochRecord;
 pub use trainer::{
-    NoObserver, StepProgress, TrainConfig, TrainData, TrainError, TrainSummary, Trainer,
-    TrainingObserver,
+    EpochTotals, NoObserver, StepProgress, TrainConfig, TrainData, TrainError, TrainSummary,
+    Trainer, TrainerState, TrainingObserver,
 };
