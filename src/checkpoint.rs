@@ -359,7 +359,12 @@ impl From<&TrainConfig> for SavedConfig {
 
 impl SavedConfig {
     fn to_config(&self) -> Result<TrainConfig, String> {
-        let missing = |what: &str| format!("the checkpoint's {} optimiser has no {what}", self.optimizer);
+        let missing = |what: &str| {
+            format!(
+                "the checkpoint's {} optimiser has no {what}",
+                self.optimizer
+            )
+        };
         let optimizer = match self.optimizer.as_str() {
             "sgd" => OptimizerKind::Sgd,
             "momentum" => OptimizerKind::Momentum {

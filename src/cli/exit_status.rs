@@ -45,9 +45,7 @@ pub fn report_failure(error: &anyhow::Error) -> ExitCode {
 /// error prints as one line (with clap's tips) and exits 2.
 pub fn report_clap_error(error: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
-    if !error.use_stderr()
-        || error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-    {
+    if !error.use_stderr() || error.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
         error.exit();
     }
     eprintln!("{}", clap_error_line(&error.render().to_string()));
@@ -58,7 +56,10 @@ pub fn report_clap_error(error: clap::Error) -> ExitCode {
 /// where to find help.
 pub fn clap_error_line(rendered: &str) -> String {
     let mut lines = rendered.lines().map(str::trim).filter(|l| !l.is_empty());
-    let first = lines.next().unwrap_or("error: invalid command line").to_string();
+    let first = lines
+        .next()
+        .unwrap_or("error: invalid command line")
+        .to_string();
     let tips: Vec<&str> = lines.filter(|l| l.starts_with("tip:")).collect();
     let mut line = first;
     if !tips.is_empty() {

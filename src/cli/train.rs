@@ -155,7 +155,10 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
     let (start, resumed) = match resumed {
         Some(checkpoint) => {
             let source = format!("--resume {}", args.resume.as_ref().unwrap().display());
-            (Some((source, checkpoint.mlp)), Some((checkpoint.state, checkpoint.records)))
+            (
+                Some((source, checkpoint.mlp)),
+                Some((checkpoint.state, checkpoint.records)),
+            )
         }
         None => (None, None),
     };
@@ -197,6 +200,9 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
     }
     let mut reporter = TrainingReporter::new(total_epochs, args.quiet, metrics);
     reporter.records = earlier_records.clone();
+    // From here on, SIGINT and SIGTERM stop training cleanly (after the current step).
+    let signals = StopSignals::install()?;
+    trainer.set_stop_flag(signals.stop_flag());
     reporter.println(&format!(
         "training {} on {} ({} samples{}{}), {} threads",
         mlp.config(),
@@ -221,8 +227,6 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
     if let Some((rows, cols)) = train_set.image_shape() {
         image_metadata.insert("image_shape".to_string(), format!("{rows}x{cols}"));
     }
-    let signals = StopSignals::install()?;
-    trainer.set_stop_flag(signals.stop_flag());
     let mut checkpoints = CheckpointWriter::new(
         &mut reporter,
         args.checkpoint_path(),
@@ -293,11 +297,19 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
 /// The flags of a resumed run: the checkpoint's configuration, with `--epochs`, `--steps`,
 /// `--threads` and the output flags taken from the command line. A flag that would change
 /// the run (`--lr`, `--dataset`...) is a usage error unless it repeats the saved value.
-fn resumed_args(args: &TrainArgs, given: &GivenFlags, checkpoint: &Checkpoint) -> Result<TrainArgs> {
-    let path = args.resume.as_ref().expect("resuming").display().to_string();
-    let run: SavedRun = serde_json::from_value(checkpoint.run.clone()).map_err(|e| {
-        anyhow::anyhow!("{path}: the checkpoint's run description is damaged: {e}")
-    })?;
+fn resumed_args(
+    args: &TrainArgs,
+    given: &GivenFlags,
+    checkpoint: &Checkpoint,
+) -> Result<TrainArgs> {
+    let path = args
+        .resume
+        .as_ref()
+        .expect("resuming")
+        .display()
+        .to_string();
+    let run: SavedRun = serde_json::from_value(checkpoint.run.clone())
+        .map_err(|e| anyhow::anyhow!("{path}: the checkpoint's run description is damaged: {e}"))?;
     let config = &checkpoint.config;
     let mut resolved = args.clone();
     let keep = |id: &str, flag: &str, typed: String, saved: String| -> Result<()> {
@@ -310,7 +322,12 @@ fn resumed_args(args: &TrainArgs, given: &GivenFlags, checkpoint: &Checkpoint) -
         }
         Ok(())
     };
-    keep("dataset", "--dataset", args.dataset.clone(), run.dataset.clone())?;
+    keep(
+        "dataset",
+        "--dataset",
+        args.dataset.clone(),
+        run.dataset.clone(),
+    )?;
     keep(
         "data_dir",
         "--data-dir",
@@ -323,14 +340,24 @@ fn resumed_args(args: &TrainArgs, given: &GivenFlags, checkpoint: &Checkpoint) -
         args.val_fraction.to_string(),
         run.val_fraction.to_string(),
     )?;
-    keep("seed", "--seed", args.seed.to_string(), config.seed.to_string())?;
+    keep(
+        "seed",
+        "--seed",
+        args.seed.to_string(),
+        config.seed.to_string(),
+    )?;
     keep(
         "optimizer",
         "--optimizer",
         args.optimizer.clone(),
         config.optimizer.name().to_string(),
     )?;
-    keep("lr", "--lr", args.lr.to_string(), config.learning_rate.to_string())?;
+    keep(
+        "lr",
+        "--lr",
+        args.lr.to_string(),
+        config.learning_rate.to_string(),
+    )?;
     let weight_decay = checkpoint.mlp.config().weight_decay;
     keep(
         "weight_decay",
@@ -423,10 +450,7 @@ fn build_model(
     };
     let start = match (start, &args.init) {
         (Some(start), _) => Some(start),
-        (None, Some(path)) => Some((
-            format!("--init {}", path.display()),
-            load_model(path)?.mlp,
-        )),
+        (None, Some(path)) => Some((format!("--init {}", path.display()), load_model(path)?.mlp)),
         (None, None) => None,
     };
     let mlp = match start {

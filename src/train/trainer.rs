@@ -90,7 +90,7 @@ pub enum TrainError {
     #[error("{0}")]
     Config(String),
     /// The loss or a gradient stopped being a finite number.
-    #[error("step {step} (epoch {epoch}): the objective became {value}; the learning rate ({learning_rate}) is probably too large for this model")]
+    #[error("step {step} (epoch {epoch}): the objective became {value}; the learning rate ({learning_rate:?}) is probably too large for this model")]
     Diverged {
         /// The update that produced it.
         step: u64,
@@ -102,7 +102,7 @@ pub enum TrainError {
         learning_rate: f64,
     },
     /// A parameter stopped being a finite number after an update (the gradient overflowed).
-    #[error("step {step} (epoch {epoch}): parameter {parameter} became {value} after the update; the learning rate ({learning_rate}) is probably too large for this model")]
+    #[error("step {step} (epoch {epoch}): parameter {parameter} became {value} after the update; the learning rate ({learning_rate:?}) is probably too large for this model")]
     ParameterDiverged {
         /// The last update made (the one that produced it).
         step: u64,
@@ -416,7 +416,11 @@ impl Trainer {
                 None => n,
             };
             while self.position < n && !self.steps_exhausted() {
-                if self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed)) {
+                if self
+                    .stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::Relaxed))
+                {
                     return Err(TrainError::Interrupted {
                         step: self.step,
                         epoch: self.epoch,
