@@ -421,6 +421,7 @@ impl Trainer {
                     .as_ref()
                     .is_some_and(|s| s.load(Ordering::Relaxed))
                 {
+                    self.check_parameters(mlp)?;
                     return Err(TrainError::Interrupted {
                         step: self.step,
                         epoch: self.epoch,
@@ -463,7 +464,10 @@ impl Trainer {
                     running_loss: totals.loss_sum / totals.seen as f64,
                     epoch_elapsed: totals.training_time,
                 });
-                if self.checkpoint_every.is_some_and(|k| self.step % k == 0) {
+                if self
+                    .checkpoint_every
+                    .is_some_and(|k| self.step.is_multiple_of(k))
+                {
                     self.check_parameters(mlp)?;
                     observer.on_checkpoint(self, mlp)?;
                 }
