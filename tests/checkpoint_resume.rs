@@ -286,3 +286,90 @@ fn an_update_that_overflows_is_caught_before_any_checkpoint_is_written() {
     assert!(!d.join("model.checkpoint.safetensors").exists());
     assert!(!d.join("model.safetensors").exists());
 }
+
+/// Stops a run through its stop flag after `steps` updates (an observer standing in for a
+/// signal handler).
+struct StopAfter {
+    steps: u64,
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl backprop::train::TrainingObserver for StopAfter {
+    fn on_step(&mut self, progress: &backprop::train::StepProgress) {
+        if progress.step == self.steps {
+            self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_checkpoint_holds_the_trainer_state_exactly() {
+    use backprop::checkpoint::{checkpoint_bytes, parse_checkpoint, CheckpointExtras};
+    use backprop::data::{xor, XorConfig};
+    use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
+    use backprop::optim::OptimizerKind;
+    use backprop::train::{TrainConfig, TrainData, TrainError, Trainer};
+
+    let data = xor(&XorConfig::default()).unwrap().train;
+    let mut mlp = Mlp::new(
+        MlpConfig {
+            inputs: 2,
+            hidden: vec![5],
+            outputs: 2,
+            activation: Activation::Tanh,
+            loss: Loss::CrossEntropy,
+            bias: true,
+            weight_decay: 0.01,
+        },
+        3,
+    )
+    .unwrap();
+    let config = TrainConfig {
+        epochs: 3,
+        max_steps: None,
+        batch_size: 96,
+        shuffle: true,
+        seed: 9,
+        learning_rate: 0.02,
+        optimizer: OptimizerKind::ADAM,
+    };
+    let mut trainer = Trainer::new(config.clone()).unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    trainer.set_stop_flag(flag.clone());
+    let train_data = TrainData {
+        train: &data,
+        validation: None,
+        test: None,
+    };
+    let mut observer = StopAfter { steps: 15, flag };
+    let error = trainer
+        .run(&mut mlp, train_data, &mut observer)
+        .unwrap_err();
+    assert!(
+        matches!(error, TrainError::Interrupted { step: 15, epoch: 2 }),
+        "{error}"
+    );
+
+    let run = serde_json::json!({"anything": "the caller wants"});
+    let bytes = checkpoint_bytes(
+        &mlp,
+        &trainer,
+        CheckpointExtras {
+            records: &[],
+            run: &run,
+            model_metadata: &Default::default(),
+        },
+    )
+    .unwrap();
+    let checkpoint = parse_checkpoint(&bytes).unwrap();
+    assert_eq!(checkpoint.state, trainer.state());
+    assert!(checkpoint.state.epoch_in_progress && checkpoint.state.position == 4 * 96);
+    assert_eq!(checkpoint.config, config);
+    assert_eq!(checkpoint.run, run);
+    assert_eq!(checkpoint.mlp.weight(1), mlp.weight(1));
+
+    // Damaged checkpoints are errors, not panics.
+    for cut in [10, bytes.len() / 2, bytes.len() - 1] {
+        assert!(parse_checkpoint(&bytes[..cut]).is_err());
+    }
+}
