@@ -352,6 +352,12 @@ fn cases() -> Vec<Case> {
         train("good", &["--activation", "gelu"], 2, "invalid value 'gelu' for '--activation"),
         train("good", &["--loss", "hinge"], 2, "invalid value 'hinge' for '--loss"),
         train("good", &["--epoch", "3"], 2, "unexpected argument '--epoch' found (tip: a similar argument exists: '--epochs')"),
+        train(
+            "good",
+            &["--checkpoint", "model.safetensors"],
+            2,
+            "--checkpoint and --out both name model.safetensors",
+        ),
         train("imagenet", &[], 1, "--dataset 'imagenet' is neither a dataset name"),
         train("good", &["--plot", "curves.txt"], 1, "curves.txt"),
     ]

@@ -132,6 +132,13 @@ pub fn run(args: &TrainArgs, given: &GivenFlags) -> Result<bool> {
     if let Some(plot) = &args.plot {
         backprop::viz::plot::check_plot_path(plot)?;
     }
+    if args.checkpoint_path() == args.out {
+        return Err(UsageError(format!(
+            "--checkpoint and --out both name {}; checkpoints need a file of their own",
+            args.out.display()
+        ))
+        .into());
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
