@@ -9,7 +9,10 @@ use std::path::Path;
 fuzz_target!(|bytes: &[u8]| {
     let path = Path::new("fuzzed.idx");
     if let Ok(images) = backprop::data::decode_idx_images(bytes, path) {
-        assert_eq!(images.pixels.len(), images.count * images.rows * images.cols);
+        assert_eq!(
+            images.pixels.len(),
+            images.count * images.rows * images.cols
+        );
     }
     let _ = backprop::data::decode_idx_labels(bytes, path);
 });
