@@ -19,6 +19,7 @@
 //! to check gradients.
 
 pub mod atomic_file;
+pub mod checkpoint;
 pub mod data;
 pub mod explain;
 pub mod graph;

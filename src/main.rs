@@ -2,7 +2,9 @@
 
 mod cli;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use cli::exit_status::{report_clap_error, report_failure};
+use cli::given_flags::GivenFlags;
 use std::process::ExitCode;
 
 /// Forward and backward propagation of an MLP, exactly as D2L §4.7 derives them.
@@ -32,9 +34,20 @@ enum Command {
 
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    let cli = Cli::parse();
+    let matches = match Cli::command().try_get_matches() {
+        Ok(matches) => matches,
+        Err(error) => return report_clap_error(error),
+    };
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => return report_clap_error(error),
+    };
+    let given = matches
+        .subcommand()
+        .map(|(_, sub)| GivenFlags::from_matches(sub))
+        .unwrap_or_default();
     let result = match &cli.command {
-        Command::Train(args) => cli::train::run(args),
+        Command::Train(args) => cli::train::run(args, &given),
         Command::Eval(args) => cli::evaluate::run(args),
         Command::Predict(args) => cli::predict::run(args),
         Command::Gradcheck(args) => cli::gradcheck::run(args),
@@ -44,10 +57,7 @@ fn main() -> ExitCode {
     match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::from(1)
-        }
+        Err(error) => report_failure(&error),
     }
 }
 

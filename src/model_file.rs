@@ -63,7 +63,8 @@ impl LoadedModel {
     }
 }
 
-fn f32_bytes(values: &[f32]) -> Vec<u8> {
+/// Little-endian bytes of `values`.
+pub(crate) fn f32_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
@@ -85,6 +86,22 @@ pub fn save_model(
 
 /// The bytes of a model file for `mlp` (see [`save_model`]).
 pub fn model_bytes(mlp: &Mlp<f32>, extra: &BTreeMap<String, String>) -> Result<Vec<u8>, String> {
+    safetensors_bytes(&model_tensors(mlp), model_metadata(mlp, extra))
+}
+
+/// One tensor to write: its name, shape, data type and little-endian bytes.
+pub(crate) struct NamedBuffer {
+    pub(crate) name: String,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) dtype: Dtype,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// The metadata of a model file: the architecture and `extra`.
+pub(crate) fn model_metadata(
+    mlp: &Mlp<f32>,
+    extra: &BTreeMap<String, String>,
+) -> HashMap<String, String> {
     let config = mlp.config();
     let mut metadata: HashMap<String, String> = extra.clone().into_iter().collect();
     metadata.insert("format".into(), FORMAT.into());
@@ -101,24 +118,42 @@ pub fn model_bytes(mlp: &Mlp<f32>, extra: &BTreeMap<String, String>) -> Result<V
     metadata.insert("loss".into(), config.loss.name().into());
     metadata.insert("bias".into(), config.bias.to_string());
     metadata.insert("weight_decay".into(), config.weight_decay.to_string());
+    metadata
+}
 
-    let mut buffers: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-    for k in 1..=config.depth() {
+/// The tensors of a model file: `W1 .. Wk` and, with biases, `b1 .. bk`.
+pub(crate) fn model_tensors(mlp: &Mlp<f32>) -> Vec<NamedBuffer> {
+    let mut buffers = Vec::new();
+    for k in 1..=mlp.config().depth() {
         let w = mlp.weight(k);
-        buffers.push((
-            format!("W{k}"),
-            vec![w.rows(), w.cols()],
-            f32_bytes(w.as_slice()),
-        ));
+        buffers.push(NamedBuffer {
+            name: format!("W{k}"),
+            shape: vec![w.rows(), w.cols()],
+            dtype: Dtype::F32,
+            bytes: f32_bytes(w.as_slice()),
+        });
         if let Some(b) = mlp.bias(k) {
-            buffers.push((format!("b{k}"), vec![b.cols()], f32_bytes(b.as_slice())));
+            buffers.push(NamedBuffer {
+                name: format!("b{k}"),
+                shape: vec![b.cols()],
+                dtype: Dtype::F32,
+                bytes: f32_bytes(b.as_slice()),
+            });
         }
     }
+    buffers
+}
+
+/// Serializes tensors and metadata to safetensors bytes, with the header's keys sorted.
+pub(crate) fn safetensors_bytes(
+    buffers: &[NamedBuffer],
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, String> {
     let views = buffers
         .iter()
-        .map(|(name, shape, data)| {
-            TensorView::new(Dtype::F32, shape.clone(), data)
-                .map(|view| (name.clone(), view))
+        .map(|buffer| {
+            TensorView::new(buffer.dtype, buffer.shape.clone(), &buffer.bytes)
+                .map(|view| (buffer.name.clone(), view))
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;

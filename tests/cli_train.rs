@@ -477,7 +477,7 @@ fn init_takes_the_architecture_from_the_file_and_rejects_conflicts() {
             "8",
         ],
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("--hidden 8 conflicts with --init"),
         "{}",

@@ -41,6 +41,15 @@ pub fn run(args: &EvalArgs) -> Result<bool> {
             )
         })?,
     };
+    if data.input_dim() != model.config().inputs {
+        anyhow::bail!(
+            "the model {} takes {} input features, but the dataset '{}' has {}",
+            args.model.display(),
+            model.config().inputs,
+            args.dataset,
+            data.input_dim()
+        );
+    }
     let q = model.config().outputs;
     if data.num_classes() > q {
         anyhow::bail!(

@@ -1,13 +1,17 @@
 //! The command-line interface: flag parsing and one module per command, each a thin layer
 //! over the library.
 
+pub mod checkpoint_writer;
 pub mod dataset_arg;
 pub mod evaluate;
+pub mod exit_status;
 pub mod explain;
 pub mod flag_values;
+pub mod given_flags;
 pub mod gradcheck;
 pub mod graph;
 pub mod model_choice;
 pub mod predict;
 pub mod progress;
+pub mod stop_signals;
 pub mod train;

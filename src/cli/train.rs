@@ -1,9 +1,14 @@
 //! `backprop train`: the main job.
 
+use super::checkpoint_writer::CheckpointWriter;
 use super::dataset_arg::load_splits;
+use super::exit_status::{Interrupted, UsageError};
 use super::flag_values::{count, fraction, non_negative_number, positive_number};
+use super::given_flags::GivenFlags;
 use super::progress::TrainingReporter;
+use super::stop_signals::StopSignals;
 use anyhow::{bail, Context, Result};
+use backprop::checkpoint::{default_checkpoint_path, load_checkpoint, Checkpoint};
 use backprop::data::Dataset;
 use backprop::model_file::{load_model, save_model};
 use backprop::nn::memory::memory_picture;
@@ -11,7 +16,7 @@ use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
 use backprop::train::grad_stats::{GradientStatistics, KEY_PREFIX};
 use backprop::train::metrics::MetricsLog;
-use backprop::train::{TrainConfig, TrainData, Trainer};
+use backprop::train::{TrainConfig, TrainData, TrainError, Trainer, TrainingObserver};
 use backprop::viz::plot::{plot_training_curves, plot_training_curves_with_extra, ExtraPanel};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -93,12 +98,53 @@ pub struct TrainArgs {
     /// Where to write the trained model (safetensors).
     #[arg(long, default_value = "model.safetensors")]
     pub out: PathBuf,
+    /// Write a checkpoint (weights, optimiser and generator state, epoch, step) every N
+    /// parameter updates, and at the end.
+    #[arg(long, value_parser = count)]
+    pub checkpoint_every: Option<usize>,
+    /// Where checkpoints go [default: the --out file's name with .checkpoint.safetensors];
+    /// giving it also writes a checkpoint at the end.
+    #[arg(long)]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint, exactly; its configuration is kept, and
+    /// --epochs / --steps count from the start of the first run.
+    #[arg(long, conflicts_with = "init")]
+    pub resume: Option<PathBuf>,
 }
 
-/// Runs `backprop train`.
-pub fn run(args: &TrainArgs) -> Result<bool> {
+impl TrainArgs {
+    /// The checkpoint file: `--checkpoint`, else derived from `--out`.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.checkpoint
+            .clone()
+            .unwrap_or_else(|| default_checkpoint_path(&self.out))
+    }
+}
+
+/// Runs `backprop train`; `given` says which flags were typed (they override what a resumed
+/// checkpoint saved, or conflict with it).
+pub fn run(args: &TrainArgs, given: &GivenFlags) -> Result<bool> {
+    let resumed = match &args.resume {
+        Some(path) => Some(load_checkpoint(path)?),
+        None => None,
+    };
+    let resolved;
+    let args = match &resumed {
+        Some(checkpoint) => {
+            resolved = resumed_args(args, given, checkpoint)?;
+            &resolved
+        }
+        None => args,
+    };
     if let Some(plot) = &args.plot {
         backprop::viz::plot::check_plot_path(plot)?;
+    }
+    if args.checkpoint_path() == args.out {
+        return Err(UsageError(format!(
+            "--checkpoint and --out both name {}; checkpoints need a file of their own",
+            args.out.display()
+        ))
+        .into());
     }
     let threads = args
         .threads
@@ -107,10 +153,10 @@ pub fn run(args: &TrainArgs) -> Result<bool> {
         .num_threads(threads)
         .build()
         .context("starting the thread pool")?;
-    pool.install(|| train(args, threads))
+    pool.install(|| train(args, threads, resumed))
 }
 
-fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
+fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Result<bool> {
     let splits = load_splits(&args.dataset, args.data_dir.as_deref(), !args.quiet)?;
     let (train_set, validation): (Dataset, Option<Dataset>) = if args.val_fraction > 0.0 {
         let (train, val) = splits.train.split_tail(args.val_fraction)?;
@@ -120,7 +166,17 @@ fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
     };
     let test = splits.test;
 
-    let mut mlp = build_model(args, &train_set)?;
+    let (start, resumed) = match resumed {
+        Some(checkpoint) => {
+            let source = format!("--resume {}", args.resume.as_ref().unwrap().display());
+            (
+                Some((source, checkpoint.mlp)),
+                Some((checkpoint.state, checkpoint.records)),
+            )
+        }
+        None => (None, None),
+    };
+    let mut mlp = build_model(args, &train_set, start)?;
     let trainer_config = TrainConfig {
         epochs: args.epochs,
         max_steps: args.steps.map(|s| s as u64),
@@ -134,12 +190,33 @@ fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
         Some(steps) => steps.div_ceil(train_set.len().div_ceil(args.batch_size)),
         None => args.epochs,
     };
-    let metrics = args
+    let data = TrainData {
+        train: &train_set,
+        validation: validation.as_ref(),
+        test: test.as_ref(),
+    };
+    let (mut trainer, earlier_records) = match resumed {
+        Some((state, records)) => (Trainer::resume(trainer_config, state)?, records),
+        None => (Trainer::new(trainer_config)?, Vec::new()),
+    };
+    // Every check on the data is done before the first file is created.
+    trainer.check_data(&mlp, data)?;
+    trainer.set_checkpoint_every(args.checkpoint_every.map(|n| n as u64));
+    let mut metrics = args
         .metrics
         .as_deref()
         .map(MetricsLog::create)
         .transpose()?;
+    if let Some(metrics) = &mut metrics {
+        for record in &earlier_records {
+            metrics.push(record.clone())?;
+        }
+    }
     let mut reporter = TrainingReporter::new(total_epochs, args.quiet, metrics);
+    reporter.records = earlier_records.clone();
+    // From here on, SIGINT and SIGTERM stop training cleanly (after the current step).
+    let signals = StopSignals::install()?;
+    trainer.set_stop_flag(signals.stop_flag());
     reporter.println(&format!(
         "training {} on {} ({} samples{}{}), {} threads",
         mlp.config(),
@@ -153,28 +230,76 @@ fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
         threads
     ));
     reporter.println(&memory_line(&mut mlp, &train_set, args.batch_size)?);
-    let mut trainer = Trainer::new(trainer_config)?;
-    let data = TrainData {
-        train: &train_set,
-        validation: validation.as_ref(),
-        test: test.as_ref(),
-    };
-    let result = if args.grad_stats {
-        trainer.run(&mut mlp, data, &mut GradientStatistics::new(&mut reporter))
+    if let Some(resume) = &args.resume {
+        reporter.println(&format!(
+            "resuming {} at step {} (epoch {})",
+            resume.display(),
+            trainer.steps(),
+            trainer.epoch()
+        ));
+    }
+    let mut image_metadata = BTreeMap::new();
+    if let Some((rows, cols)) = train_set.image_shape() {
+        image_metadata.insert("image_shape".to_string(), format!("{rows}x{cols}"));
+    }
+    let mut gradient_statistics;
+    let observer: &mut dyn TrainingObserver = if args.grad_stats {
+        gradient_statistics = GradientStatistics::new(&mut reporter);
+        &mut gradient_statistics
     } else {
-        trainer.run(&mut mlp, data, &mut reporter)
+        &mut reporter
     };
+    let mut checkpoints = CheckpointWriter::new(
+        observer,
+        args.checkpoint_path(),
+        run_description(args, threads),
+        image_metadata.clone(),
+        earlier_records,
+    );
+    let result = trainer.run(&mut mlp, data, &mut checkpoints);
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(TrainError::Interrupted { step, epoch }) => {
+            checkpoints.write(&trainer, &mlp)?;
+            drop(checkpoints);
+            reporter.finish();
+            let signal = signals.received();
+            let path = args.checkpoint_path();
+            return Err(Interrupted {
+                message: format!(
+                    "interrupted by {} after step {step} (epoch {epoch}); checkpoint written to {}; \
+                     continue with: backprop train --resume {}",
+                    signal.map_or("a signal", |s| s.name),
+                    path.display(),
+                    path.display()
+                ),
+                exit_code: signal.map_or(130, |s| s.exit_code),
+            }
+            .into());
+        }
+        Err(error) => {
+            let last_good = checkpoints.last_written_step().map(|step| {
+                format!(
+                    "; the last good checkpoint, {}, holds step {step}",
+                    checkpoints.path().display()
+                )
+            });
+            drop(checkpoints);
+            reporter.finish();
+            bail!("{error}{}", last_good.unwrap_or_default());
+        }
+    };
+    if args.checkpoint_every.is_some() || args.checkpoint.is_some() {
+        checkpoints.write(&trainer, &mlp)?;
+    }
+    drop(checkpoints);
     reporter.finish();
-    let summary = result?;
 
-    let mut metadata = BTreeMap::new();
+    let mut metadata = image_metadata;
     metadata.insert(
         "training".to_string(),
         training_description(args, threads, summary.steps),
     );
-    if let Some((rows, cols)) = train_set.image_shape() {
-        metadata.insert("image_shape".to_string(), format!("{rows}x{cols}"));
-    }
     save_model(&args.out, &mlp, &metadata)?;
     println!("model written to {}", args.out.display());
     if let Some(plot) = &args.plot {
@@ -195,11 +320,151 @@ fn train(args: &TrainArgs, threads: usize) -> Result<bool> {
     if let Some(metrics) = &args.metrics {
         println!("metrics written to {}", metrics.display());
     }
+    if args.checkpoint_every.is_some() || args.checkpoint.is_some() {
+        println!("checkpoint written to {}", args.checkpoint_path().display());
+    }
     Ok(true)
 }
 
-/// The model to train: from `--init`, or new from the flags and the data.
-fn build_model(args: &TrainArgs, train_set: &Dataset) -> Result<Mlp<f32>> {
+/// The flags of a resumed run: the checkpoint's configuration, with `--epochs`, `--steps`,
+/// `--threads` and the output flags taken from the command line. A flag that would change
+/// the run (`--lr`, `--dataset`...) is a usage error unless it repeats the saved value.
+fn resumed_args(
+    args: &TrainArgs,
+    given: &GivenFlags,
+    checkpoint: &Checkpoint,
+) -> Result<TrainArgs> {
+    let path = args
+        .resume
+        .as_ref()
+        .expect("resuming")
+        .display()
+        .to_string();
+    let run: SavedRun = serde_json::from_value(checkpoint.run.clone())
+        .map_err(|e| anyhow::anyhow!("{path}: the checkpoint's run description is damaged: {e}"))?;
+    let config = &checkpoint.config;
+    let mut resolved = args.clone();
+    let keep = |id: &str, flag: &str, typed: String, saved: String| -> Result<()> {
+        if given.contains(id) && typed != saved {
+            return Err(UsageError(format!(
+                "{flag} {typed} conflicts with --resume {path}, whose run has {saved}; drop \
+                 {flag} (a resumed run keeps its configuration)"
+            ))
+            .into());
+        }
+        Ok(())
+    };
+    keep(
+        "dataset",
+        "--dataset",
+        args.dataset.clone(),
+        run.dataset.clone(),
+    )?;
+    keep(
+        "data_dir",
+        "--data-dir",
+        display_path(&args.data_dir),
+        display_path(&run.data_dir),
+    )?;
+    keep(
+        "val_fraction",
+        "--val-fraction",
+        args.val_fraction.to_string(),
+        run.val_fraction.to_string(),
+    )?;
+    keep(
+        "seed",
+        "--seed",
+        args.seed.to_string(),
+        config.seed.to_string(),
+    )?;
+    keep(
+        "optimizer",
+        "--optimizer",
+        args.optimizer.clone(),
+        config.optimizer.name().to_string(),
+    )?;
+    keep(
+        "lr",
+        "--lr",
+        args.lr.to_string(),
+        config.learning_rate.to_string(),
+    )?;
+    let weight_decay = checkpoint.mlp.config().weight_decay;
+    keep(
+        "weight_decay",
+        "--weight-decay",
+        args.weight_decay.to_string(),
+        weight_decay.to_string(),
+    )?;
+    keep(
+        "batch_size",
+        "--batch-size",
+        args.batch_size.to_string(),
+        config.batch_size.to_string(),
+    )?;
+    let shuffle_name = |shuffle: bool| if shuffle { "shuffling" } else { "no shuffling" };
+    keep(
+        "no_shuffle",
+        "--no-shuffle",
+        shuffle_name(!args.no_shuffle).into(),
+        shuffle_name(config.shuffle).into(),
+    )?;
+    resolved.dataset = run.dataset;
+    resolved.data_dir = run.data_dir;
+    resolved.val_fraction = run.val_fraction;
+    resolved.seed = config.seed;
+    resolved.optimizer = config.optimizer.name().to_string();
+    resolved.lr = config.learning_rate;
+    resolved.weight_decay = weight_decay;
+    resolved.batch_size = config.batch_size;
+    resolved.no_shuffle = !config.shuffle;
+    if !given.contains("threads") {
+        resolved.threads = Some(run.threads);
+    }
+    match (given.contains("epochs"), given.contains("steps")) {
+        (false, false) => {
+            resolved.epochs = config.epochs;
+            resolved.steps = config.max_steps.map(|s| s as usize);
+        }
+        (true, false) => resolved.steps = None,
+        _ => {}
+    }
+    Ok(resolved)
+}
+
+fn display_path(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or("no --data-dir".into(), |p| p.display().to_string())
+}
+
+/// What a checkpoint records of the command line, beyond the trainer's configuration and the
+/// model: where the data came from, and the threads (for bit-identical results).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedRun {
+    dataset: String,
+    data_dir: Option<PathBuf>,
+    val_fraction: f64,
+    threads: usize,
+}
+
+fn run_description(args: &TrainArgs, threads: usize) -> serde_json::Value {
+    serde_json::to_value(SavedRun {
+        dataset: args.dataset.clone(),
+        data_dir: args.data_dir.clone(),
+        val_fraction: args.val_fraction,
+        threads,
+    })
+    .expect("plain data serializes")
+}
+
+/// The model to train: `start` (from `--resume`, named by its flag), `--init`, or new from
+/// the flags and the data.
+fn build_model(
+    args: &TrainArgs,
+    train_set: &Dataset,
+    start: Option<(String, Mlp<f32>)>,
+) -> Result<Mlp<f32>> {
     let activation = args
         .activation
         .as_deref()
@@ -215,17 +480,21 @@ fn build_model(args: &TrainArgs, train_set: &Dataset) -> Result<Mlp<f32>> {
     } else {
         None
     };
-    let mlp = match &args.init {
-        Some(path) => {
-            let loaded = load_model(path)?;
-            let from_file = loaded.mlp.config().clone();
+    let start = match (start, &args.init) {
+        (Some(start), _) => Some(start),
+        (None, Some(path)) => Some((format!("--init {}", path.display()), load_model(path)?.mlp)),
+        (None, None) => None,
+    };
+    let mlp = match start {
+        Some((source, loaded)) => {
+            let from_file = loaded.config().clone();
             let conflict = |flag: &str, given: String, file: String| -> Result<()> {
                 if given != file {
-                    bail!(
-                        "{flag} {given} conflicts with --init {}, whose model has {file}; \
-                         drop {flag} (the architecture comes from the file)",
-                        path.display()
-                    );
+                    return Err(UsageError(format!(
+                        "{flag} {given} conflicts with {source}, whose model has {file}; \
+                         drop {flag} (the architecture comes from the file)"
+                    ))
+                    .into());
                 }
                 Ok(())
             };
@@ -252,8 +521,7 @@ fn build_model(args: &TrainArgs, train_set: &Dataset) -> Result<Mlp<f32>> {
             }
             if from_file.inputs != train_set.input_dim() {
                 bail!(
-                    "--init {} takes {} input features, but the data has {}",
-                    path.display(),
+                    "{source} takes {} input features, but the data has {}",
                     from_file.inputs,
                     train_set.input_dim()
                 );
@@ -262,7 +530,7 @@ fn build_model(args: &TrainArgs, train_set: &Dataset) -> Result<Mlp<f32>> {
                 weight_decay: args.weight_decay,
                 ..from_file
             };
-            loaded.mlp.reconfigured(config)?
+            loaded.reconfigured(config)?
         }
         None => {
             let config = MlpConfig {

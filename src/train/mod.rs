@@ -8,6 +8,6 @@ pub mod trainer;
 pub use evaluate::{evaluate, Evaluation};
 pub use metrics::EpochRecord;
 pub use trainer::{
-    train_step, NoObserver, StepOutcome, StepProgress, TrainConfig, TrainData, TrainError,
-    TrainSummary, Trainer, TrainingObserver,
+    train_step, EpochTotals, NoObserver, StepOutcome, StepProgress, TrainConfig, TrainData,
+    TrainError, TrainSummary, Trainer, TrainerState, TrainingObserver,
 };

@@ -7,6 +7,9 @@ use crate::nn::mlp::{ForwardValues, MlpError};
 use crate::nn::Mlp;
 use crate::optim::{Optimizer, OptimizerKind};
 use crate::rng::Rng;
+use crate::tensor::Tensor;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How to train.
@@ -68,6 +71,12 @@ pub trait TrainingObserver {
     fn on_epoch(&mut self, _record: &EpochRecord) -> anyhow::Result<()> {
         Ok(())
     }
+    /// Every [`Trainer::set_checkpoint_every`] steps, between two steps, once the parameters
+    /// were checked to be finite: `trainer` holds a state to save
+    /// ([`Trainer::state`]); an error stops training.
+    fn on_checkpoint(&mut self, _trainer: &Trainer, _mlp: &Mlp<f32>) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// An observer that ignores everything.
@@ -81,7 +90,7 @@ pub enum TrainError {
     #[error("{0}")]
     Config(String),
     /// The loss or a gradient stopped being a finite number.
-    #[error("step {step} (epoch {epoch}): the objective became {value}; the learning rate ({learning_rate}) is probably too large for this model")]
+    #[error("step {step} (epoch {epoch}): the objective became {value}; the learning rate ({learning_rate:?}) is probably too large for this model")]
     Diverged {
         /// The update that produced it.
         step: u64,
@@ -92,6 +101,32 @@ pub enum TrainError {
         /// The learning rate in use.
         learning_rate: f64,
     },
+    /// A parameter stopped being a finite number after an update (the gradient overflowed).
+    #[error("step {step} (epoch {epoch}): parameter {parameter} became {value} after the update; the learning rate ({learning_rate:?}) is probably too large for this model")]
+    ParameterDiverged {
+        /// The last update made (the one that produced it).
+        step: u64,
+        /// The epoch.
+        epoch: usize,
+        /// The parameter's name (`W1`, `b2`, ...).
+        parameter: String,
+        /// The first non-finite value found.
+        value: f32,
+        /// The learning rate in use.
+        learning_rate: f64,
+    },
+    /// The stop flag was raised ([`Trainer::set_stop_flag`]); training stopped between two
+    /// steps and [`Trainer::state`] can be saved and resumed.
+    #[error("training was interrupted after step {step} (epoch {epoch})")]
+    Interrupted {
+        /// Parameter updates made.
+        step: u64,
+        /// The epoch in progress.
+        epoch: usize,
+    },
+    /// A saved state does not fit this configuration or data.
+    #[error("cannot resume: {0}")]
+    Resume(String),
     /// The model rejected a batch.
     #[error(transparent)]
     Model(#[from] MlpError),
@@ -109,6 +144,54 @@ pub struct Trainer {
     epoch: usize,
     step: u64,
     order: Vec<usize>,
+    /// Whether epoch `epoch` still has batches to train on or its record to emit.
+    epoch_in_progress: bool,
+    /// Where the next batch starts in `order`.
+    position: usize,
+    totals: EpochTotals,
+    checkpoint_every: Option<u64>,
+    stop: Option<Arc<AtomicBool>>,
+}
+
+/// The running sums of the epoch in progress, from which its record is made.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct EpochTotals {
+    /// `Σ L · rows` over the batches so far.
+    pub loss_sum: f64,
+    /// `Σ J · rows` over the batches so far.
+    pub objective_sum: f64,
+    /// Correct predictions so far.
+    pub correct: usize,
+    /// Samples trained on so far.
+    pub seen: usize,
+    /// Training time so far.
+    pub training_time: Duration,
+}
+
+/// Everything a [`Trainer`] needs to continue exactly where it was (for checkpoints): with
+/// the same model parameters and configuration, [`Trainer::resume`] from this state makes
+/// the same updates, bit for bit, as the run it was taken from.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainerState {
+    /// The epoch, from 1 (0 before the first).
+    pub epoch: usize,
+    /// Parameter updates made.
+    pub step: u64,
+    /// Whether `epoch` still has batches to train on or its record to emit.
+    pub epoch_in_progress: bool,
+    /// The epoch's sample order (empty when no epoch is in progress).
+    pub order: Vec<usize>,
+    /// Where the next batch starts in `order`.
+    pub position: usize,
+    /// The shuffling generator's state.
+    pub rng: [u64; 4],
+    /// The optimiser's update count (Adam's `t`).
+    pub optimizer_steps: u64,
+    /// The optimiser's tensors per parameter, in [`Mlp::named_parameters`] order (see
+    /// [`Optimizer::state`]); empty before the first update.
+    pub optimizer_state: Vec<Vec<Tensor<f32>>>,
+    /// The running sums of the epoch in progress.
+    pub totals: EpochTotals,
 }
 
 /// What one training step did.
@@ -184,7 +267,73 @@ impl Trainer {
             epoch: 0,
             step: 0,
             order: Vec::new(),
+            epoch_in_progress: false,
+            position: 0,
+            totals: EpochTotals::default(),
+            checkpoint_every: None,
+            stop: None,
         })
+    }
+
+    /// A run continuing from `state` (saved by [`Trainer::state`]) with `config`, whose
+    /// `epochs` and `max_steps` may differ from the saved run's (they are totals, counted from
+    /// the start of the first run).
+    pub fn resume(config: TrainConfig, state: TrainerState) -> Result<Self, TrainError> {
+        let mut trainer = Trainer::new(config)?;
+        if state.epoch_in_progress && state.position > state.order.len() {
+            return Err(TrainError::Resume(format!(
+                "the saved position {} is past the end of the epoch's {} samples",
+                state.position,
+                state.order.len()
+            )));
+        }
+        trainer
+            .optimizer
+            .restore(state.optimizer_state, state.optimizer_steps);
+        trainer.rng = Rng::from_state(state.rng);
+        trainer.epoch = state.epoch;
+        trainer.step = state.step;
+        trainer.order = state.order;
+        trainer.epoch_in_progress = state.epoch_in_progress;
+        trainer.position = state.position;
+        trainer.totals = state.totals;
+        Ok(trainer)
+    }
+
+    /// The state to save in a checkpoint, taken between two steps.
+    pub fn state(&self) -> TrainerState {
+        TrainerState {
+            epoch: self.epoch,
+            step: self.step,
+            epoch_in_progress: self.epoch_in_progress,
+            order: if self.epoch_in_progress {
+                self.order.clone()
+            } else {
+                Vec::new()
+            },
+            position: self.position,
+            rng: self.rng.state(),
+            optimizer_steps: self.optimizer.steps(),
+            optimizer_state: self.optimizer.state().to_vec(),
+            totals: self.totals,
+        }
+    }
+
+    /// The configuration of the run.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// Calls [`TrainingObserver::on_checkpoint`] after every `steps` parameter updates
+    /// (`None`: never).
+    pub fn set_checkpoint_every(&mut self, steps: Option<u64>) {
+        self.checkpoint_every = steps.filter(|&s| s > 0);
+    }
+
+    /// A flag that, once raised (by a signal handler, say), stops training before the next
+    /// step with [`TrainError::Interrupted`]; the current step always finishes.
+    pub fn set_stop_flag(&mut self, flag: Arc<AtomicBool>) {
+        self.stop = Some(flag);
     }
 
     /// Parameter updates made so far.
@@ -192,13 +341,15 @@ impl Trainer {
         self.step
     }
 
-    /// Trains `mlp` on `data` until the configured epochs or steps are done.
-    pub fn run(
-        &mut self,
-        mlp: &mut Mlp<f32>,
-        data: TrainData<'_>,
-        observer: &mut dyn TrainingObserver,
-    ) -> Result<TrainSummary, TrainError> {
+    /// The epoch in progress or last finished, from 1 (0 before the first).
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Checks that the model and data can be trained together (input features, labels below
+    /// the number of outputs, a non-empty training set); [`Trainer::run`] checks it too, so a
+    /// caller can check before creating any output file.
+    pub fn check_data(&self, mlp: &Mlp<f32>, data: TrainData<'_>) -> Result<(), TrainError> {
         let train = data.train;
         if train.is_empty() {
             return Err(TrainError::Config("the training set is empty".into()));
@@ -232,6 +383,46 @@ impl Trainer {
                 }
             }
         }
+        if self.epoch_in_progress && self.order.len() != train.len() {
+            return Err(TrainError::Resume(format!(
+                "the saved epoch visits {} training samples, but the training set has {}",
+                self.order.len(),
+                train.len()
+            )));
+        }
+        if self.epoch_in_progress && self.order.iter().any(|&i| i >= train.len()) {
+            return Err(TrainError::Resume(
+                "the saved sample order indexes past the training set".into(),
+            ));
+        }
+        let parameters = mlp.named_parameters();
+        let saved = self.optimizer.state();
+        if !saved.is_empty() {
+            let shapes_fit = saved.len() == parameters.len()
+                && saved.iter().zip(parameters).all(|(tensors, (_, id))| {
+                    let value = mlp.graph().value(*id);
+                    tensors
+                        .iter()
+                        .all(|t| t.rows() == value.rows() && t.cols() == value.cols())
+                });
+            if !shapes_fit {
+                return Err(TrainError::Resume(
+                    "the saved optimiser state does not fit the model's parameters".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Trains `mlp` on `data` until the configured epochs or steps are done.
+    pub fn run(
+        &mut self,
+        mlp: &mut Mlp<f32>,
+        data: TrainData<'_>,
+        observer: &mut dyn TrainingObserver,
+    ) -> Result<TrainSummary, TrainError> {
+        self.check_data(mlp, data)?;
+        let train = data.train;
         crate::tensor::matmul::prepare_threads();
         let mut records = Vec::new();
         let n = train.len();
@@ -240,23 +431,37 @@ impl Trainer {
             if self.finished() {
                 break;
             }
-            self.epoch += 1;
-            self.order.clear();
-            self.order.extend(0..n);
-            if self.config.shuffle {
-                self.rng.shuffle(&mut self.order);
+            if !self.epoch_in_progress {
+                self.epoch += 1;
+                self.order.clear();
+                self.order.extend(0..n);
+                if self.config.shuffle {
+                    self.rng.shuffle(&mut self.order);
+                }
+                self.position = 0;
+                self.totals = EpochTotals::default();
+                self.epoch_in_progress = true;
             }
             let epoch_samples = match self.config.max_steps {
-                Some(max) => n.min(((max - self.step) as usize).saturating_mul(batch_size)),
+                Some(max) => n.min(
+                    self.position
+                        .saturating_add(((max - self.step) as usize).saturating_mul(batch_size)),
+                ),
                 None => n,
             };
-            let mut loss_sum = 0.0f64;
-            let mut objective_sum = 0.0f64;
-            let mut correct = 0usize;
-            let mut seen = 0usize;
-            let mut training_time = Duration::ZERO;
-            let mut start = 0;
-            while start < n && !self.steps_exhausted() {
+            while self.position < n && !self.steps_exhausted() {
+                if self
+                    .stop
+                    .as_ref()
+                    .is_some_and(|s| s.load(Ordering::Relaxed))
+                {
+                    self.check_parameters(mlp)?;
+                    return Err(TrainError::Interrupted {
+                        step: self.step,
+                        epoch: self.epoch,
+                    });
+                }
+                let start = self.position;
                 let began = Instant::now();
                 let end = (start + batch_size).min(n);
                 let batch = &self.order[start..end];
@@ -279,23 +484,42 @@ impl Trainer {
                     }
                 };
                 self.step += 1;
-                training_time += began.elapsed();
+                let totals = &mut self.totals;
+                totals.training_time += began.elapsed();
 
                 let rows = batch.len();
-                loss_sum += values.loss as f64 * rows as f64;
-                objective_sum += values.objective as f64 * rows as f64;
-                correct += mlp.correct_predictions();
-                seen += rows;
-                start = end;
+                totals.loss_sum += values.loss as f64 * rows as f64;
+                totals.objective_sum += values.objective as f64 * rows as f64;
+                totals.correct += mlp.correct_predictions();
+                totals.seen += rows;
+                self.position = end;
                 observer.on_step(&StepProgress {
                     epoch: self.epoch,
                     step: self.step,
-                    samples_in_epoch: seen,
+                    samples_in_epoch: totals.seen,
                     epoch_samples,
-                    running_loss: loss_sum / seen as f64,
-                    epoch_elapsed: training_time,
+                    running_loss: totals.loss_sum / totals.seen as f64,
+                    epoch_elapsed: totals.training_time,
                 });
+                if self
+                    .checkpoint_every
+                    .is_some_and(|k| self.step.is_multiple_of(k))
+                {
+                    self.check_parameters(mlp)?;
+                    observer.on_checkpoint(self, mlp)?;
+                }
             }
+            self.check_parameters(mlp)?;
+            if self.position >= n {
+                self.epoch_in_progress = false;
+            }
+            let EpochTotals {
+                loss_sum,
+                objective_sum,
+                correct,
+                seen,
+                training_time,
+            } = self.totals;
             let validation = data
                 .validation
                 .map(|set| evaluate(mlp, set, self.config.batch_size))
@@ -339,7 +563,25 @@ impl Trainer {
     fn finished(&self) -> bool {
         match self.config.max_steps {
             Some(max) => self.step >= max,
-            None => self.epoch >= self.config.epochs,
+            None => self.epoch >= self.config.epochs && !self.epoch_in_progress,
         }
+    }
+
+    /// Fails with [`TrainError::ParameterDiverged`] when a parameter is not finite: the
+    /// loss of each step is checked before its update, so this catches the last update.
+    fn check_parameters(&self, mlp: &Mlp<f32>) -> Result<(), TrainError> {
+        for (name, id) in mlp.named_parameters() {
+            let values = mlp.graph().value(*id).as_slice();
+            if let Some(&value) = values.iter().find(|v| !v.is_finite()) {
+                return Err(TrainError::ParameterDiverged {
+                    step: self.step,
+                    epoch: self.epoch,
+                    parameter: name.clone(),
+                    value,
+                    learning_rate: self.config.learning_rate,
+                });
+            }
+        }
+        Ok(())
     }
 }

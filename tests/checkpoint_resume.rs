@@ -1,0 +1,375 @@
+//! Checkpoints and `--resume`: 2 epochs plus a resume to 4 give weights bit-identical to 4
+//! epochs in one run, for every optimiser and from a checkpoint taken inside an epoch; a
+//! diverging run names the step and the learning rate and leaves the last good checkpoint.
+
+mod common;
+
+use backprop::checkpoint::load_checkpoint;
+use backprop::model_file::load_model;
+use common::{assert_success, backprop, image_folder, metrics, stderr};
+use std::fs;
+use std::path::Path;
+
+/// Every parameter of a model file, as raw bits.
+fn parameter_bits(path: &Path) -> Vec<(String, Vec<u32>)> {
+    let model = load_model(path).unwrap();
+    let mlp = &model.mlp;
+    mlp.named_parameters()
+        .iter()
+        .map(|(name, id)| {
+            let bits = mlp
+                .graph()
+                .value(*id)
+                .as_slice()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect();
+            (name.clone(), bits)
+        })
+        .collect()
+}
+
+fn train(dir: &Path, optimizer: &str, extra: &[&str]) {
+    let mut args = vec![
+        "train",
+        "--dataset",
+        "data",
+        "--hidden",
+        "12,7",
+        "--optimizer",
+        optimizer,
+        "--lr",
+        if optimizer == "adam" { "0.01" } else { "0.05" },
+        "--weight-decay",
+        "0.001",
+        "--batch-size",
+        "16",
+        "--val-fraction",
+        "0.25",
+        "--threads",
+        "2",
+        "--quiet",
+    ];
+    args.extend(extra);
+    let out = backprop(dir, &args);
+    assert_success(&out);
+}
+
+#[test]
+fn two_epochs_and_a_resume_to_four_equal_four_epochs_for_every_optimizer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 150, 40, 4);
+    for optimizer in ["sgd", "momentum", "adam"] {
+        let full = format!("{optimizer}-full.safetensors");
+        train(
+            d,
+            optimizer,
+            &["--epochs", "4", "--out", &full, "--metrics", "full.jsonl"],
+        );
+
+        // Stopped at the end of epoch 2 (the final checkpoint of a 2-epoch run).
+        let half = format!("{optimizer}-half.safetensors");
+        train(
+            d,
+            optimizer,
+            &["--epochs", "2", "--out", &half, "--checkpoint-every", "5"],
+        );
+        let checkpoint = format!("{optimizer}-half.checkpoint.safetensors");
+        let saved = load_checkpoint(&d.join(&checkpoint)).unwrap();
+        assert_eq!((saved.state.epoch, saved.state.step), (2, 14));
+        let resumed = format!("{optimizer}-resumed.safetensors");
+        let out = backprop(
+            d,
+            &[
+                "train",
+                "--resume",
+                &checkpoint,
+                "--epochs",
+                "4",
+                "--quiet",
+                "--out",
+                &resumed,
+                "--metrics",
+                "resumed.jsonl",
+            ],
+        );
+        assert_success(&out);
+        assert_eq!(
+            parameter_bits(&d.join(&resumed)),
+            parameter_bits(&d.join(&full)),
+            "{optimizer}: resumed after epoch 2"
+        );
+        // The resumed metrics hold all four epochs, equal to the single run's but for timing.
+        let strip = |records: Vec<serde_json::Value>| -> Vec<serde_json::Value> {
+            records
+                .into_iter()
+                .map(|mut r| {
+                    let r = r.as_object_mut().unwrap();
+                    r.remove("epoch_seconds");
+                    r.remove("samples_per_second");
+                    serde_json::Value::Object(r.clone())
+                })
+                .collect()
+        };
+        assert_eq!(
+            strip(metrics(&d.join("resumed.jsonl"))),
+            strip(metrics(&d.join("full.jsonl"))),
+            "{optimizer}"
+        );
+
+        // Stopped inside epoch 2 (7 steps per epoch).
+        let mid = format!("{optimizer}-mid.safetensors");
+        train(
+            d,
+            optimizer,
+            &["--steps", "11", "--out", &mid, "--checkpoint-every", "4"],
+        );
+        let checkpoint = format!("{optimizer}-mid.checkpoint.safetensors");
+        let saved = load_checkpoint(&d.join(&checkpoint)).unwrap();
+        assert_eq!((saved.state.epoch, saved.state.step), (2, 11));
+        assert!(saved.state.epoch_in_progress);
+        let resumed_mid = format!("{optimizer}-resumed-mid.safetensors");
+        let out = backprop(
+            d,
+            &[
+                "train",
+                "--resume",
+                &checkpoint,
+                "--epochs",
+                "4",
+                "--quiet",
+                "--out",
+                &resumed_mid,
+            ],
+        );
+        assert_success(&out);
+        assert_eq!(
+            parameter_bits(&d.join(&resumed_mid)),
+            parameter_bits(&d.join(&full)),
+            "{optimizer}: resumed inside epoch 2"
+        );
+    }
+}
+
+#[test]
+fn a_resumed_run_keeps_its_configuration_unless_a_flag_repeats_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 60, 0, 3);
+    train(
+        d,
+        "momentum",
+        &["--epochs", "1", "--checkpoint", "c.safetensors"],
+    );
+    // Repeating a saved value is allowed; the model file records the saved configuration.
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--resume",
+            "c.safetensors",
+            "--epochs",
+            "2",
+            "--optimizer",
+            "momentum",
+            "--quiet",
+            "--out",
+            "r.safetensors",
+        ],
+    );
+    assert_success(&out);
+    let model = load_model(&d.join("r.safetensors")).unwrap();
+    let training: serde_json::Value = serde_json::from_str(&model.metadata["training"]).unwrap();
+    assert_eq!(training["optimizer"], "momentum");
+    assert_eq!(training["lr"], 0.05);
+    assert_eq!(training["batch_size"], 16);
+    assert_eq!(training["steps"], 6);
+    // A flag that would change the run is a usage error.
+    let out = backprop(
+        d,
+        &["train", "--resume", "c.safetensors", "--batch-size", "8"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out)
+            .contains("--batch-size 8 conflicts with --resume c.safetensors, whose run has 16"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn divergence_names_the_step_and_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 64, 0, 3);
+    fs::write(d.join("model.safetensors"), b"previous").unwrap();
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--dataset",
+            "data",
+            "--hidden",
+            "16",
+            "--loss",
+            "mse",
+            "--lr",
+            "20",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "50",
+            "--checkpoint-every",
+            "1",
+            "--quiet",
+            "--threads",
+            "1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("the objective became inf; the learning rate (20.0) is probably too large"),
+        "{err}"
+    );
+    let step: u64 = err
+        .split("step ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no step in {err}"));
+    assert!(step > 1, "{err}");
+    let checkpoint = load_checkpoint(&d.join("model.checkpoint.safetensors")).unwrap();
+    assert!(checkpoint.state.step < step, "{err}");
+    assert!(
+        err.contains(&format!(
+            "the last good checkpoint, model.checkpoint.safetensors, holds step {}",
+            checkpoint.state.step
+        )),
+        "{err}"
+    );
+    assert_eq!(fs::read(d.join("model.safetensors")).unwrap(), b"previous");
+}
+
+#[test]
+fn an_update_that_overflows_is_caught_before_any_checkpoint_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 64, 0, 3);
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--dataset",
+            "data",
+            "--hidden",
+            "16",
+            "--lr",
+            "1e300",
+            "--epochs",
+            "2",
+            "--checkpoint-every",
+            "1",
+            "--quiet",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: step 1 (epoch 1): parameter W1 became"),
+        "{err}"
+    );
+    assert!(err.contains("the learning rate (1e300)"), "{err}");
+    assert!(!d.join("model.checkpoint.safetensors").exists());
+    assert!(!d.join("model.safetensors").exists());
+}
+
+/// Stops a run through its stop flag after `steps` updates (an observer standing in for a
+/// signal handler).
+struct StopAfter {
+    steps: u64,
+    flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl backprop::train::TrainingObserver for StopAfter {
+    fn on_step(&mut self, progress: &backprop::train::StepProgress) {
+        if progress.step == self.steps {
+            self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_checkpoint_holds_the_trainer_state_exactly() {
+    use backprop::checkpoint::{checkpoint_bytes, parse_checkpoint, CheckpointExtras};
+    use backprop::data::{xor, XorConfig};
+    use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
+    use backprop::optim::OptimizerKind;
+    use backprop::train::{TrainConfig, TrainData, TrainError, Trainer};
+
+    let data = xor(&XorConfig::default()).unwrap().train;
+    let mut mlp = Mlp::new(
+        MlpConfig {
+            inputs: 2,
+            hidden: vec![5],
+            outputs: 2,
+            activation: Activation::Tanh,
+            loss: Loss::CrossEntropy,
+            bias: true,
+            weight_decay: 0.01,
+        },
+        3,
+    )
+    .unwrap();
+    let config = TrainConfig {
+        epochs: 3,
+        max_steps: None,
+        batch_size: 96,
+        shuffle: true,
+        seed: 9,
+        learning_rate: 0.02,
+        optimizer: OptimizerKind::ADAM,
+    };
+    let mut trainer = Trainer::new(config.clone()).unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    trainer.set_stop_flag(flag.clone());
+    let train_data = TrainData {
+        train: &data,
+        validation: None,
+        test: None,
+    };
+    let mut observer = StopAfter { steps: 15, flag };
+    let error = trainer
+        .run(&mut mlp, train_data, &mut observer)
+        .unwrap_err();
+    assert!(
+        matches!(error, TrainError::Interrupted { step: 15, epoch: 2 }),
+        "{error}"
+    );
+
+    let run = serde_json::json!({"anything": "the caller wants"});
+    let bytes = checkpoint_bytes(
+        &mlp,
+        &trainer,
+        CheckpointExtras {
+            records: &[],
+            run: &run,
+            model_metadata: &Default::default(),
+        },
+    )
+    .unwrap();
+    let checkpoint = parse_checkpoint(&bytes).unwrap();
+    assert_eq!(checkpoint.state, trainer.state());
+    assert!(checkpoint.state.epoch_in_progress && checkpoint.state.position == 4 * 96);
+    assert_eq!(checkpoint.config, config);
+    assert_eq!(checkpoint.run, run);
+    assert_eq!(checkpoint.mlp.weight(1), mlp.weight(1));
+
+    // Damaged checkpoints are errors, not panics.
+    for cut in [10, bytes.len() / 2, bytes.len() - 1] {
+        assert!(parse_checkpoint(&bytes[..cut]).is_err());
+    }
+}
