@@ -1,18 +1,14 @@
 //! Same seed and thread count, bit-identical weights, at the sizes where the matrix products
 //! really run on several threads (784-256-10, batch 256).
 
+mod common;
+
+use common::mnist_shaped;
+
 use backprop::data::Dataset;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
-use backprop::rng::Rng;
 use backprop::train::{NoObserver, TrainConfig, TrainData, Trainer};
-
-fn mnist_shaped(samples: usize) -> Dataset {
-    let mut rng = Rng::new(42);
-    let pixels: Vec<u8> = (0..samples * 784).map(|_| rng.below(256) as u8).collect();
-    let labels: Vec<u8> = (0..samples).map(|_| rng.below(10) as u8).collect();
-    Dataset::from_images(pixels, labels, 28, 28).unwrap()
-}
 
 fn train_weights(threads: usize, data: &Dataset) -> Vec<Vec<f32>> {
     let pool = rayon::ThreadPoolBuilder::new()
@@ -59,7 +55,7 @@ fn train_weights(threads: usize, data: &Dataset) -> Vec<Vec<f32>> {
 
 #[test]
 fn same_seed_and_threads_give_bit_identical_weights() {
-    let data = mnist_shaped(1300); // 5 full batches and a partial one
+    let data = mnist_shaped(1300, 42); // 5 full batches and a partial one
     for threads in [1, 2] {
         let first = train_weights(threads, &data);
         let second = train_weights(threads, &data);

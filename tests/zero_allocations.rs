@@ -1,9 +1,11 @@
 //! A training step in steady state allocates nothing: a counting global allocator proves it.
 
-use backprop::data::Dataset;
+mod common;
+
+use common::mnist_shaped;
+
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::{Optimizer, OptimizerKind};
-use backprop::rng::Rng;
 use backprop::train::{train_step, NoObserver, StepOutcome};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,16 +32,9 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
-fn mnist_shaped(samples: usize) -> Dataset {
-    let mut rng = Rng::new(1);
-    let pixels = (0..samples * 784).map(|_| rng.below(256) as u8).collect();
-    let labels = (0..samples).map(|_| rng.below(10) as u8).collect();
-    Dataset::from_images(pixels, labels, 28, 28).unwrap()
-}
-
 #[test]
 fn a_training_step_allocates_nothing_in_steady_state() {
-    let data = mnist_shaped(1000);
+    let data = mnist_shaped(1000, 1);
     for (threads, kind, hidden) in [
         (2, OptimizerKind::Sgd, vec![256]),
         (1, OptimizerKind::ADAM, vec![256]),

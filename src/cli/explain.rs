@@ -3,13 +3,13 @@
 
 use super::flag_values::count;
 use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
-use anyhow::{Context, Result};
-use backprop::atomic_file::write_bytes_atomically;
+use super::output::write_text;
+use anyhow::Result;
 use backprop::explain::render_markdown::render_markdown;
 use backprop::explain::render_text::{render_text, Style};
 use backprop::explain::{explain, ExplainInput};
 use clap::Args;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// Flags of `backprop explain`.
@@ -64,19 +64,6 @@ pub fn run(args: &ExplainArgs) -> Result<bool> {
         "markdown" => render_markdown(&explanation),
         _ => render_text(&explanation, Style::new(colour)),
     };
-    match &args.out {
-        Some(path) => {
-            write_bytes_atomically(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("explanation written to {}", path.display());
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-                .context("cannot write to standard output")?;
-        }
-    }
+    write_text(args.out.as_deref(), &text, "explanation")?;
     Ok(explanation.all_agree())
 }

@@ -2,8 +2,8 @@
 
 use super::flag_values::count;
 use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
-use anyhow::{Context, Result};
-use backprop::atomic_file::write_bytes_atomically;
+use super::output::write_text;
+use anyhow::Result;
 use backprop::nn::precision::convert_precision;
 use backprop::nn::Mlp;
 use backprop::viz::graph_dot::graph_dot;
@@ -11,7 +11,6 @@ use backprop::viz::graph_layout::layout;
 use backprop::viz::graph_svg::graph_svg;
 use backprop::viz::graph_view::{graph_view, ViewOptions};
 use clap::Args;
-use std::io::Write;
 use std::path::PathBuf;
 
 /// Flags of `backprop graph`.
@@ -75,20 +74,7 @@ pub fn run(args: &GraphArgs) -> Result<bool> {
         "dot" => graph_dot(&view),
         _ => graph_svg(&view, &layout(&mlp, &view)),
     };
-    match &args.out {
-        Some(path) => {
-            write_bytes_atomically(path, text.as_bytes())
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            eprintln!("graph written to {}", path.display());
-        }
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-                .context("cannot write to standard output")?;
-        }
-    }
+    write_text(args.out.as_deref(), &text, "graph")?;
     Ok(true)
 }
 

@@ -11,6 +11,7 @@ pub mod given_flags;
 pub mod gradcheck;
 pub mod graph;
 pub mod model_choice;
+pub mod output;
 pub mod predict;
 pub mod progress;
 pub mod stop_signals;

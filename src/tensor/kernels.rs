@@ -89,31 +89,27 @@ pub fn map_store<T: Element>(out: &mut [T], a: &[T], write: Write, f: impl Fn(T)
 /// `Σ x²`, with eight interleaved partial sums (so the loop vectorises) added in a fixed
 /// order at the end.
 pub fn sum_of_squares<T: Element>(values: &[T]) -> T {
-    let mut lanes = [T::ZERO; 8];
-    let mut chunks = values.chunks_exact(8);
-    for chunk in &mut chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane += v * v;
-        }
-    }
-    for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
-        *lane += v * v;
-    }
-    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+    lane_sum(values, |v| v * v)
 }
 
 /// `Σ x`, with eight interleaved partial sums added in a fixed order at the end.
 pub fn sum<T: Element>(values: &[T]) -> T {
+    lane_sum(values, |v| v)
+}
+
+/// `Σ f(x)` over eight lanes: element `i` goes to lane `i mod 8`, and the lanes are added
+/// pairwise at the end, always in the same order.
+#[inline(always)]
+fn lane_sum<T: Element>(values: &[T], f: impl Fn(T) -> T) -> T {
     let mut lanes = [T::ZERO; 8];
     let mut chunks = values.chunks_exact(8);
     for chunk in &mut chunks {
         for (lane, &v) in lanes.iter_mut().zip(chunk) {
-            *lane += v;
+            *lane += f(v);
         }
     }
     for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
-        *lane += v;
+        *lane += f(v);
     }
     ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
         + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))

@@ -95,3 +95,11 @@ pub fn metrics(path: &Path) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// `samples` random MNIST-shaped images (28x28 bytes, 10 classes), from `seed`.
+pub fn mnist_shaped(samples: usize, seed: u64) -> backprop::data::Dataset {
+    let mut rng = Rng::new(seed);
+    let pixels = (0..samples * 784).map(|_| rng.below(256) as u8).collect();
+    let labels = (0..samples).map(|_| rng.below(10) as u8).collect();
+    backprop::data::Dataset::from_images(pixels, labels, 28, 28).unwrap()
+}
