@@ -620,3 +620,46 @@ fn predict_gives_probabilities_for_a_png() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("missing.png"));
 }
+
+/// On a terminal a progress bar shows loss, samples/s and time left; piped output (and
+/// `--quiet`) gets plain lines only. `script` (util-linux, essential on Debian) provides the
+/// terminal.
+#[test]
+fn a_progress_bar_on_a_terminal_plain_lines_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = image_folder(dir.path(), "data", 2000, 0, 3);
+    let command = format!(
+        "{} train --dataset {} --epochs 2 --batch-size 16 --hidden 16",
+        env!("CARGO_BIN_EXE_backprop"),
+        data.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .output()
+        .expect("script (util-linux) runs the command on a pseudo-terminal");
+    assert_success(&out);
+    let screen = stdout(&out);
+    assert!(screen.contains("samples/s  ETA"), "{screen}");
+    assert!(screen.contains("epoch 2/2 ["), "{screen}");
+    assert!(screen.contains("epoch 2/2  step 250"), "{screen}");
+
+    let out = backprop(
+        dir.path(),
+        &[
+            "train",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--hidden",
+            "16",
+        ],
+    );
+    assert_success(&out);
+    let plain = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!plain.contains("ETA"), "{plain}");
+    assert!(plain.contains("epoch 2/2  step 250"), "{plain}");
+}

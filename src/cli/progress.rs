@@ -8,6 +8,9 @@ use std::io::IsTerminal;
 
 /// Reports training to the user and to the metrics file.
 pub struct TrainingReporter {
+    /// Whether to show a bar (stderr is a terminal and not `--quiet`).
+    show_bar: bool,
+    /// The bar, created at the first step so that nothing empty is drawn before.
     bar: Option<ProgressBar>,
     bar_epoch: usize,
     total_epochs: usize,
@@ -19,19 +22,9 @@ pub struct TrainingReporter {
 impl TrainingReporter {
     /// A reporter; the progress bar shows only when stderr is a terminal and not `quiet`.
     pub fn new(total_epochs: usize, quiet: bool, metrics: Option<MetricsLog>) -> Self {
-        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "epoch {prefix} [{bar:30}] {pos}/{len} samples  loss {msg}  {per_sec}  ETA {eta}",
-                )
-                .expect("the template is valid")
-                .progress_chars("=> "),
-            );
-            bar
-        });
         TrainingReporter {
-            bar,
+            show_bar: !quiet && std::io::stderr().is_terminal(),
+            bar: None,
             bar_epoch: 0,
             total_epochs,
             metrics,
@@ -57,7 +50,11 @@ impl TrainingReporter {
 
 impl TrainingObserver for TrainingReporter {
     fn on_step(&mut self, progress: &StepProgress) {
-        let Some(bar) = &self.bar else { return };
+        if !self.show_bar {
+            return;
+        }
+        let first = self.bar.is_none();
+        let bar = self.bar.get_or_insert_with(new_bar);
         if progress.epoch != self.bar_epoch {
             self.bar_epoch = progress.epoch;
             bar.reset();
@@ -65,7 +62,20 @@ impl TrainingObserver for TrainingReporter {
             bar.set_prefix(format!("{}/{}", progress.epoch, self.total_epochs));
         }
         bar.set_position(progress.samples_in_epoch as u64);
-        bar.set_message(format!("{:.4}", progress.running_loss));
+        let seconds = progress.epoch_elapsed.as_secs_f64();
+        let rate = if seconds > 0.0 {
+            progress.samples_in_epoch as f64 / seconds
+        } else {
+            0.0
+        };
+        bar.set_message(format!(
+            "loss {:.4}  {rate:.0} samples/s",
+            progress.running_loss
+        ));
+        if first {
+            // Drawn only now that it is filled in, so no empty bar ever shows.
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
     }
 
     fn on_epoch(&mut self, record: &EpochRecord) -> anyhow::Result<()> {
@@ -76,4 +86,18 @@ impl TrainingObserver for TrainingReporter {
         self.records.push(record.clone());
         Ok(())
     }
+}
+
+/// A bar for stderr (hidden until the first step fills it in): epoch, samples, running loss,
+/// samples per second, time left.
+fn new_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "epoch {prefix} [{bar:30}] {pos}/{len} samples  {msg}  ETA {eta}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
+    );
+    bar
 }
