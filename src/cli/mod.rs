@@ -13,5 +13,6 @@ pub mod graph;
 pub mod model_choice;
 pub mod predict;
 pub mod progress;
+pub mod serve;
 pub mod stop_signals;
 pub mod train;
