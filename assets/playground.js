@@ -282,7 +282,7 @@ function drawCurve(canvas, trainKey, testKey, fixedRange) {
 
 function drawNetwork(network) {
   const svg = $("network");
-  const width = 360, height = 330, margin = 28;
+  const width = 320, height = 330, margin = 28;
   const sizes = network.layer_sizes;
   const columnX = (k) => margin + (k * (width - 2 * margin)) / (sizes.length - 1);
   const nodeY = (k, i) => {
@@ -384,12 +384,12 @@ function showNode(node) {
   }
   const n = page.graph.nodes[node];
   const operator = n.kind === "operator";
-  let html = `<h3>${escapeHtml(n.label)}</h3><div class="kind">${n.kind}${n.shape ? ", " + n.shape : ""}</div>`;
+  let html = `<div class="head"><h3>${escapeHtml(n.label)}</h3><div class="kind">${n.kind}${n.shape ? ", " + n.shape : ""}</div></div>`;
   html += equationBlock(operator ? "forward rule" : "forward", n.equations.forward);
   html += equationBlock(operator ? "backward (its vector-Jacobian product)" : "backward", n.equations.backward);
   if (!operator) {
-    html += `<div><b>value</b> <div class="numbers">${numbers(n.value, n.shape)}</div></div>`;
-    html += `<div><b>∂J/∂${escapeHtml(n.label)}</b>${n.gradient_norm !== null ? ` (norm ${n.gradient_norm.toPrecision(4)})` : ""} <div class="numbers">${numbers(n.gradient, n.shape)}</div></div>`;
+    html += `<div><div><b>value</b> <div class="numbers">${numbers(n.value, n.shape)}</div></div>`;
+    html += `<div><b>∂J/∂${escapeHtml(n.label)}</b>${n.gradient_norm !== null ? ` (norm ${n.gradient_norm.toPrecision(4)})` : ""} <div class="numbers">${numbers(n.gradient, n.shape)}</div></div></div>`;
   }
   info.innerHTML = html;
   info.dataset.node = node;

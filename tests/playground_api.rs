@@ -27,7 +27,10 @@ fn serves_the_embedded_page_and_its_assets() {
         assert_eq!(status, 200, "{asset}");
         assert!(text.len() > 1000, "{asset}");
     }
-    assert!(!html.contains("http://") && !html.contains("https://"), "no CDN");
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no CDN"
+    );
 }
 
 #[test]
@@ -35,7 +38,10 @@ fn a_session_trains_the_spiral_to_high_test_accuracy_in_steps() {
     let (_server, client) = start();
     let created = client.post("/api/sessions?dataset=spiral&seed=0");
     let id = created["id"].as_u64().unwrap();
-    assert!(created["settings"].as_str().unwrap().contains("hidden=16,16"));
+    assert!(created["settings"]
+        .as_str()
+        .unwrap()
+        .contains("hidden=16,16"));
     let status = client.get(&format!("/api/sessions/{id}/status"));
     assert_eq!(status["steps"], 0);
     let first = status["history"][0]["test_accuracy"].as_f64().unwrap();
@@ -50,7 +56,10 @@ fn a_session_trains_the_spiral_to_high_test_accuracy_in_steps() {
 
     let reset = client.post(&format!("/api/sessions/{id}/reset"));
     assert_eq!(reset["steps"], 0);
-    assert_eq!(reset["history"][0]["test_accuracy"].as_f64().unwrap(), first);
+    assert_eq!(
+        reset["history"][0]["test_accuracy"].as_f64().unwrap(),
+        first
+    );
 }
 
 #[test]
@@ -58,7 +67,8 @@ fn the_same_settings_give_the_same_numbers() {
     let (_server, client) = start();
     let mut weights = Vec::new();
     for _ in 0..2 {
-        let id = client.post("/api/sessions?dataset=xor&seed=3&hidden=8&optimizer=momentum&lr=0.1")["id"]
+        let id = client.post("/api/sessions?dataset=xor&seed=3&hidden=8&optimizer=momentum&lr=0.1")
+            ["id"]
             .as_u64()
             .unwrap();
         client.post(&format!("/api/sessions/{id}/step?count=57"));
@@ -80,7 +90,11 @@ fn the_heatmap_points_and_network_have_the_promised_shapes() {
     assert_eq!(points["test"].as_array().unwrap().len(), 120);
     let map = client.get(&format!("/api/sessions/{id}/heatmap?resolution=20"));
     assert_eq!(map["classes"].as_array().unwrap().len(), 400);
-    assert!(map["classes"].as_array().unwrap().iter().all(|c| c.as_u64().unwrap() < 3));
+    assert!(map["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c.as_u64().unwrap() < 3));
     let network = client.get(&format!("/api/sessions/{id}/network"));
     assert_eq!(network["layer_sizes"], serde_json::json!([2, 4, 5, 3]));
     assert_eq!(network["weights"][1].as_array().unwrap().len(), 5);
@@ -131,26 +145,64 @@ fn the_graph_names_each_nodes_equation_and_the_backward_order() {
 #[test]
 fn bad_parameters_are_400s_with_a_message() {
     let (_server, client) = start();
-    let id = client.post("/api/sessions?points=100")["id"].as_u64().unwrap();
+    let id = client.post("/api/sessions?points=100")["id"]
+        .as_u64()
+        .unwrap();
     for (post, path, words) in [
         (true, "/api/sessions?points=100000".to_string(), "points"),
         (true, "/api/sessions?hidden=8,1000".to_string(), "hidden"),
-        (true, "/api/sessions?hidden=1,1,1,1,1,1,1,1".to_string(), "hidden"),
+        (
+            true,
+            "/api/sessions?hidden=1,1,1,1,1,1,1,1".to_string(),
+            "hidden",
+        ),
         (true, "/api/sessions?batch=5000".to_string(), "batch"),
         (true, "/api/sessions?lr=-1".to_string(), "lr"),
-        (true, "/api/sessions?activation=softplus".to_string(), "activation"),
+        (
+            true,
+            "/api/sessions?activation=softplus".to_string(),
+            "activation",
+        ),
         (true, "/api/sessions?seed=x".to_string(), "seed"),
         (true, "/api/sessions?noise=%zz".to_string(), "percent"),
-        (true, "/api/sessions?dataset=xor&dataset=spiral".to_string(), "twice"),
+        (
+            true,
+            "/api/sessions?dataset=xor&dataset=spiral".to_string(),
+            "twice",
+        ),
         (true, "/api/sessions?speed=9".to_string(), "unknown"),
         (true, format!("/api/sessions/{id}/step?count=0"), "count"),
-        (true, format!("/api/sessions/{id}/step?count=1000000"), "count"),
-        (false, format!("/api/sessions/{id}/heatmap?resolution=100000"), "resolution"),
-        (false, format!("/api/sessions/{id}/graph?index=100"), "index"),
+        (
+            true,
+            format!("/api/sessions/{id}/step?count=1000000"),
+            "count",
+        ),
+        (
+            false,
+            format!("/api/sessions/{id}/heatmap?resolution=100000"),
+            "resolution",
+        ),
+        (
+            false,
+            format!("/api/sessions/{id}/graph?index=100"),
+            "index",
+        ),
         (false, format!("/api/sessions/{id}/graph?index=-1"), "index"),
-        (false, format!("/api/sessions/{id}/graph?split=validation"), "split"),
-        (false, format!("/api/sessions/{id}/graph?sample=1"), "unknown parameter"),
-        (false, "/api/sessions/abc/status".to_string(), "not a number"),
+        (
+            false,
+            format!("/api/sessions/{id}/graph?split=validation"),
+            "split",
+        ),
+        (
+            false,
+            format!("/api/sessions/{id}/graph?sample=1"),
+            "unknown parameter",
+        ),
+        (
+            false,
+            "/api/sessions/abc/status".to_string(),
+            "not a number",
+        ),
     ] {
         let (status, body) = client.request(post, &path);
         assert_eq!(status, 400, "{path}: {body}");
@@ -187,13 +239,19 @@ fn the_server_answers_while_a_session_plays() {
     assert_eq!(paused["playing"], false);
     let at = paused["steps"].as_u64().unwrap();
     let again = client.get(&format!("/api/sessions/{id}/status"));
-    assert_eq!(again["steps"].as_u64().unwrap(), at, "paused sessions do not train");
+    assert_eq!(
+        again["steps"].as_u64().unwrap(),
+        at,
+        "paused sessions do not train"
+    );
 }
 
 #[test]
 fn old_sessions_are_dropped_beyond_the_cap() {
     let (_server, client) = start();
-    let first = client.post("/api/sessions?points=40&batch=8")["id"].as_u64().unwrap();
+    let first = client.post("/api/sessions?points=40&batch=8")["id"]
+        .as_u64()
+        .unwrap();
     for _ in 0..backprop::playground::registry::MAX_SESSIONS {
         client.post("/api/sessions?points=40&batch=8");
     }

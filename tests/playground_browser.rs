@@ -93,7 +93,7 @@ impl Browser {
                     "args": [
                         "--headless", "--no-sandbox", "--disable-gpu",
                         "--disable-background-networking", "--no-first-run",
-                        "--disable-dev-shm-usage", "--window-size=1400,1320",
+                        "--disable-dev-shm-usage", "--window-size=1400,1500",
                         format!("--user-data-dir={}", browser._profile.path().display()),
                     ]
                 }
@@ -138,7 +138,11 @@ impl Browser {
     }
 
     fn script(&self, script: &str) -> Value {
-        self.session_command("POST", "/execute/sync", json!({ "script": script, "args": [] }))
+        self.session_command(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
     }
 
     fn click(&self, css: &str) {
@@ -218,7 +222,10 @@ const HEATMAP_COLOURS: &str = "const c = document.getElementById('heatmap'); \
 fn trains_the_spiral_in_the_browser_and_explains_a_graph_node() {
     let server = start_server();
     let browser = Browser::launch();
-    browser.open(&format!("http://{}/?dataset=spiral&seed=0", server.address()));
+    browser.open(&format!(
+        "http://{}/?dataset=spiral&seed=0",
+        server.address()
+    ));
     browser.wait_until(
         "the decision boundary is drawn",
         "return document.getElementById('heatmap').dataset.drawn === 'true'",
@@ -251,29 +258,42 @@ fn trains_the_spiral_in_the_browser_and_explains_a_graph_node() {
     let w1 = browser.script(
         "return [...document.querySelectorAll('#graph g.node')].find(g => g.querySelector('title').textContent === 'W1').dataset.node",
     );
-    browser.click(&format!("#graph g.node[data-node=\"{}\"]", w1.as_str().unwrap()));
+    browser.click(&format!(
+        "#graph g.node[data-node=\"{}\"]",
+        w1.as_str().unwrap()
+    ));
     let numbers = browser.script(
         "return [...document.querySelectorAll('#node-info .equation-number')].map(e => e.textContent).join(' ')",
     );
     assert!(numbers.as_str().unwrap().contains("4.7.14"), "{numbers}");
     let formula = browser.script("return document.getElementById('node-info').textContent");
-    assert!(formula.as_str().unwrap().contains("∂J/∂W1 = ∂J/∂z1 xᵀ + λ W1"), "{formula}");
+    assert!(
+        formula
+            .as_str()
+            .unwrap()
+            .contains("∂J/∂W1 = ∂J/∂z1 xᵀ + λ W1"),
+        "{formula}"
+    );
 
     // Step through backward: the first operator is J = L + s, then the order goes on.
     browser.click("#backward-mode");
-    let first = browser.script("return document.querySelector('#graph g.node.backward-current').dataset.node");
+    let first = browser
+        .script("return document.querySelector('#graph g.node.backward-current').dataset.node");
     let info = browser.script("return document.getElementById('node-info').textContent");
     assert!(info.as_str().unwrap().contains("4.7.6"), "{info}");
     for _ in 0..6 {
         browser.click("#backward-next");
     }
-    let later = browser.script("return document.querySelector('#graph g.node.backward-current').dataset.node");
+    let later = browser
+        .script("return document.querySelector('#graph g.node.backward-current').dataset.node");
     assert_ne!(first, later);
-    let done = browser.script("return document.querySelectorAll('#graph g.node.backward-done').length");
+    let done =
+        browser.script("return document.querySelectorAll('#graph g.node.backward-done').length");
     assert_eq!(done.as_u64().unwrap(), 6);
     let info = browser.script("return document.getElementById('node-info').textContent");
     assert!(info.as_str().unwrap().contains("4.7."), "{info}");
 
+    browser.script("window.scrollTo(0, 0); return true");
     let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-e2e.png");
     browser.screenshot(&artifact);
     let png = std::fs::read(&artifact).unwrap();
@@ -287,7 +307,9 @@ fn the_settings_live_in_the_url_and_bad_ones_are_reported() {
     let server = start_server();
     let browser = Browser::launch();
     let base = format!("http://{}/", server.address());
-    browser.open(&format!("{base}?dataset=circles&hidden=8,4&lr=0.05&bias=false"));
+    browser.open(&format!(
+        "{base}?dataset=circles&hidden=8,4&lr=0.05&bias=false"
+    ));
     browser.wait_until(
         "the form shows the URL's settings",
         "return document.querySelector('[name=dataset]').value === 'circles' && location.search.includes('hidden=8,4')",

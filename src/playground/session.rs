@@ -16,6 +16,8 @@ use serde::Serialize;
 pub const MAX_HISTORY: usize = 400;
 /// Steps between two history points at the start.
 pub const FIRST_RECORD_INTERVAL: u64 = 5;
+/// Mixed into the seed for the minibatch order, so it differs from the initial weights.
+const ORDER_SEED_MIX: u64 = 0x0005_eed0_fba7_c4e5;
 /// The most steps one session trains for; playing stops there.
 pub const MAX_STEPS: u64 = 1_000_000;
 
@@ -62,7 +64,7 @@ impl Session {
             .map_err(|error| SettingsError(error.to_string()))?;
         let mut session = Session {
             optimizer: Optimizer::new(settings.optimizer),
-            rng: Rng::new(settings.seed ^ 0x5eed_0f_ba7c4e5),
+            rng: Rng::new(settings.seed ^ ORDER_SEED_MIX),
             order: (0..splits.train.len()).collect(),
             position: 0,
             train: splits.train,
@@ -108,7 +110,7 @@ impl Session {
         }
         self.position = end;
         self.steps += 1;
-        if self.steps % self.record_interval == 0 {
+        if self.steps.is_multiple_of(self.record_interval) {
             self.record()?;
         }
         Ok(true)

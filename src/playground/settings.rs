@@ -126,7 +126,7 @@ impl Default for Settings {
             activation: Activation::Relu,
             loss: Loss::CrossEntropy,
             bias: true,
-            learning_rate: 0.03,
+            learning_rate: 0.01,
             lambda: 0.0,
             batch_size: 32,
             optimizer: OptimizerKind::ADAM,
