@@ -237,8 +237,8 @@ fn trains_the_spiral_in_the_browser_and_explains_a_graph_node() {
     );
     browser.click("#play");
     browser.wait_until(
-        "paused",
-        "return document.getElementById('play').textContent.includes('Play')",
+        "paused, with every view redrawn",
+        "return document.getElementById('play').textContent.includes('Play') && !page.busy && page.pollTimer === null",
     );
     let accuracy = browser.script("return document.getElementById('test-accuracy').textContent");
     assert!(accuracy.as_str().unwrap().ends_with('%'), "{accuracy}");
