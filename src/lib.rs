@@ -26,6 +26,7 @@ pub mod graph;
 pub mod model_file;
 pub mod nn;
 pub mod optim;
+pub mod playground;
 pub mod rng;
 pub mod tensor;
 pub mod train;

@@ -30,6 +30,9 @@ enum Command {
     Graph(Box<cli::graph::GraphArgs>),
     /// Walk through the seed's equations on one sample, each gradient checked three ways.
     Explain(Box<cli::explain::ExplainArgs>),
+    /// Serve the playground page: train on 2-D data in the browser's view and watch forward
+    /// and backward propagation on the seed's graph (127.0.0.1:8020 by default).
+    Serve(cli::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Gradcheck(args) => cli::gradcheck::run(args),
         Command::Graph(args) => cli::graph::run(args),
         Command::Explain(args) => cli::explain::run(args),
+        Command::Serve(args) => cli::serve::run(args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

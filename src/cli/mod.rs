@@ -14,5 +14,6 @@ pub mod model_choice;
 pub mod output;
 pub mod predict;
 pub mod progress;
+pub mod serve;
 pub mod stop_signals;
 pub mod train;

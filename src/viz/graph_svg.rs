@@ -107,8 +107,14 @@ pub fn graph_svg(view: &GraphView, layout: &Layout) -> String {
         );
     }
 
-    for ((node, &at), &side) in view.nodes.iter().zip(&layout.positions).zip(&sides) {
-        draw_node(&mut svg, node, shifted(at), side);
+    for (index, ((node, &at), &side)) in view
+        .nodes
+        .iter()
+        .zip(&layout.positions)
+        .zip(&sides)
+        .enumerate()
+    {
+        draw_node(&mut svg, index, node, shifted(at), side);
     }
     legend(&mut svg, height - MARGIN);
     svg.push_str("</svg>\n");
@@ -294,7 +300,9 @@ fn boundary_point(node: &ViewNode, centre: Point, towards: Point) -> Point {
     }
 }
 
-fn draw_node(svg: &mut String, node: &ViewNode, at: Point, side: Side) {
+/// Draws one node; `data-node` holds its index in [`GraphView::nodes`], so that a page can
+/// find the node a click landed on.
+fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: Side) {
     let kind = match node.kind {
         NodeKind::Input => "input",
         NodeKind::Parameter => "parameter",
@@ -305,7 +313,7 @@ fn draw_node(svg: &mut String, node: &ViewNode, at: Point, side: Side) {
     let (stroke, stroke_width) = if kept { (KEPT_COLOUR, 3.0) } else { (INK, 1.5) };
     let _ = write!(
         svg,
-        r#"<g class="node {kind}{}"><title>{}</title>"#,
+        r#"<g class="node {kind}{}" data-node="{index}"><title>{}</title>"#,
         if kept { " kept" } else { "" },
         escape(&node.label)
     );

@@ -1,0 +1,212 @@
+//! One playground session: its data, its network, its optimiser, the minibatch order and the
+//! history of train and test loss and accuracy. Everything advances one step at a time with
+//! this project's engine ([`train_step`], [`evaluate`]); the same settings and the same
+//! number of steps give the same weights.
+
+use super::settings::{Settings, SettingsError};
+use crate::data::Dataset;
+use crate::nn::Mlp;
+use crate::optim::Optimizer;
+use crate::rng::Rng;
+use crate::train::{evaluate, train_step, NoObserver, StepOutcome};
+use serde::Serialize;
+
+/// The most history points kept; when full, every other one is dropped and points are
+/// recorded half as often.
+pub const MAX_HISTORY: usize = 400;
+/// Steps between two history points at the start.
+pub const FIRST_RECORD_INTERVAL: u64 = 5;
+/// Mixed into the seed for the minibatch order, so it differs from the initial weights.
+const ORDER_SEED_MIX: u64 = 0x0005_eed0_fba7_c4e5;
+/// The most steps one session trains for; playing stops there.
+pub const MAX_STEPS: u64 = 1_000_000;
+
+/// Loss and accuracy on both splits after some step.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct HistoryPoint {
+    /// Parameter updates made so far.
+    pub step: u64,
+    /// Mean loss `L` over the training set (without the L2 term).
+    pub train_loss: f64,
+    /// Fraction of training points classified correctly.
+    pub train_accuracy: f64,
+    /// Mean loss `L` over the test set.
+    pub test_loss: f64,
+    /// Fraction of test points classified correctly.
+    pub test_accuracy: f64,
+}
+
+/// A session's whole training state.
+pub struct Session {
+    settings: Settings,
+    train: Dataset,
+    test: Dataset,
+    mlp: Mlp<f32>,
+    optimizer: Optimizer<f32>,
+    rng: Rng,
+    order: Vec<usize>,
+    position: usize,
+    steps: u64,
+    epoch: usize,
+    record_interval: u64,
+    history: Vec<HistoryPoint>,
+    diverged: bool,
+}
+
+impl Session {
+    /// A fresh session: generated data, initial weights from the seed, step 0 recorded.
+    pub fn new(settings: Settings) -> Result<Session, SettingsError> {
+        let splits = settings.generate_data()?;
+        let test = splits
+            .test
+            .ok_or_else(|| SettingsError("the dataset has no test points".to_string()))?;
+        let mlp = Mlp::new(settings.mlp_config(), settings.seed)
+            .map_err(|error| SettingsError(error.to_string()))?;
+        let mut session = Session {
+            optimizer: Optimizer::new(settings.optimizer),
+            rng: Rng::new(settings.seed ^ ORDER_SEED_MIX),
+            order: (0..splits.train.len()).collect(),
+            position: 0,
+            train: splits.train,
+            test,
+            mlp,
+            steps: 0,
+            epoch: 0,
+            record_interval: FIRST_RECORD_INTERVAL,
+            history: Vec::new(),
+            diverged: false,
+            settings,
+        };
+        session.rng.shuffle(&mut session.order);
+        session.record()?;
+        Ok(session)
+    }
+
+    /// One parameter update on the next minibatch (reshuffled after each epoch). Returns
+    /// `false`, changing nothing, when training has stopped: the objective was not finite
+    /// (the learning rate is too large) or [`MAX_STEPS`] were made.
+    pub fn step(&mut self) -> Result<bool, SettingsError> {
+        if self.diverged || self.steps >= MAX_STEPS {
+            return Ok(false);
+        }
+        if self.position >= self.order.len() {
+            self.rng.shuffle(&mut self.order);
+            self.position = 0;
+            self.epoch += 1;
+        }
+        let end = (self.position + self.settings.batch_size).min(self.order.len());
+        let outcome = train_step(
+            &mut self.mlp,
+            &mut self.optimizer,
+            &self.train,
+            &self.order[self.position..end],
+            self.settings.learning_rate,
+            &mut NoObserver,
+        )
+        .map_err(|error| SettingsError(error.to_string()))?;
+        if let StepOutcome::NonFinite(_) = outcome {
+            self.diverged = true;
+            return Ok(false);
+        }
+        self.position = end;
+        self.steps += 1;
+        if self.steps.is_multiple_of(self.record_interval) {
+            self.record()?;
+        }
+        Ok(true)
+    }
+
+    /// Evaluates both splits and appends a history point (thinning the history when full).
+    fn record(&mut self) -> Result<(), SettingsError> {
+        let train = evaluate(&mut self.mlp, &self.train, 1024)
+            .map_err(|error| SettingsError(error.to_string()))?;
+        let test = evaluate(&mut self.mlp, &self.test, 1024)
+            .map_err(|error| SettingsError(error.to_string()))?;
+        if self.history.last().is_some_and(|p| p.step == self.steps) {
+            self.history.pop();
+        }
+        self.history.push(HistoryPoint {
+            step: self.steps,
+            train_loss: train.loss,
+            train_accuracy: train.accuracy,
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+        });
+        if self.history.len() >= MAX_HISTORY {
+            let mut index = 0;
+            self.history.retain(|_| {
+                index += 1;
+                index % 2 == 1
+            });
+            self.record_interval *= 2;
+        }
+        Ok(())
+    }
+
+    /// Records a history point for the current step unless the last one is for it.
+    pub fn record_now(&mut self) -> Result<(), SettingsError> {
+        if self.history.last().is_some_and(|p| p.step == self.steps) {
+            return Ok(());
+        }
+        self.record()
+    }
+
+    /// The settings it was made from.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The network as trained so far.
+    pub fn mlp(&self) -> &Mlp<f32> {
+        &self.mlp
+    }
+
+    /// The training points.
+    pub fn train_set(&self) -> &Dataset {
+        &self.train
+    }
+
+    /// The test points.
+    pub fn test_set(&self) -> &Dataset {
+        &self.test
+    }
+
+    /// Parameter updates made so far.
+    pub fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    /// Completed passes over the training set.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Loss and accuracy so far, oldest first.
+    pub fn history(&self) -> &[HistoryPoint] {
+        &self.history
+    }
+
+    /// Whether training stopped because the objective was not finite.
+    pub fn diverged(&self) -> bool {
+        self.diverged
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_settings_and_steps_give_the_same_weights() {
+        let settings = Settings::from_query("dataset=circles&points=200&batch=16").unwrap();
+        let mut a = Session::new(settings.clone()).unwrap();
+        let mut b = Session::new(settings).unwrap();
+        for _ in 0..30 {
+            assert!(a.step().unwrap());
+            assert!(b.step().unwrap());
+        }
+        assert_eq!(a.mlp().weight(1), b.mlp().weight(1));
+        assert_eq!(a.history(), b.history());
+        assert_eq!(a.steps(), 30);
+    }
+}

@@ -1,0 +1,336 @@
+//! End-to-end: Debian's Chromium, headless, driven through chromedriver (the W3C WebDriver
+//! protocol over HTTP on loopback) against a playground server in this process. Loads the
+//! page, trains the spiral until test accuracy passes 90 %, checks the drawings, clicks a
+//! graph node and reads its equation, steps through backward, and keeps a screenshot
+//! (`target/playground-e2e.png`, copied to `docs/images/playground.png`).
+//!
+//! The browser is required: without `/usr/bin/chromium` and `/usr/bin/chromedriver` these
+//! tests fail and say how to install them (`.ci/run` does).
+
+mod loopback;
+
+use backprop::playground::PlaygroundServer;
+use serde_json::{json, Value};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+/// Polls of the page while waiting for something it draws (each after a 100 ms pause).
+const MAX_POLLS: usize = 1200;
+
+fn require_browser() {
+    for path in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            Path::new(path).exists(),
+            "{path} is missing: the playground's browser tests need Debian's Chromium; install it with \
+             `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver` \
+             (.ci/run does this)"
+        );
+    }
+}
+
+/// chromedriver on a free loopback port, and one browser session; both ended on drop.
+struct Browser {
+    driver: Child,
+    agent: ureq::Agent,
+    base: String,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn launch() -> Browser {
+        require_browser();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .proxy(None)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .into();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut ready = false;
+        for _ in 0..MAX_POLLS {
+            if let Ok(mut response) = agent.get(format!("{base}/status")).call() {
+                let text = response.body_mut().read_to_string().unwrap_or_default();
+                if text.contains("\"ready\":true") {
+                    ready = true;
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let mut browser = Browser {
+            driver,
+            agent,
+            base,
+            session: String::new(),
+            _profile: profile,
+        };
+        assert!(ready, "chromedriver did not become ready on port {port}");
+        let created = browser.command(
+            "POST",
+            "/session",
+            json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": [
+                        "--headless", "--no-sandbox", "--disable-gpu",
+                        "--disable-background-networking", "--no-first-run",
+                        "--disable-dev-shm-usage", "--window-size=1400,1500",
+                        format!("--user-data-dir={}", browser._profile.path().display()),
+                    ]
+                }
+            }}}),
+        );
+        browser.session = created["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no browser session: {created}"))
+            .to_string();
+        browser
+    }
+
+    /// One WebDriver command; its `value`.
+    fn command(&self, method: &str, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.base);
+        let mut response = match method {
+            "GET" => self.agent.get(&url).call(),
+            "DELETE" => self.agent.delete(&url).call(),
+            _ => self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.to_string()),
+        }
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let text = response.body_mut().read_to_string().unwrap();
+        let value: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert!(
+            response.status().is_success(),
+            "{method} {path}: {}",
+            value["value"]
+        );
+        value["value"].clone()
+    }
+
+    fn session_command(&self, method: &str, path: &str, body: Value) -> Value {
+        self.command(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn open(&self, url: &str) {
+        self.session_command("POST", "/url", json!({ "url": url }));
+    }
+
+    fn script(&self, script: &str) -> Value {
+        self.session_command(
+            "POST",
+            "/execute/sync",
+            json!({ "script": script, "args": [] }),
+        )
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.session_command(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        let id = element[ELEMENT_KEY].as_str().unwrap().to_string();
+        self.session_command("POST", &format!("/element/{id}/click"), json!({}));
+    }
+
+    /// Polls `script` until it returns true.
+    fn wait_until(&self, what: &str, script: &str) {
+        for _ in 0..MAX_POLLS {
+            if self.script(script) == Value::Bool(true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the page never got there: {what}");
+    }
+
+    fn screenshot(&self, path: &Path) {
+        let encoded = self.session_command("GET", "/screenshot", Value::Null);
+        let bytes = decode_base64(encoded.as_str().unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = self
+                .agent
+                .delete(format!("{}/session/{}", self.base, self.session))
+                .call();
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+fn decode_base64(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        b'/' => 63,
+        _ => panic!("not base64: {c}"),
+    };
+    let clean: Vec<u8> = text.bytes().filter(|&c| c != b'=' && c != b'\n').collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= (value(c) as u32) << (18 - 6 * i);
+        }
+        out.extend_from_slice(&acc.to_be_bytes()[1..chunk.len()]);
+    }
+    out
+}
+
+fn start_server() -> PlaygroundServer {
+    PlaygroundServer::start(TcpListener::bind("127.0.0.1:0").unwrap()).unwrap()
+}
+
+/// How many distinct colours the canvas shows (a blank canvas has one).
+const HEATMAP_COLOURS: &str = "const c = document.getElementById('heatmap'); \
+     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+     const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 97) seen.add(d[i] + ',' + d[i+1] + ',' + d[i+2]); \
+     return seen.size;";
+
+#[test]
+fn trains_the_spiral_in_the_browser_and_explains_a_graph_node() {
+    let server = start_server();
+    let browser = Browser::launch();
+    browser.open(&format!(
+        "http://{}/?dataset=spiral&seed=0",
+        server.address()
+    ));
+    browser.wait_until(
+        "the decision boundary is drawn",
+        "return document.getElementById('heatmap').dataset.drawn === 'true'",
+    );
+    browser.click("#play");
+    browser.wait_until(
+        "test accuracy above 90 %",
+        "return Number(document.getElementById('test-accuracy').dataset.value) > 0.9",
+    );
+    browser.click("#play");
+    browser.wait_until(
+        "paused, with every view redrawn",
+        "return document.getElementById('play').textContent.includes('Play') && !page.busy && page.pollTimer === null",
+    );
+    let accuracy = browser.script("return document.getElementById('test-accuracy').textContent");
+    assert!(accuracy.as_str().unwrap().ends_with('%'), "{accuracy}");
+
+    let colours = browser.script(HEATMAP_COLOURS).as_u64().unwrap();
+    assert!(colours > 20, "the heatmap shows {colours} colours");
+    browser.wait_until(
+        "the seed's graph is drawn",
+        "return document.querySelectorAll('#graph svg g.node[data-node]').length > 20",
+    );
+    let edges = browser.script("return document.querySelectorAll('#network line').length");
+    assert_eq!(edges.as_u64().unwrap(), 2 * 16 + 16 * 16 + 16 * 3);
+    let curve_points = browser.script("return page.history.length");
+    assert!(curve_points.as_u64().unwrap() > 5);
+
+    // Click W1 and read the equation that produced its gradient.
+    let w1 = browser.script(
+        "return [...document.querySelectorAll('#graph g.node')].find(g => g.querySelector('title').textContent === 'W1').dataset.node",
+    );
+    browser.click(&format!(
+        "#graph g.node[data-node=\"{}\"]",
+        w1.as_str().unwrap()
+    ));
+    let numbers = browser.script(
+        "return [...document.querySelectorAll('#node-info .equation-number')].map(e => e.textContent).join(' ')",
+    );
+    assert!(numbers.as_str().unwrap().contains("4.7.14"), "{numbers}");
+    let formula = browser.script("return document.getElementById('node-info').textContent");
+    assert!(
+        formula
+            .as_str()
+            .unwrap()
+            .contains("∂J/∂W1 = ∂J/∂z1 xᵀ + λ W1"),
+        "{formula}"
+    );
+
+    // Step through backward: the first operator is J = L + s, then the order goes on.
+    browser.click("#backward-mode");
+    let first = browser
+        .script("return document.querySelector('#graph g.node.backward-current').dataset.node");
+    let info = browser.script("return document.getElementById('node-info').textContent");
+    assert!(info.as_str().unwrap().contains("4.7.6"), "{info}");
+    for _ in 0..6 {
+        browser.click("#backward-next");
+    }
+    let later = browser
+        .script("return document.querySelector('#graph g.node.backward-current').dataset.node");
+    assert_ne!(first, later);
+    let done =
+        browser.script("return document.querySelectorAll('#graph g.node.backward-done').length");
+    assert_eq!(done.as_u64().unwrap(), 6);
+    let info = browser.script("return document.getElementById('node-info').textContent");
+    assert!(info.as_str().unwrap().contains("4.7."), "{info}");
+
+    browser.script("window.scrollTo(0, 0); return true");
+    let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-e2e.png");
+    browser.screenshot(&artifact);
+    let png = std::fs::read(&artifact).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/images/playground.png");
+    std::fs::copy(&artifact, docs).unwrap();
+}
+
+#[test]
+fn the_settings_live_in_the_url_and_bad_ones_are_reported() {
+    let server = start_server();
+    let browser = Browser::launch();
+    let base = format!("http://{}/", server.address());
+    browser.open(&format!(
+        "{base}?dataset=circles&hidden=8,4&lr=0.05&bias=false"
+    ));
+    browser.wait_until(
+        "the form shows the URL's settings",
+        "return document.querySelector('[name=dataset]').value === 'circles' && location.search.includes('hidden=8,4')",
+    );
+    let form = browser.script(
+        "return [document.querySelector('[name=hidden]').value, document.querySelector('[name=lr]').value, document.querySelector('[name=bias]').checked]",
+    );
+    assert_eq!(form, json!(["8,4", "0.05", false]));
+    browser.script(
+        "const s = document.querySelector('[name=dataset]'); s.value = 'xor'; s.dispatchEvent(new Event('change', {bubbles: true})); return true",
+    );
+    browser.wait_until(
+        "the URL follows the form",
+        "return location.search.includes('dataset=xor') && location.search.includes('hidden=8,4')",
+    );
+
+    browser.open(&format!("{base}?hidden=999"));
+    browser.wait_until(
+        "the error is shown and the defaults are used",
+        "return !document.getElementById('error').hidden && location.search.includes('hidden=16,16')",
+    );
+    let message = browser.script("return document.getElementById('error').textContent");
+    assert!(message.as_str().unwrap().contains("hidden"), "{message}");
+}
