@@ -663,3 +663,34 @@ fn a_progress_bar_on_a_terminal_plain_lines_otherwise() {
     assert!(!plain.contains("ETA"), "{plain}");
     assert!(plain.contains("epoch 2/2  step 250"), "{plain}");
 }
+
+#[test]
+fn bias_flags_choose_whether_layers_have_biases() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = image_folder(dir.path(), "data", 60, 0, 3);
+    let data = data.to_str().unwrap();
+    for (flags, expected) in [
+        (vec!["--bias"], true),
+        (vec!["--no-bias"], false),
+        (vec!["--no-bias", "--bias"], true),
+        (vec![], true),
+    ] {
+        let mut args = vec![
+            "train",
+            "--dataset",
+            data,
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--out",
+            "b.safetensors",
+        ];
+        args.extend(flags.iter());
+        let out = backprop(dir.path(), &args);
+        assert_success(&out);
+        let model = load_model(&dir.path().join("b.safetensors")).unwrap();
+        assert_eq!(model.mlp.config().bias, expected, "{flags:?}");
+        assert_eq!(model.mlp.bias(1).is_some(), expected, "{flags:?}");
+    }
+}
