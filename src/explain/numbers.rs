@@ -40,6 +40,14 @@ pub fn short_values(values: &[f64]) -> String {
     }
 }
 
+/// A scalar as one number, anything larger as [`short_values`].
+pub fn short_value_or_values(values: &[f64]) -> String {
+    match values {
+        [single] => short_number(*single),
+        values => short_values(values),
+    }
+}
+
 /// The Euclidean (Frobenius) norm.
 pub fn norm(values: &[f64]) -> f64 {
     values.iter().map(|v| v * v).sum::<f64>().sqrt()

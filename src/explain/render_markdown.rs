@@ -1,7 +1,7 @@
 //! An [`Explanation`] as Markdown, for notes: one table per phase.
 
 use super::finite_differences::STEP;
-use super::numbers::{short_bytes, short_number, short_values};
+use super::numbers::{short_bytes, short_number, short_value_or_values, short_values};
 use super::render_text::equation_label;
 use super::{Explanation, AGREEMENT_TOLERANCE};
 use std::fmt::Write;
@@ -31,10 +31,7 @@ pub fn render_markdown(explanation: &Explanation) -> String {
             equation_label(step.equation, step.layer),
             cell(&step.formula),
             step.shape,
-            cell(&match step.values.as_slice() {
-                [single] => short_number(*single),
-                values => short_values(values),
-            }),
+            cell(&short_value_or_values(&step.values)),
             short_number(step.graph_difference)
         );
     }

@@ -1,7 +1,7 @@
 //! An [`Explanation`] as plain text, with ANSI colour when asked (a terminal without
 //! `NO_COLOR`; the command decides).
 
-use super::numbers::{short_bytes, short_number, short_values};
+use super::numbers::{short_bytes, short_number, short_value_or_values, short_values};
 use super::{BackwardStep, Explanation, ForwardStep, AGREEMENT_TOLERANCE};
 use crate::explain::finite_differences::STEP;
 use std::fmt::Write;
@@ -112,34 +112,50 @@ pub fn render_text(explanation: &Explanation, style: Style) -> String {
     out
 }
 
-fn forward_step(out: &mut String, step: &ForwardStep, style: Style) {
-    let label = equation_label(step.equation, step.layer);
+/// The first line of a step: its equation number, what it computes, and the shape.
+fn step_heading(
+    out: &mut String,
+    equation: &str,
+    layer: Option<usize>,
+    formula: &str,
+    shape: &str,
+    style: Style,
+) {
+    let label = equation_label(equation, layer);
     let _ = writeln!(
         out,
         "{}  {}  {}",
         style.equation(&pad(&label, 7)),
-        style.formula(&step.formula),
-        style.dim(&format!("({})", step.shape))
+        style.formula(formula),
+        style.dim(&format!("({shape})"))
+    );
+}
+
+fn forward_step(out: &mut String, step: &ForwardStep, style: Style) {
+    step_heading(
+        out,
+        step.equation,
+        step.layer,
+        &step.formula,
+        &step.shape,
+        style,
     );
     let _ = writeln!(
         out,
         "  = {}   {}",
-        match step.values.as_slice() {
-            [single] => short_number(*single),
-            values => short_values(values),
-        },
+        short_value_or_values(&step.values),
         style.dim(&format!("graph: {}", short_number(step.graph_difference)))
     );
 }
 
 fn backward_step(out: &mut String, step: &BackwardStep, style: Style) {
-    let label = equation_label(step.equation, step.layer);
-    let _ = writeln!(
+    step_heading(
         out,
-        "{}  {}  {}",
-        style.equation(&pad(&label, 7)),
-        style.formula(&step.formula),
-        style.dim(&format!("({})", step.shape))
+        step.equation,
+        step.layer,
+        &step.formula,
+        &step.shape,
+        style,
     );
     let numeric: Vec<f64> = step.finite_differences.iter().map(|&(_, v)| v).collect();
     let checked = if step.finite_differences.len() == step.closed_form.len() {
