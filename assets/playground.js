@@ -16,6 +16,8 @@ const page = {
   pinned: null,      // index of the clicked graph node
   backward: null,    // position in graph.backward_order while stepping through backward
   busy: false,
+  refreshPending: false, // a full refresh was asked for while another was in flight
+  actions: 0,            // counts play/pause/step/reset, so a reply older than the last one is dropped
   pollTimer: null,
   lastGraphFetch: 0,
 };
@@ -82,6 +84,7 @@ async function newSession(query) {
 
 async function control(action, extra = "") {
   if (page.session === null) return;
+  page.actions += 1;
   try {
     const status = await api("POST", `/api/sessions/${page.session}/${action}${extra}`);
     applyStatus(status);
@@ -102,12 +105,19 @@ function stopPolling() {
 }
 
 async function refresh(withGraph) {
-  if (page.busy || page.session === null) return;
+  if (page.session === null) return;
+  if (page.busy) {
+    // A poll may skip a beat; a refresh after an action must not be lost.
+    if (withGraph) page.refreshPending = true;
+    return;
+  }
   page.busy = true;
   const id = page.session;
+  const actions = page.actions;
   try {
     const status = await api("GET", `/api/sessions/${id}/status`);
-    if (id !== page.session) return;
+    // A status fetched before the last play/pause would undo it: drop it.
+    if (id !== page.session || actions !== page.actions) return;
     applyStatus(status);
     const [map, network] = await Promise.all([
       api("GET", `/api/sessions/${id}/heatmap?resolution=60`),
@@ -127,6 +137,10 @@ async function refresh(withGraph) {
     stopPolling();
   } finally {
     page.busy = false;
+    if (page.refreshPending) {
+      page.refreshPending = false;
+      refresh(true);
+    }
   }
 }
 
