@@ -8,6 +8,8 @@
 mod element;
 pub mod kernels;
 pub mod matmul;
+#[cfg(target_arch = "x86_64")]
+pub mod sgemm_avx512;
 
 pub use element::Element;
 
