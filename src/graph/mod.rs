@@ -335,6 +335,18 @@ impl<T: Element> Graph<T> {
     /// Parameter gradients accumulate across calls until [`Graph::zero_grad`] (see the
     /// module documentation). Call [`Graph::forward`] first.
     pub fn backward(&mut self, target: VarId) -> Result<(), GraphError> {
+        self.backward_skipping(target, &[])
+    }
+
+    /// Backward propagation as [`Graph::backward`], except that the operators producing the
+    /// variables in `skipped` do not pass their gradient on to their inputs (their own output
+    /// gradient is still computed). The trainer uses it to leave each weight's decay term
+    /// `λW` (4.7.10) to the optimizer, which adds it inside its update.
+    pub fn backward_skipping(
+        &mut self,
+        target: VarId,
+        skipped: &[VarId],
+    ) -> Result<(), GraphError> {
         let shape = self.values[target.0].shape();
         if shape != Shape::SCALAR {
             return Err(GraphError::NotScalar {
@@ -361,7 +373,10 @@ impl<T: Element> Graph<T> {
         for &op_id in &order.1 {
             let node = &self.operators[op_id.0];
             let out = node.output.0;
-            if !self.variables[out].requires_grad || !self.grad_written[out] {
+            if !self.variables[out].requires_grad
+                || !self.grad_written[out]
+                || skipped.contains(&node.output)
+            {
                 continue;
             }
             for (i, &input) in node.inputs.iter().enumerate() {

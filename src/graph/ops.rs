@@ -252,17 +252,17 @@ impl<T: Element> Op<T> {
         match self {
             Op::MatMul => matmul_a_bt(out, inputs[0], inputs[1], Write::Overwrite),
             Op::AddBias => {
-                let (z, b) = (inputs[0], inputs[1]);
-                let n = z.cols();
-                for (out_row, z_row) in out
-                    .as_mut_slice()
-                    .chunks_exact_mut(n)
-                    .zip(z.as_slice().chunks_exact(n))
-                {
-                    for ((o, &z), &b) in out_row.iter_mut().zip(z_row).zip(b.as_slice()) {
-                        *o = z + b;
-                    }
-                }
+                let (z, b) = (inputs[0], inputs[1].as_slice());
+                kernels::map_rows(
+                    out.as_mut_slice(),
+                    z.as_slice(),
+                    z.cols(),
+                    |out_row, z_row| {
+                        for ((o, &z), &b) in out_row.iter_mut().zip(z_row).zip(b) {
+                            *o = z + b;
+                        }
+                    },
+                );
             }
             Op::Activation(phi) => {
                 let (h, z) = (out.as_mut_slice(), inputs[0].as_slice());

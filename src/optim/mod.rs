@@ -5,7 +5,7 @@
 //! holds `λ W` for every weight (4.7.10) and nothing for biases: weight decay enters the
 //! optimiser through the gradient, for weights only.
 
-use crate::nn::Mlp;
+use crate::nn::{DeferredDecay, Mlp};
 use crate::tensor::{kernels, Element, Tensor};
 use rayon::prelude::*;
 use std::fmt;
@@ -110,7 +110,12 @@ impl<T: Element> Optimizer<T> {
 
     /// Updates every parameter of `mlp` from the gradient of the last backward pass.
     /// Parameters without a gradient are left alone.
-    pub fn step(&mut self, mlp: &mut Mlp<T>, learning_rate: f64) {
+    ///
+    /// With `decay` (from [`Mlp::backward_for_update`]), the gradient of each weight lacks
+    /// its decay term, and the update adds it as it reads the gradient: `g = dL/dW + λ W`,
+    /// then the rule below with `g` (for SGD, `W ← W - lr (dL/dW + λ W)`), so that `W` and its
+    /// gradient are read once per step. Biases never decay.
+    pub fn step(&mut self, mlp: &mut Mlp<T>, learning_rate: f64, decay: Option<DeferredDecay<T>>) {
         let moments = match self.kind {
             OptimizerKind::Sgd => 0,
             OptimizerKind::Momentum { .. } => 1,
@@ -132,6 +137,14 @@ impl<T: Element> Optimizer<T> {
         let lr = T::from_f64(learning_rate);
         for p in 0..mlp.named_parameters().len() {
             let id = mlp.named_parameters()[p].1;
+            let decay = decay
+                .filter(|_| mlp.nodes().weights.contains(&id))
+                .map(|d| d.factor);
+            // dJ/dW from the gradient as backward propagation left it.
+            let full = move |g: T, w: T| match decay {
+                Some(factor) => g + factor * w,
+                None => g,
+            };
             let (value, grad) = mlp.graph_mut().parameter_and_grad_mut(id);
             let Some(grad) = grad else { continue };
             let value = value.as_mut_slice();
@@ -144,7 +157,7 @@ impl<T: Element> Optimizer<T> {
                     .zip(grad.par_chunks(chunk))
                     .for_each(|(value, grad)| {
                         for (w, &g) in value.iter_mut().zip(grad) {
-                            *w -= lr * g;
+                            *w -= lr * full(g, *w);
                         }
                     }),
                 // v ← μ v + g,  θ ← θ - lr v
@@ -157,7 +170,7 @@ impl<T: Element> Optimizer<T> {
                         .zip(velocity.par_chunks_mut(chunk))
                         .for_each(|((value, grad), velocity)| {
                             for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
-                                *v = mu * *v + g;
+                                *v = mu * *v + full(g, *w);
                                 *w -= lr * *v;
                             }
                         });
@@ -184,6 +197,7 @@ impl<T: Element> Optimizer<T> {
                         .zip(v.par_chunks_mut(chunk))
                         .for_each(|(((value, grad), m), v)| {
                             for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
+                                let g = full(g, *w);
                                 *m = b1 * *m + (T::ONE - b1) * g;
                                 *v = b2 * *v + (T::ONE - b2) * g * g;
                                 let m_hat = *m * correction1;

@@ -36,6 +36,30 @@ pub fn map<T: Element>(out: &mut [T], input: &[T], f: impl Fn(T) -> T + Sync) {
         });
 }
 
+/// `f(out_row, input_row)` for every row of two row-major matrices of `cols` columns, the
+/// rows split over the pool's threads when the matrices are large.
+#[inline]
+pub fn map_rows<T: Element>(
+    out: &mut [T],
+    input: &[T],
+    cols: usize,
+    f: impl Fn(&mut [T], &[T]) + Sync,
+) {
+    assert_eq!(out.len(), input.len());
+    if cols == 0 {
+        return;
+    }
+    let rows = out.len() / cols;
+    let chunk = (chunk_len(out.len()).div_ceil(cols)).clamp(1, rows.max(1)) * cols;
+    out.par_chunks_mut(chunk)
+        .zip(input.par_chunks(chunk))
+        .for_each(|(out, input)| {
+            for (out_row, input_row) in out.chunks_exact_mut(cols).zip(input.chunks_exact(cols)) {
+                f(out_row, input_row);
+            }
+        });
+}
+
 /// `out[i] (=|+=) f(a[i], b[i])`.
 #[inline]
 pub fn zip_map<T: Element>(
@@ -87,9 +111,16 @@ pub fn map_store<T: Element>(out: &mut [T], a: &[T], write: Write, f: impl Fn(T)
 }
 
 /// `Σ x²`, with eight interleaved partial sums (so the loop vectorises) added in a fixed
-/// order at the end.
+/// order at the end. A large slice is summed as two halves, on two threads when the pool
+/// has them, and the halves added: the split point depends only on the length, so the
+/// result is the same on any number of threads.
 pub fn sum_of_squares<T: Element>(values: &[T]) -> T {
-    lane_sum(values, |v| v * v)
+    if values.len() < PARALLEL_ELEMENTS {
+        return lane_sum(values, |v| v * v);
+    }
+    let (low, high) = values.split_at((values.len() / 2).next_multiple_of(64));
+    let (low, high) = rayon::join(|| lane_sum(low, |v| v * v), || lane_sum(high, |v| v * v));
+    low + high
 }
 
 /// `Σ x`, with eight interleaved partial sums added in a fixed order at the end.
@@ -156,6 +187,9 @@ mod tests {
         let total: f64 = v.iter().sum();
         assert!((sum(&v) - total).abs() < 1e-9 * total);
         assert_eq!(sum_of_squares::<f32>(&[]), 0.0);
+        let large: Vec<f64> = (0..100_001).map(|i| (i % 7) as f64 - 3.0).collect();
+        let squares: f64 = large.iter().map(|x| x * x).sum();
+        assert_eq!(sum_of_squares(&large), squares);
         assert_eq!(sum(&[3.0f32]), 3.0);
     }
 }

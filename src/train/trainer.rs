@@ -65,6 +65,12 @@ pub trait TrainingObserver {
     /// After every backward pass, before the update: the model holds this step's values and
     /// gradients (for gradient statistics).
     fn after_backward(&mut self, _mlp: &Mlp<f32>) {}
+    /// Whether [`TrainingObserver::after_backward`] reads the gradients. When it does, each
+    /// step completes them (`dJ/dW`, decay term included) before calling it; otherwise the
+    /// decay term is left to the optimizer's update (see [`train_step`]).
+    fn reads_gradients(&self) -> bool {
+        false
+    }
     /// After every parameter update.
     fn on_step(&mut self, _progress: &StepProgress) {}
     /// After every epoch, with its record; an error stops training.
@@ -206,6 +212,10 @@ pub enum StepOutcome {
 /// One parameter update on the samples `batch` of `train`: gather the batch (u8 -> f32
 /// on the fly), forward propagation, backward propagation, then the optimiser's update.
 /// Allocates nothing once the model has seen a batch of this size.
+///
+/// Unless the observer reads the gradients, backward propagation leaves each weight's decay
+/// term `λ W` to the update ([`Mlp::backward_for_update`]), so after the step the model's
+/// weight gradients are `dL/dW`; the update itself uses `dJ/dW` either way.
 pub fn train_step(
     mlp: &mut Mlp<f32>,
     optimizer: &mut Optimizer<f32>,
@@ -221,9 +231,15 @@ pub fn train_step(
     if !values.objective.is_finite() {
         return Ok(StepOutcome::NonFinite(values));
     }
-    mlp.backward()?;
-    observer.after_backward(mlp);
-    optimizer.step(mlp, learning_rate);
+    if observer.reads_gradients() {
+        mlp.backward()?;
+        observer.after_backward(mlp);
+        optimizer.step(mlp, learning_rate, None);
+    } else {
+        let decay = mlp.backward_for_update()?;
+        observer.after_backward(mlp);
+        optimizer.step(mlp, learning_rate, Some(decay));
+    }
     Ok(StepOutcome::Updated(values))
 }
 
