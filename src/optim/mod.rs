@@ -210,3 +210,50 @@ impl<T: Element> Optimizer<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Activation, Loss, MlpConfig};
+
+    /// Three steps with the decay term left to the update must give the weights that three
+    /// steps with complete gradients give, for every optimizer, with biases (which never
+    /// decay) and a large `λ` (so that a lost or doubled term shows).
+    #[test]
+    fn decay_folded_into_the_update_matches_complete_gradients() {
+        for kind in [OptimizerKind::Sgd, OptimizerKind::MOMENTUM, OptimizerKind::ADAM] {
+            let config = MlpConfig {
+                bias: true,
+                ..MlpConfig::seed(6, 5, 3, Activation::Tanh, Loss::CrossEntropy, 0.3)
+            };
+            let mut complete = Mlp::<f64>::new(config, 7).unwrap();
+            let mut folded = complete.clone();
+            let (mut complete_opt, mut folded_opt) = (Optimizer::new(kind), Optimizer::new(kind));
+            for step in 0..3 {
+                for mlp in [&mut complete, &mut folded] {
+                    for (i, x) in mlp.features_mut(4).iter_mut().enumerate() {
+                        *x = ((i * 7 + step) % 11) as f64 / 5.0 - 1.0;
+                    }
+                    mlp.set_labels([0, 2, 1, 2].into_iter()).unwrap();
+                    mlp.zero_grad();
+                    mlp.forward().unwrap();
+                }
+                complete.backward().unwrap();
+                complete_opt.step(&mut complete, 0.1, None);
+                let decay = folded.backward_for_update().unwrap();
+                assert_eq!(decay.factor, 0.3);
+                folded_opt.step(&mut folded, 0.1, Some(decay));
+            }
+            for ((name, a), (_, b)) in complete
+                .named_parameters()
+                .iter()
+                .zip(folded.named_parameters())
+            {
+                let (a, b) = (complete.graph().value(*a), folded.graph().value(*b));
+                for (x, y) in a.as_slice().iter().zip(b.as_slice()) {
+                    assert!((x - y).abs() <= 1e-14, "{kind:?} {name}: {x} vs {y}");
+                }
+            }
+        }
+    }
+}
