@@ -221,7 +221,11 @@ mod tests {
     /// decay) and a large `λ` (so that a lost or doubled term shows).
     #[test]
     fn decay_folded_into_the_update_matches_complete_gradients() {
-        for kind in [OptimizerKind::Sgd, OptimizerKind::MOMENTUM, OptimizerKind::ADAM] {
+        for kind in [
+            OptimizerKind::Sgd,
+            OptimizerKind::MOMENTUM,
+            OptimizerKind::ADAM,
+        ] {
             let config = MlpConfig {
                 bias: true,
                 ..MlpConfig::seed(6, 5, 3, Activation::Tanh, Loss::CrossEntropy, 0.3)

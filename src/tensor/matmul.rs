@@ -26,6 +26,9 @@ use std::ops::Range;
 /// Blocks of a product's output are whole multiples of this many rows or columns.
 const CUT_UNIT: usize = 8;
 
+/// A weight with fewer rows than this is not cut over threads (the other side is).
+const NARROW_CUT: usize = 64;
+
 /// Products with fewer multiply-adds than this run on one thread.
 pub const PARALLEL_THRESHOLD: usize = 1 << 22;
 
@@ -267,8 +270,9 @@ impl Split {
         let along_rows = match weight_rows {
             // faer was measured faster cut along rows (see `docs/decisions.md`).
             _ if kernel == Kernel::Faer => true,
-            Some(cut) => cut == Cut::Rows,
-            None => m >= n,
+            // A narrow weight (the output layer's) is not worth cutting.
+            Some(cut) if (if cut == Cut::Rows { m } else { n }) >= NARROW_CUT => cut == Cut::Rows,
+            _ => m >= n,
         };
         let extent = if along_rows { m } else { n };
         let blocks = threads.clamp(1, extent.div_ceil(CUT_UNIT));
@@ -465,6 +469,8 @@ mod tests {
                 (10, 256, 256),
                 (256, 10, 256),
                 (256, 256, 10),
+                (7, 37, 5),
+                (30, 1000, 16),
                 (300, 784, 300),
                 (97, 1100, 1500),
             ] {

@@ -130,6 +130,13 @@ pub unsafe fn sgemm(a: StridedMatrix, b: StridedMatrix, c: *mut f32, ldc: usize,
     })
 }
 
+/// The widest output that [`narrow_product`] computes: `C = A Bᵀ` with `B` of at most this
+/// many rows (the output layer's 10 classes).
+pub const NARROW: usize = 16;
+
+/// Rows of `A` (and of `B`) per block of [`narrow_product`].
+const DOT_BLOCK: usize = 4;
+
 #[target_feature(enable = "avx512f")]
 unsafe fn blocked_product(
     a: StridedMatrix,
@@ -150,6 +157,10 @@ unsafe fn blocked_product(
                 std::ptr::write_bytes(c.add(i * ldc), 0, n);
             }
         }
+        return;
+    }
+    if n <= NARROW && a.col_stride == 1 && b.row_stride == 1 {
+        narrow_product(a, b, c, ldc, accumulate);
         return;
     }
     // Blocks of equal size (rounded up to whole panels), so that no pass is a thin remainder:
@@ -180,6 +191,49 @@ unsafe fn blocked_product(
                             add,
                         );
                     }
+                }
+            }
+        }
+    }
+}
+
+/// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
+/// few columns (`O = H W2ᵀ`: 10 classes): dot products of rows, 4 x 4 at a time, with no
+/// packing. The panel kernel would pack all of `A` to fill 10 of its 32 columns.
+#[target_feature(enable = "avx512f")]
+unsafe fn narrow_product(
+    a: StridedMatrix,
+    b: StridedMatrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    for i0 in (0..m).step_by(DOT_BLOCK) {
+        let rows = DOT_BLOCK.min(m - i0);
+        for j0 in (0..n).step_by(DOT_BLOCK) {
+            let cols = DOT_BLOCK.min(n - j0);
+            // Past the last row (column), the block re-reads the last one and drops the sums.
+            let a_rows: [*const f32; DOT_BLOCK] =
+                std::array::from_fn(|r| a.at(i0 + r.min(rows - 1), 0));
+            let b_cols: [*const f32; DOT_BLOCK] =
+                std::array::from_fn(|j| b.at(0, j0 + j.min(cols - 1)));
+            let mut sums = [[_mm512_setzero_ps(); DOT_BLOCK]; DOT_BLOCK];
+            for p in (0..k).step_by(LINE) {
+                let mask = lanes(LINE.min(k - p));
+                let a_vectors = a_rows.map(|row| _mm512_maskz_loadu_ps(mask, row.add(p)));
+                let b_vectors = b_cols.map(|col| _mm512_maskz_loadu_ps(mask, col.add(p)));
+                for (row_sums, &a_vector) in sums.iter_mut().zip(&a_vectors) {
+                    for (sum, &b_vector) in row_sums.iter_mut().zip(&b_vectors) {
+                        *sum = _mm512_fmadd_ps(a_vector, b_vector, *sum);
+                    }
+                }
+            }
+            for (r, row_sums) in sums.iter().enumerate().take(rows) {
+                for (j, &sum) in row_sums.iter().enumerate().take(cols) {
+                    let out = c.add((i0 + r) * ldc + j0 + j);
+                    let value = _mm512_reduce_add_ps(sum);
+                    *out = if accumulate { *out + value } else { value };
                 }
             }
         }
