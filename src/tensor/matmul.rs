@@ -1,7 +1,8 @@
-//! Matrix products, from the `faer` crate (AVX-512 kernels; see `docs/decisions.md`).
+//! Matrix products: `f32` on AVX-512 CPUs by this crate's own kernel
+//! ([`super::sgemm_avx512`]), everything else by the `faer` crate (see `docs/decisions.md`).
 //!
 //! The three products of an MLP layer, in the batch form where rows are samples, each read
-//! its transposed operand in place through strides (no copy is ever made):
+//! its transposed operand in place through strides (never transposed in a separate pass):
 //!
 //! | product | where | function |
 //! |---|---|---|
@@ -9,15 +10,16 @@
 //! | `dW = dZᵀ X` | backward, 4.7.11 and 4.7.14 | [`matmul_at_b`] |
 //! | `dX = dZ W` | backward, 4.7.12 | [`matmul_a_b`] |
 //!
-//! **Threads and determinism.** A large product is split into as many blocks of output rows
-//! as the current rayon pool has threads (training installs a pool of `--threads` threads);
-//! each block is one single-threaded `faer` product, so every output element is computed by
-//! exactly one thread in a fixed order: the same thread count gives bit-identical results.
-//! Small products (`m·n·k` below [`PARALLEL_THRESHOLD`]) run on one thread, where a second
-//! one costs more than it brings.
+//! **Threads and determinism.** A large product is cut into as many blocks of output rows
+//! or columns as the current rayon pool has threads (training installs a pool of `--threads`
+//! threads; see `Split` for which side is cut); each block is one single-threaded product,
+//! so every output element is computed by exactly one thread in a fixed order: the same
+//! thread count gives bit-identical results. Small products (`m·n·k` below
+//! [`PARALLEL_THRESHOLD`]) run on one thread, where a second one costs more than it brings.
 //!
-//! **No allocation.** Single-threaded `faer` products pack their operands into buffers that
-//! each thread keeps, so a training step in steady state allocates nothing.
+//! **No allocation.** Both kernels pack their operands into buffers that each thread keeps
+//! ([`prepare_threads`] fills them before training), so a training step in steady state
+//! allocates nothing.
 
 use super::{Element, Tensor, Write};
 use faer::{Accum, MatMut, MatRef, Par};
