@@ -18,7 +18,8 @@
 //!   stays in L1 while the kernel walks down the packed `A` block.
 //!
 //! Every output element is summed in the same order on every run (`k` ascending, in blocks of
-//! [`KC`]), so results are bit-identical for the same shapes and thread split.
+//! `KC`), so results are bit-identical for the same shapes, however the output is split over
+//! threads.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
