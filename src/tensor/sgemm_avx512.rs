@@ -131,7 +131,7 @@ pub unsafe fn sgemm(a: StridedMatrix, b: StridedMatrix, c: *mut f32, ldc: usize,
     })
 }
 
-/// The widest output that [`narrow_product`] computes: `C = A Bᵀ` with `B` of at most this
+/// The widest output that `narrow_product` computes: `C = A Bᵀ` with `B` of at most this
 /// many rows (the output layer's 10 classes).
 pub const NARROW: usize = 16;
 
