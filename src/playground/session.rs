@@ -1,6 +1,6 @@
 //! One playground session: its data, its network, its optimiser, the minibatch order and the
 //! history of train and test loss and accuracy. Everything advances one step at a time with
-//! this project's engine ([`train_step`], [`evaluate`]); the same settings and the same
+//! this project's engine ([`train_step`], [`evaluate()`]); the same settings and the same
 //! number of steps give the same weights.
 
 use super::settings::{Settings, SettingsError};
