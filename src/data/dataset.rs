@@ -2,6 +2,7 @@
 //! gather of a mini-batch into a row-major `f32` buffer.
 
 use super::error::{DataError, Result};
+use crate::tensor::vectorised::vectorised;
 use rayon::prelude::*;
 
 /// The feature value of a stored byte: `byte / 255` by division, the one definition used
@@ -160,7 +161,7 @@ impl Dataset {
         out.par_chunks_mut(rows_per_chunk * dim)
             .zip(indices.par_chunks(rows_per_chunk))
             .for_each(|(out, indices)| match &self.features {
-                Features::Bytes(bytes) => {
+                Features::Bytes(bytes) => vectorised(|| {
                     for (position, (&index, out_row)) in
                         indices.iter().zip(out.chunks_exact_mut(dim)).enumerate()
                     {
@@ -177,7 +178,7 @@ impl Dataset {
                             *value = byte_to_unit(byte);
                         }
                     }
-                }
+                }),
                 Features::Floats(floats) => {
                     for (&index, out_row) in indices.iter().zip(out.chunks_exact_mut(dim)) {
                         assert!(index < len, "gather_features: sample {index} of {len}");

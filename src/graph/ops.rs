@@ -10,6 +10,7 @@
 //! All tensors are matrices whose rows are samples; see [`crate::tensor`].
 
 use crate::tensor::matmul::{matmul_a_b, matmul_a_bt, matmul_at_b};
+use crate::tensor::vectorised::vectorised;
 use crate::tensor::{kernels, Element, Shape, Tensor, Write};
 use std::fmt;
 
@@ -363,11 +364,13 @@ impl<T: Element> Op<T> {
                 if write == Write::Overwrite {
                     grad.fill_zero();
                 }
-                for row in out_grad.as_slice().chunks_exact(n) {
-                    for (g, &v) in grad.as_mut_slice().iter_mut().zip(row) {
-                        *g += v;
+                vectorised(|| {
+                    for row in out_grad.as_slice().chunks_exact(n) {
+                        for (g, &v) in grad.as_mut_slice().iter_mut().zip(row) {
+                            *g += v;
+                        }
                     }
-                }
+                });
             }
             // 4.7.13: dJ/dz = dJ/dh ⊙ phi'(z), with phi'(z) written through h = phi(z).
             (Op::Activation(phi), _) => {

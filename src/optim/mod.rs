@@ -6,6 +6,7 @@
 //! optimiser through the gradient, for weights only.
 
 use crate::nn::{DeferredDecay, Mlp};
+use crate::tensor::vectorised::vectorised;
 use crate::tensor::{kernels, Element, Tensor};
 use rayon::prelude::*;
 use std::fmt;
@@ -140,73 +141,128 @@ impl<T: Element> Optimizer<T> {
             let decay = decay
                 .filter(|_| mlp.nodes().weights.contains(&id))
                 .map(|d| d.factor);
-            // dJ/dW from the gradient as backward propagation left it.
-            let full = move |g: T, w: T| match decay {
-                Some(factor) => g + factor * w,
-                None => g,
-            };
             let (value, grad) = mlp.graph_mut().parameter_and_grad_mut(id);
             let Some(grad) = grad else { continue };
-            let value = value.as_mut_slice();
-            let grad = grad.as_slice();
-            let chunk = kernels::chunk_len(value.len());
-            match self.kind {
-                // θ ← θ - lr g
-                OptimizerKind::Sgd => value
-                    .par_chunks_mut(chunk)
-                    .zip(grad.par_chunks(chunk))
-                    .for_each(|(value, grad)| {
-                        for (w, &g) in value.iter_mut().zip(grad) {
-                            *w -= lr * full(g, *w);
-                        }
-                    }),
-                // v ← μ v + g,  θ ← θ - lr v
-                OptimizerKind::Momentum { momentum } => {
-                    let mu = T::from_f64(momentum);
-                    let velocity = self.state[p][0].as_mut_slice();
-                    value
-                        .par_chunks_mut(chunk)
-                        .zip(grad.par_chunks(chunk))
-                        .zip(velocity.par_chunks_mut(chunk))
-                        .for_each(|((value, grad), velocity)| {
-                            for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
-                                *v = mu * *v + full(g, *w);
-                                *w -= lr * *v;
-                            }
-                        });
-                }
-                // m ← β1 m + (1-β1) g,  v ← β2 v + (1-β2) g²,  θ ← θ - lr m̂ / (√v̂ + ε)
-                OptimizerKind::Adam {
-                    beta1,
-                    beta2,
-                    epsilon,
-                } => {
-                    let t = self.steps.min(i32::MAX as u64) as i32;
-                    let b1 = T::from_f64(beta1);
-                    let b2 = T::from_f64(beta2);
-                    let eps = T::from_f64(epsilon);
-                    let correction1 = T::ONE / (T::ONE - b1.powi(t));
-                    let correction2 = T::ONE / (T::ONE - b2.powi(t));
-                    let (first, second) = self.state[p].split_at_mut(1);
-                    let m = first[0].as_mut_slice();
-                    let v = second[0].as_mut_slice();
-                    value
-                        .par_chunks_mut(chunk)
-                        .zip(grad.par_chunks(chunk))
-                        .zip(m.par_chunks_mut(chunk))
-                        .zip(v.par_chunks_mut(chunk))
-                        .for_each(|(((value, grad), m), v)| {
-                            for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
-                                let g = full(g, *w);
-                                *m = b1 * *m + (T::ONE - b1) * g;
-                                *v = b2 * *v + (T::ONE - b2) * g * g;
-                                let m_hat = *m * correction1;
-                                let v_hat = *v * correction2;
-                                *w -= lr * m_hat / (v_hat.sqrt() + eps);
-                            }
-                        });
-                }
+            let (value, grad) = (value.as_mut_slice(), grad.as_slice());
+            let state = &mut self.state[p];
+            // One monomorphic loop per case, so that no branch is left inside it.
+            match decay {
+                Some(factor) => update(
+                    self.kind,
+                    self.steps,
+                    lr,
+                    value,
+                    grad,
+                    state,
+                    Decayed(factor),
+                ),
+                None => update(self.kind, self.steps, lr, value, grad, state, AsComputed),
             }
+        }
+    }
+}
+
+/// How the optimiser reads `dJ/dW` from the gradient that backward propagation left.
+trait GradientCompletion<T>: Copy + Send + Sync {
+    /// `dJ/dW` from the stored gradient `g` and the weight `w`.
+    fn complete(self, g: T, w: T) -> T;
+}
+
+/// The stored gradient is complete.
+#[derive(Clone, Copy)]
+struct AsComputed;
+
+impl<T> GradientCompletion<T> for AsComputed {
+    #[inline(always)]
+    fn complete(self, g: T, _w: T) -> T {
+        g
+    }
+}
+
+/// The stored gradient lacks the decay term: 4.7.10, `dJ/dW = dL/dW + λ W`.
+#[derive(Clone, Copy)]
+struct Decayed<T>(T);
+
+impl<T: Element> GradientCompletion<T> for Decayed<T> {
+    #[inline(always)]
+    fn complete(self, g: T, w: T) -> T {
+        g + self.0 * w
+    }
+}
+
+/// Applies one update of rule `kind` (at step number `steps`) to one parameter, split over
+/// the pool's threads; every element is updated independently.
+fn update<T: Element>(
+    kind: OptimizerKind,
+    steps: u64,
+    lr: T,
+    value: &mut [T],
+    grad: &[T],
+    state: &mut [Tensor<T>],
+    gradient: impl GradientCompletion<T>,
+) {
+    let chunk = kernels::chunk_len(value.len());
+    match kind {
+        // θ ← θ - lr g
+        OptimizerKind::Sgd => value
+            .par_chunks_mut(chunk)
+            .zip(grad.par_chunks(chunk))
+            .for_each(|(value, grad)| {
+                vectorised(|| {
+                    for (w, &g) in value.iter_mut().zip(grad) {
+                        *w -= lr * gradient.complete(g, *w);
+                    }
+                })
+            }),
+        // v ← μ v + g,  θ ← θ - lr v
+        OptimizerKind::Momentum { momentum } => {
+            let mu = T::from_f64(momentum);
+            let velocity = state[0].as_mut_slice();
+            value
+                .par_chunks_mut(chunk)
+                .zip(grad.par_chunks(chunk))
+                .zip(velocity.par_chunks_mut(chunk))
+                .for_each(|((value, grad), velocity)| {
+                    vectorised(|| {
+                        for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
+                            *v = mu * *v + gradient.complete(g, *w);
+                            *w -= lr * *v;
+                        }
+                    })
+                });
+        }
+        // m ← β1 m + (1-β1) g,  v ← β2 v + (1-β2) g²,  θ ← θ - lr m̂ / (√v̂ + ε)
+        OptimizerKind::Adam {
+            beta1,
+            beta2,
+            epsilon,
+        } => {
+            let t = steps.min(i32::MAX as u64) as i32;
+            let b1 = T::from_f64(beta1);
+            let b2 = T::from_f64(beta2);
+            let eps = T::from_f64(epsilon);
+            let correction1 = T::ONE / (T::ONE - b1.powi(t));
+            let correction2 = T::ONE / (T::ONE - b2.powi(t));
+            let (first, second) = state.split_at_mut(1);
+            let m = first[0].as_mut_slice();
+            let v = second[0].as_mut_slice();
+            value
+                .par_chunks_mut(chunk)
+                .zip(grad.par_chunks(chunk))
+                .zip(m.par_chunks_mut(chunk))
+                .zip(v.par_chunks_mut(chunk))
+                .for_each(|(((value, grad), m), v)| {
+                    vectorised(|| {
+                        for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
+                            let g = gradient.complete(g, *w);
+                            *m = b1 * *m + (T::ONE - b1) * g;
+                            *v = b2 * *v + (T::ONE - b2) * g * g;
+                            let m_hat = *m * correction1;
+                            let v_hat = *v * correction2;
+                            *w -= lr * m_hat / (v_hat.sqrt() + eps);
+                        }
+                    })
+                });
         }
     }
 }

@@ -5,6 +5,7 @@
 //! depend on the number of threads or on timing. Reductions ([`sum_of_squares`]) run on one
 //! thread with a fixed order.
 
+use super::vectorised::vectorised;
 use super::{Element, Write};
 use rayon::prelude::*;
 
@@ -30,9 +31,11 @@ pub fn map<T: Element>(out: &mut [T], input: &[T], f: impl Fn(T) -> T + Sync) {
     out.par_chunks_mut(chunk)
         .zip(input.par_chunks(chunk))
         .for_each(|(out, input)| {
-            for (o, &x) in out.iter_mut().zip(input) {
-                *o = f(x);
-            }
+            vectorised(|| {
+                for (o, &x) in out.iter_mut().zip(input) {
+                    *o = f(x);
+                }
+            })
         });
 }
 
@@ -54,9 +57,12 @@ pub fn map_rows<T: Element>(
     out.par_chunks_mut(chunk)
         .zip(input.par_chunks(chunk))
         .for_each(|(out, input)| {
-            for (out_row, input_row) in out.chunks_exact_mut(cols).zip(input.chunks_exact(cols)) {
-                f(out_row, input_row);
-            }
+            vectorised(|| {
+                for (out_row, input_row) in out.chunks_exact_mut(cols).zip(input.chunks_exact(cols))
+                {
+                    f(out_row, input_row);
+                }
+            })
         });
 }
 
@@ -75,17 +81,19 @@ pub fn zip_map<T: Element>(
     out.par_chunks_mut(chunk)
         .zip(a.par_chunks(chunk))
         .zip(b.par_chunks(chunk))
-        .for_each(|((out, a), b)| match write {
-            Write::Overwrite => {
-                for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                    *o = f(x, y);
+        .for_each(|((out, a), b)| {
+            vectorised(|| match write {
+                Write::Overwrite => {
+                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o = f(x, y);
+                    }
                 }
-            }
-            Write::Accumulate => {
-                for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                    *o += f(x, y);
+                Write::Accumulate => {
+                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o += f(x, y);
+                    }
                 }
-            }
+            })
         });
 }
 
@@ -96,17 +104,19 @@ pub fn map_store<T: Element>(out: &mut [T], a: &[T], write: Write, f: impl Fn(T)
     let chunk = chunk_len(out.len());
     out.par_chunks_mut(chunk)
         .zip(a.par_chunks(chunk))
-        .for_each(|(out, a)| match write {
-            Write::Overwrite => {
-                for (o, &x) in out.iter_mut().zip(a) {
-                    *o = f(x);
+        .for_each(|(out, a)| {
+            vectorised(|| match write {
+                Write::Overwrite => {
+                    for (o, &x) in out.iter_mut().zip(a) {
+                        *o = f(x);
+                    }
                 }
-            }
-            Write::Accumulate => {
-                for (o, &x) in out.iter_mut().zip(a) {
-                    *o += f(x);
+                Write::Accumulate => {
+                    for (o, &x) in out.iter_mut().zip(a) {
+                        *o += f(x);
+                    }
                 }
-            }
+            })
         });
 }
 
@@ -132,6 +142,11 @@ pub fn sum<T: Element>(values: &[T]) -> T {
 /// pairwise at the end, always in the same order.
 #[inline(always)]
 fn lane_sum<T: Element>(values: &[T], f: impl Fn(T) -> T) -> T {
+    vectorised(|| lane_sum_baseline(values, f))
+}
+
+#[inline(always)]
+fn lane_sum_baseline<T: Element>(values: &[T], f: impl Fn(T) -> T) -> T {
     let mut lanes = [T::ZERO; 8];
     let mut chunks = values.chunks_exact(8);
     for chunk in &mut chunks {

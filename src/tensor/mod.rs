@@ -10,6 +10,7 @@ pub mod kernels;
 pub mod matmul;
 #[cfg(target_arch = "x86_64")]
 pub mod sgemm_avx512;
+pub mod vectorised;
 
 pub use element::Element;
 
