@@ -10,10 +10,13 @@
 //!   Each step of the loop over `k` loads one row of the packed `B` panel (two vectors),
 //!   broadcasts twelve values of the packed `A` panel and issues 24 fused multiply-adds, so
 //!   both FMA ports stay busy and the loads fit in the load ports.
-//! - **Packing.** `A` is copied into panels of 12 rows and `B` into panels of 32 columns,
-//!   each laid out in the order the kernel reads them, whatever the strides of the original
-//!   (a transposed operand is read in place and packed, never transposed in a separate pass).
-//!   Ragged edges are padded with zeros, so the kernel has one shape; its stores are masked.
+//! - **Packing.** `B` is copied into panels of 32 columns, laid out in the order the kernel
+//!   reads them, whatever the strides of the original (a transposed operand is read in place
+//!   and packed, never transposed in a separate pass). A row-major `A` (the batch `X` of
+//!   `X W1ᵀ`) is not packed at all: the kernel broadcasts from its twelve rows where they
+//!   are. Any other `A`, and the last rows of a row-major one that do not fill a register
+//!   block, are copied into panels of 12 rows. Ragged edges are padded with zeros, so the
+//!   kernel has one shape; its stores are masked.
 //! - **Cache blocks.** A packed `B` block of `KC x NC` stays in L2; one `KC x 32` panel of it
 //!   stays in L1 while the kernel walks down the packed `A` block.
 //!
@@ -169,6 +172,9 @@ unsafe fn blocked_product(
     let nc_step = even_block(n, NC, NR);
     let kc_step = even_block(k, KC, 1);
     let mc_step = even_block(m, MC, MR);
+    // A row-major `A` needs no packing: the kernel broadcasts from its rows as they are,
+    // which saves transposing it (`X W1ᵀ`) and costs nothing in the kernel.
+    let a_in_place = a.col_stride == 1;
     for jc in (0..n).step_by(nc_step) {
         let nc = nc_step.min(n - jc);
         for pc in (0..k).step_by(kc_step) {
@@ -177,20 +183,24 @@ unsafe fn blocked_product(
             pack_b(packed_b, b, pc, kc, jc, nc);
             for ic in (0..m).step_by(mc_step) {
                 let mc = mc_step.min(m - ic);
-                pack_a(packed_a, a, ic, mc, pc, kc);
+                // Rows of `A` read in place (whole register blocks of a row-major `A`); the
+                // rest is packed, from the start of the buffer.
+                let in_place = if a_in_place { mc - mc % MR } else { 0 };
+                if in_place < mc {
+                    pack_a(packed_a, a, ic + in_place, mc - in_place, pc, kc);
+                }
                 for jr in (0..nc).step_by(NR) {
                     let panel_b = packed_b.add(jr * kc);
-                    for ir in (0..mc).step_by(MR) {
-                        micro_kernel(
-                            kc,
-                            packed_a.add(ir * kc),
-                            panel_b,
-                            c.add((ic + ir) * ldc + jc + jr),
-                            ldc,
-                            MR.min(mc - ir),
-                            NR.min(nc - jr),
-                            add,
-                        );
+                    let cols = NR.min(nc - jr);
+                    for ir in (0..in_place).step_by(MR) {
+                        let rows = RowsOfA::InPlace(a.at(ic + ir, pc), a.row_stride);
+                        let out = c.add((ic + ir) * ldc + jc + jr);
+                        micro_kernel(kc, rows, panel_b, out, ldc, MR, cols, add);
+                    }
+                    for ir in (in_place..mc).step_by(MR) {
+                        let rows = RowsOfA::Packed(packed_a.add((ir - in_place) * kc));
+                        let out = c.add((ic + ir) * ldc + jc + jr);
+                        micro_kernel(kc, rows, panel_b, out, ldc, MR.min(mc - ir), cols, add);
                     }
                 }
             }
@@ -392,12 +402,22 @@ fn lane_masks(cols: usize) -> (__mmask16, __mmask16) {
     (bits as u16, (bits >> 16) as u16)
 }
 
+/// Where the micro-kernel reads its `MR` rows of `A`.
+#[derive(Clone, Copy)]
+enum RowsOfA {
+    /// A packed panel: the `MR` values of column `p` at `p * MR`.
+    Packed(*const f32),
+    /// The first of `MR` rows, `row_stride` apart, of a row-major matrix.
+    InPlace(*const f32, usize),
+}
+
 /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 24 registers.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
+#[inline]
 unsafe fn micro_kernel(
     kc: usize,
-    a: *const f32,
+    a: RowsOfA,
     b: *const f32,
     c: *mut f32,
     ldc: usize,
@@ -406,18 +426,34 @@ unsafe fn micro_kernel(
     accumulate: bool,
 ) {
     let mut sums = [[_mm512_setzero_ps(); 2]; MR];
-    let mut a = a;
     let mut b = b;
-    for _ in 0..kc {
-        let b0 = _mm512_loadu_ps(b);
-        let b1 = _mm512_loadu_ps(b.add(LINE));
-        for (r, row) in sums.iter_mut().enumerate() {
-            let value = _mm512_set1_ps(*a.add(r));
-            row[0] = _mm512_fmadd_ps(value, b0, row[0]);
-            row[1] = _mm512_fmadd_ps(value, b1, row[1]);
+    match a {
+        RowsOfA::Packed(mut a) => {
+            for _ in 0..kc {
+                let b0 = _mm512_loadu_ps(b);
+                let b1 = _mm512_loadu_ps(b.add(LINE));
+                for (r, row) in sums.iter_mut().enumerate() {
+                    let value = _mm512_set1_ps(*a.add(r));
+                    row[0] = _mm512_fmadd_ps(value, b0, row[0]);
+                    row[1] = _mm512_fmadd_ps(value, b1, row[1]);
+                }
+                a = a.add(MR);
+                b = b.add(NR);
+            }
         }
-        a = a.add(MR);
-        b = b.add(NR);
+        RowsOfA::InPlace(mut a, row_stride) => {
+            for _ in 0..kc {
+                let b0 = _mm512_loadu_ps(b);
+                let b1 = _mm512_loadu_ps(b.add(LINE));
+                for (r, row) in sums.iter_mut().enumerate() {
+                    let value = _mm512_set1_ps(*a.add(r * row_stride));
+                    row[0] = _mm512_fmadd_ps(value, b0, row[0]);
+                    row[1] = _mm512_fmadd_ps(value, b1, row[1]);
+                }
+                a = a.add(1);
+                b = b.add(NR);
+            }
+        }
     }
     let (mask0, mask1) = lane_masks(cols);
     for (r, row) in sums.iter().enumerate().take(rows) {
