@@ -38,6 +38,9 @@ const KC: usize = 256;
 const MC: usize = 96;
 /// Columns of `B` packed at a time.
 const NC: usize = 1024;
+/// Products with at most this many rows read a row-major `B` in place (see
+/// `blocked_product`).
+const B_IN_PLACE_ROWS: usize = 2 * MR;
 /// Floats in a 64-byte cache line.
 const LINE: usize = 16;
 
@@ -175,12 +178,19 @@ unsafe fn blocked_product(
     // A row-major `A` needs no packing: the kernel broadcasts from its rows as they are,
     // which saves transposing it (`X W1ᵀ`) and costs nothing in the kernel.
     let a_in_place = a.col_stride == 1;
+    // A row-major `B` that only a register block or two of `A` use (`dW2 = dOᵀ H`, ten rows)
+    // is read in place too: packing it would copy it to read the copy once.
+    let b_in_place = b.col_stride == 1 && m <= B_IN_PLACE_ROWS;
     for jc in (0..n).step_by(nc_step) {
         let nc = nc_step.min(n - jc);
         for pc in (0..k).step_by(kc_step) {
             let kc = kc_step.min(k - pc);
             let add = accumulate || pc > 0;
-            pack_b(packed_b, b, pc, kc, jc, nc);
+            // Whole panels of an in-place `B` are read where they are; the rest is packed.
+            let b_direct = if b_in_place { nc - nc % NR } else { 0 };
+            if b_direct < nc {
+                pack_b(packed_b, b, pc, kc, jc + b_direct, nc - b_direct);
+            }
             for ic in (0..m).step_by(mc_step) {
                 let mc = mc_step.min(m - ic);
                 // Rows of `A` read in place (whole register blocks of a row-major `A`); the
@@ -190,7 +200,11 @@ unsafe fn blocked_product(
                     pack_a(packed_a, a, ic + in_place, mc - in_place, pc, kc);
                 }
                 for jr in (0..nc).step_by(NR) {
-                    let panel_b = packed_b.add(jr * kc);
+                    let panel_b = if jr < b_direct {
+                        ColumnsOfB::InPlace(b.at(pc, jc + jr), b.row_stride)
+                    } else {
+                        ColumnsOfB::Packed(packed_b.add((jr - b_direct) * kc))
+                    };
                     let cols = NR.min(nc - jr);
                     for ir in (0..in_place).step_by(MR) {
                         let rows = RowsOfA::InPlace(a.at(ic + ir, pc), a.row_stride);
@@ -241,14 +255,34 @@ unsafe fn narrow_product(
                 }
             }
             for (r, row_sums) in sums.iter().enumerate().take(rows) {
-                for (j, &sum) in row_sums.iter().enumerate().take(cols) {
+                let mut values = [0.0f32; DOT_BLOCK];
+                _mm_storeu_ps(values.as_mut_ptr(), horizontal_sums(*row_sums));
+                for (j, &value) in values.iter().enumerate().take(cols) {
                     let out = c.add((i0 + r) * ldc + j0 + j);
-                    let value = _mm512_reduce_add_ps(sum);
                     *out = if accumulate { *out + value } else { value };
                 }
             }
         }
     }
+}
+
+/// The sums of the 16 lanes of each of four vectors, as one 4-lane vector: the four
+/// reductions share their shuffles (halves added, then three horizontal adds), a third of
+/// the work of four separate reductions. The order of the additions is fixed.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn horizontal_sums(vectors: [__m512; DOT_BLOCK]) -> __m128 {
+    let halves = vectors.map(|v| {
+        let high = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        _mm256_add_ps(_mm512_castps512_ps256(v), high)
+    });
+    let pairs01 = _mm256_hadd_ps(halves[0], halves[1]);
+    let pairs23 = _mm256_hadd_ps(halves[2], halves[3]);
+    let quads = _mm256_hadd_ps(pairs01, pairs23);
+    _mm_add_ps(
+        _mm256_castps256_ps128(quads),
+        _mm256_extractf128_ps::<1>(quads),
+    )
 }
 
 /// The size of the blocks that cover `extent` in as few blocks of at most `limit` as
@@ -262,18 +296,23 @@ fn even_block(extent: usize, limit: usize, unit: usize) -> usize {
 /// panel `r` holds, for each `p`, the `MR` values of column `p` (zeros below the last row).
 #[target_feature(enable = "avx512f")]
 unsafe fn pack_a(dst: *mut f32, a: StridedMatrix, i0: usize, mc: usize, p0: usize, kc: usize) {
+    if a.row_stride == 1 {
+        // Column-major source (a transposed row-major matrix, `dZᵀ`): each column of a panel
+        // is contiguous; the columns are copied in the order they lie in memory.
+        for p in 0..kc {
+            let column = a.at(i0, p0 + p);
+            for ir in (0..mc).step_by(MR) {
+                let mask: __mmask16 = (1u16 << MR.min(mc - ir)) - 1;
+                let values = _mm512_maskz_loadu_ps(mask, column.add(ir));
+                _mm512_mask_storeu_ps(dst.add(ir * kc + p * MR), PANEL_A_LANES, values);
+            }
+        }
+        return;
+    }
     for ir in (0..mc).step_by(MR) {
         let rows = MR.min(mc - ir);
         let panel = dst.add(ir * kc);
-        if a.row_stride == 1 {
-            // Column-major source (a transposed row-major matrix): each column of the panel
-            // is contiguous.
-            let mask: __mmask16 = (1u16 << rows) - 1;
-            for p in 0..kc {
-                let column = _mm512_maskz_loadu_ps(mask, a.at(i0 + ir, p0 + p));
-                _mm512_mask_storeu_ps(panel.add(p * MR), PANEL_A_LANES, column);
-            }
-        } else if a.col_stride == 1 {
+        if a.col_stride == 1 {
             // Row-major source: transposed 16 columns at a time.
             for p in (0..kc).step_by(LINE) {
                 let width = LINE.min(kc - p);
@@ -314,19 +353,26 @@ fn lanes(count: usize) -> __mmask16 {
 /// column).
 #[target_feature(enable = "avx512f")]
 unsafe fn pack_b(dst: *mut f32, b: StridedMatrix, p0: usize, kc: usize, j0: usize, nc: usize) {
+    if b.col_stride == 1 {
+        // Row-major source: copied row by row, in the order it lies in memory (which the
+        // prefetchers follow), each row spread over the panels.
+        for p in 0..kc {
+            let row = b.at(p0 + p, j0);
+            for jr in (0..nc).step_by(NR) {
+                let (mask0, mask1) = lane_masks(NR.min(nc - jr));
+                let low = _mm512_maskz_loadu_ps(mask0, row.add(jr));
+                let high = _mm512_maskz_loadu_ps(mask1, row.add(jr + LINE));
+                let panel_row = dst.add(jr * kc + p * NR);
+                _mm512_storeu_ps(panel_row, low);
+                _mm512_storeu_ps(panel_row.add(LINE), high);
+            }
+        }
+        return;
+    }
     for jr in (0..nc).step_by(NR) {
         let cols = NR.min(nc - jr);
         let panel = dst.add(jr * kc);
-        if b.col_stride == 1 {
-            let (mask0, mask1) = lane_masks(cols);
-            for p in 0..kc {
-                let row = b.at(p0 + p, j0 + jr);
-                let low = _mm512_maskz_loadu_ps(mask0, row);
-                let high = _mm512_maskz_loadu_ps(mask1, row.add(LINE));
-                _mm512_storeu_ps(panel.add(p * NR), low);
-                _mm512_storeu_ps(panel.add(p * NR + LINE), high);
-            }
-        } else if b.row_stride == 1 {
+        if b.row_stride == 1 {
             // A transposed source, whose columns are contiguous: transposed 16 x 16 at a time.
             for half in (0..NR).step_by(LINE) {
                 let valid = LINE.min(cols.saturating_sub(half));
@@ -411,6 +457,26 @@ enum RowsOfA {
     InPlace(*const f32, usize),
 }
 
+/// Where the micro-kernel reads its `NR` columns of `B`.
+#[derive(Clone, Copy)]
+enum ColumnsOfB {
+    /// A packed panel: the `NR` values of row `p` at `p * NR`.
+    Packed(*const f32),
+    /// The first of `NR` columns of a row-major matrix whose rows are `row_stride` apart.
+    InPlace(*const f32, usize),
+}
+
+impl ColumnsOfB {
+    /// The address of the panel's first row and the distance between its rows.
+    #[inline(always)]
+    fn start_and_step(self) -> (*const f32, usize) {
+        match self {
+            ColumnsOfB::Packed(start) => (start, NR),
+            ColumnsOfB::InPlace(start, row_stride) => (start, row_stride),
+        }
+    }
+}
+
 /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 24 registers.
 #[target_feature(enable = "avx512f")]
 #[allow(clippy::too_many_arguments)]
@@ -418,7 +484,7 @@ enum RowsOfA {
 unsafe fn micro_kernel(
     kc: usize,
     a: RowsOfA,
-    b: *const f32,
+    b: ColumnsOfB,
     c: *mut f32,
     ldc: usize,
     rows: usize,
@@ -426,7 +492,7 @@ unsafe fn micro_kernel(
     accumulate: bool,
 ) {
     let mut sums = [[_mm512_setzero_ps(); 2]; MR];
-    let mut b = b;
+    let (mut b, b_step) = b.start_and_step();
     match a {
         RowsOfA::Packed(mut a) => {
             for _ in 0..kc {
@@ -438,7 +504,7 @@ unsafe fn micro_kernel(
                     row[1] = _mm512_fmadd_ps(value, b1, row[1]);
                 }
                 a = a.add(MR);
-                b = b.add(NR);
+                b = b.add(b_step);
             }
         }
         RowsOfA::InPlace(mut a, row_stride) => {
@@ -451,7 +517,7 @@ unsafe fn micro_kernel(
                     row[1] = _mm512_fmadd_ps(value, b1, row[1]);
                 }
                 a = a.add(1);
-                b = b.add(NR);
+                b = b.add(b_step);
             }
         }
     }
