@@ -123,45 +123,54 @@ pub fn map_store<T: Element>(out: &mut [T], a: &[T], write: Write, f: impl Fn(T)
         });
 }
 
-/// `Σ x²`, with eight interleaved partial sums (so the loop vectorises) added in a fixed
-/// order at the end. A large slice is summed as two halves, on two threads when the pool
-/// has them, and the halves added: the split point depends only on the length, so the
+/// `Σ x²`, with [`SUM_LANES`] interleaved partial sums (so the loop vectorises) added in a
+/// fixed order at the end. A large slice is summed as two halves, on two threads when the
+/// pool has them, and the halves added: the split point depends only on the length, so the
 /// result is the same on any number of threads.
 pub fn sum_of_squares<T: Element>(values: &[T]) -> T {
     if values.len() < PARALLEL_ELEMENTS {
         return lane_sum(values, |v| v * v);
     }
-    let (low, high) = values.split_at((values.len() / 2).next_multiple_of(64));
+    let (low, high) = values.split_at((values.len() / 2).next_multiple_of(SUM_LANES));
     let (low, high) = rayon::join(|| lane_sum(low, |v| v * v), || lane_sum(high, |v| v * v));
     low + high
 }
 
-/// `Σ x`, with eight interleaved partial sums added in a fixed order at the end.
+/// `Σ x`, with [`SUM_LANES`] interleaved partial sums added in a fixed order at the end.
 pub fn sum<T: Element>(values: &[T]) -> T {
     lane_sum(values, |v| v)
 }
 
-/// `Σ f(x)` over eight lanes: element `i` goes to lane `i mod 8`, and the lanes are added
-/// pairwise at the end, always in the same order.
+/// The partial sums of a reduction: element `i` goes to lane `i mod SUM_LANES`. Sixty-four
+/// lanes are four independent chains of 16-lane vector additions, enough to hide the
+/// latency of an addition; the lanes are the same on every CPU, so is the result.
+pub const SUM_LANES: usize = 64;
+
+/// `Σ f(x)` over [`SUM_LANES`] lanes, added pairwise at the end (lane `i` with lane
+/// `i + 32`, then `i + 16`, ...), always in the same order.
 #[inline(always)]
 fn lane_sum<T: Element>(values: &[T], f: impl Fn(T) -> T) -> T {
-    vectorised(|| lane_sum_baseline(values, f))
-}
-
-#[inline(always)]
-fn lane_sum_baseline<T: Element>(values: &[T], f: impl Fn(T) -> T) -> T {
-    let mut lanes = [T::ZERO; 8];
-    let mut chunks = values.chunks_exact(8);
-    for chunk in &mut chunks {
-        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+    vectorised(|| {
+        let mut lanes = [T::ZERO; SUM_LANES];
+        let mut chunks = values.chunks_exact(SUM_LANES);
+        for chunk in &mut chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += f(v);
+            }
+        }
+        for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
             *lane += f(v);
         }
-    }
-    for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
-        *lane += f(v);
-    }
-    ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]))
+        let mut width = SUM_LANES;
+        while width > 1 {
+            width /= 2;
+            let (low, high) = lanes.split_at_mut(width);
+            for (l, &h) in low.iter_mut().zip(&high[..width]) {
+                *l += h;
+            }
+        }
+        lanes[0]
+    })
 }
 
 #[cfg(test)]

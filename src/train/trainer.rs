@@ -1,5 +1,6 @@
 //! The training loop: minibatches, forward, backward, update; epoch after epoch.
 
+use super::awake::with_workers_awake;
 use super::evaluate::{evaluate, Evaluation};
 use super::metrics::EpochRecord;
 use crate::data::Dataset;
@@ -60,8 +61,9 @@ pub struct StepProgress {
     pub epoch_elapsed: Duration,
 }
 
-/// Receives training events (a progress bar, a metrics file, a plot...).
-pub trait TrainingObserver {
+/// Receives training events (a progress bar, a metrics file, a plot...). An observer is
+/// `Send` because a training step runs inside a rayon join ([`super::awake`]).
+pub trait TrainingObserver: Send {
     /// After every backward pass, before the update: the model holds this step's values and
     /// gradients (for gradient statistics).
     fn after_backward(&mut self, _mlp: &Mlp<f32>) {}
@@ -224,23 +226,25 @@ pub fn train_step(
     learning_rate: f64,
     observer: &mut dyn TrainingObserver,
 ) -> Result<StepOutcome, MlpError> {
-    train.gather_features(batch, mlp.features_mut(batch.len()));
-    mlp.set_labels(batch.iter().map(|&i| train.labels()[i] as usize))?;
-    mlp.zero_grad();
-    let values = mlp.forward()?;
-    if !values.objective.is_finite() {
-        return Ok(StepOutcome::NonFinite(values));
-    }
-    if observer.reads_gradients() {
-        mlp.backward()?;
-        observer.after_backward(mlp);
-        optimizer.step(mlp, learning_rate, None);
-    } else {
-        let decay = mlp.backward_for_update()?;
-        observer.after_backward(mlp);
-        optimizer.step(mlp, learning_rate, Some(decay));
-    }
-    Ok(StepOutcome::Updated(values))
+    with_workers_awake(|| {
+        train.gather_features(batch, mlp.features_mut(batch.len()));
+        mlp.set_labels(batch.iter().map(|&i| train.labels()[i] as usize))?;
+        mlp.zero_grad();
+        let values = mlp.forward()?;
+        if !values.objective.is_finite() {
+            return Ok(StepOutcome::NonFinite(values));
+        }
+        if observer.reads_gradients() {
+            mlp.backward()?;
+            observer.after_backward(mlp);
+            optimizer.step(mlp, learning_rate, None);
+        } else {
+            let decay = mlp.backward_for_update()?;
+            observer.after_backward(mlp);
+            optimizer.step(mlp, learning_rate, Some(decay));
+        }
+        Ok(StepOutcome::Updated(values))
+    })
 }
 
 /// The final figures of a run.

@@ -1,0 +1,98 @@
+//! Keeping the threads of the rayon pool awake through a training step.
+//!
+//! A step alternates parallel work (the gather, the two large products, the update) with
+//! passes that run on one thread (bias, activation, the output layer, the loss). An idle
+//! rayon worker goes to sleep within tens of microseconds, and waking it for the next
+//! product costs 10 to 50 µs on a virtual machine; now and then the worker wakes so late
+//! that the caller has already run both halves of a product itself. OpenMP runtimes, and so
+//! PyTorch, keep their threads spinning between parallel regions for this reason.
+//!
+//! [`with_workers_awake`] does the same for the length of one closure: every other thread of
+//! the pool polls for work (running any job it finds) until the closure returns. Which thread
+//! runs a block of work never changes its result, so this changes timing only.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Runs `work` on the current thread while the other threads of the current rayon pool poll
+/// for work instead of sleeping. Allocates nothing. Outside a pool, or in a pool of one
+/// thread, it just runs `work`.
+pub fn with_workers_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    let others = rayon::current_num_threads().saturating_sub(1);
+    if others == 0 || rayon::current_thread_index().is_none() {
+        return work();
+    }
+    let done = AtomicBool::new(false);
+    let (result, ()) = rayon::join(
+        || {
+            // Set even if `work` panics, so that the pollers stop and the panic propagates.
+            let _finished = SetOnDrop(&done);
+            work()
+        },
+        || poll_on(others, &done),
+    );
+    result
+}
+
+/// Polls on `threads` threads: this one, and the others through jobs they steal.
+fn poll_on(threads: usize, done: &AtomicBool) {
+    if threads > 1 {
+        rayon::join(|| poll(done), || poll_on(threads - 1, done));
+    } else {
+        poll(done);
+    }
+}
+
+/// Runs the pool's pending jobs as they appear, spinning in between, until `done`.
+fn poll(done: &AtomicBool) {
+    while !done.load(Ordering::Acquire) {
+        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Sets the flag when dropped.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rayon::prelude::*;
+
+    #[test]
+    fn work_runs_once_with_its_parallel_parts_and_returns_its_value() {
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let total = pool.install(|| {
+                with_workers_awake(|| (0..100_000u64).into_par_iter().map(|i| i % 7).sum::<u64>())
+            });
+            let expected: u64 = (0..100_000u64).map(|i| i % 7).sum();
+            assert_eq!(total, expected);
+        }
+        // Outside any pool it simply runs.
+        assert_eq!(with_workers_awake(|| 42), 42);
+    }
+
+    #[test]
+    fn a_panic_in_the_work_stops_the_pollers_and_propagates() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let outcome = pool.install(|| {
+            std::panic::catch_unwind(|| with_workers_awake(|| -> u32 { panic!("step failed") }))
+        });
+        assert!(outcome.is_err());
+        // The pool is still usable afterwards.
+        assert_eq!(pool.install(|| with_workers_awake(|| 7)), 7);
+    }
+}
