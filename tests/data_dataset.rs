@@ -1,7 +1,7 @@
 //! Datasets in memory: exact feature values of a gathered batch, rows, class counts and the
 //! tail split into train and validation.
 
-use backprop::data::{byte_to_unit, DataError, Dataset, Features, Splits};
+use backprop::data::{byte_to_unit, byte_to_unit_fused, DataError, Dataset, Features, Splits};
 
 /// Four 2x3 images whose pixels encode their sample index: pixel p of image i is 10*i + p,
 /// except image 3, which holds the extreme bytes.
@@ -64,10 +64,34 @@ fn gather_features_writes_exact_byte_over_255_values_in_index_order() {
 #[test]
 fn byte_to_unit_is_division_by_255_for_every_byte() {
     for byte in 0..=255u8 {
-        assert_eq!(
-            byte_to_unit(byte).to_bits(),
-            (f32::from(byte) / 255.0).to_bits()
-        );
+        let quotient = (f32::from(byte) / 255.0).to_bits();
+        assert_eq!(byte_to_unit(byte).to_bits(), quotient);
+        assert_eq!(byte_to_unit_fused(byte).to_bits(), quotient, "byte {byte}");
+    }
+}
+
+#[test]
+fn a_large_gather_converts_every_byte_value_as_the_division_does() {
+    // 600 images of 28 x 28 holding every byte value many times, gathered 512 at a time on
+    // two threads: the vectorised, parallel path of a real batch.
+    let pixels: Vec<u8> = (0..600 * 784).map(|i| (i * 7 % 256) as u8).collect();
+    let labels = vec![0u8; 600];
+    let data = Dataset::from_images(pixels.clone(), labels, 28, 28).unwrap();
+    let indices: Vec<usize> = (0..512).map(|i| (i * 37) % 600).collect();
+    let mut out = vec![f32::NAN; indices.len() * 784];
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    pool.install(|| data.gather_features(&indices, &mut out));
+    for (row, &index) in out.chunks_exact(784).zip(&indices) {
+        for (value, &byte) in row.iter().zip(&pixels[index * 784..(index + 1) * 784]) {
+            assert_eq!(
+                value.to_bits(),
+                (f32::from(byte) / 255.0).to_bits(),
+                "byte {byte}"
+            );
+        }
     }
 }
 

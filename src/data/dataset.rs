@@ -2,7 +2,7 @@
 //! gather of a mini-batch into a row-major `f32` buffer.
 
 use super::error::{DataError, Result};
-use crate::tensor::vectorised::vectorised;
+use crate::tensor::vectorised::{vectorised, VectorIsa};
 use rayon::prelude::*;
 
 /// The feature value of a stored byte: `byte / 255` by division, the one definition used
@@ -161,24 +161,18 @@ impl Dataset {
         out.par_chunks_mut(rows_per_chunk * dim)
             .zip(indices.par_chunks(rows_per_chunk))
             .for_each(|(out, indices)| match &self.features {
-                Features::Bytes(bytes) => vectorised(|| {
-                    for (position, (&index, out_row)) in
-                        indices.iter().zip(out.chunks_exact_mut(dim)).enumerate()
-                    {
-                        assert!(index < len, "gather_features: sample {index} of {len}");
-                        // The samples are scattered over the whole file: ask for a later
-                        // sample's bytes now, so they arrive while this row converts.
-                        if let Some(&ahead) = indices.get(position + PREFETCH_DISTANCE) {
-                            if ahead < len {
-                                prefetch(&bytes[ahead * dim..(ahead + 1) * dim]);
-                            }
+                Features::Bytes(bytes) => {
+                    // Both conversions give the same bits; the fused one needs hardware FMA.
+                    match VectorIsa::detect() {
+                        VectorIsa::Baseline => {
+                            gather_byte_rows(bytes, dim, indices, out, byte_to_unit)
                         }
-                        let row = &bytes[index * dim..(index + 1) * dim];
-                        for (value, &byte) in out_row.iter_mut().zip(row) {
-                            *value = byte_to_unit(byte);
-                        }
+                        _ => vectorised(
+                            #[inline(always)]
+                            || gather_byte_rows(bytes, dim, indices, out, byte_to_unit_fused),
+                        ),
                     }
-                }),
+                }
                 Features::Floats(floats) => {
                     for (&index, out_row) in indices.iter().zip(out.chunks_exact_mut(dim)) {
                         assert!(index < len, "gather_features: sample {index} of {len}");
@@ -291,6 +285,47 @@ impl Splits {
         let test = self.test.as_ref().map_or(0, Dataset::num_classes);
         self.train.num_classes().max(test)
     }
+}
+
+/// Converts rows `indices` of `bytes` (rows of `dim` bytes) into the rows of `out`, each byte
+/// by `convert`.
+#[inline(always)]
+fn gather_byte_rows(
+    bytes: &[u8],
+    dim: usize,
+    indices: &[usize],
+    out: &mut [f32],
+    convert: impl Fn(u8) -> f32,
+) {
+    let len = bytes.len() / dim;
+    for (position, (&index, out_row)) in indices.iter().zip(out.chunks_exact_mut(dim)).enumerate() {
+        assert!(index < len, "gather_features: sample {index} of {len}");
+        // The samples are scattered over the whole file: ask for a later sample's bytes now,
+        // so they arrive while this row converts.
+        if let Some(&ahead) = indices.get(position + PREFETCH_DISTANCE) {
+            if ahead < len {
+                prefetch(&bytes[ahead * dim..(ahead + 1) * dim]);
+            }
+        }
+        let row = &bytes[index * dim..(index + 1) * dim];
+        for (value, &byte) in out_row.iter_mut().zip(row) {
+            *value = convert(byte);
+        }
+    }
+}
+
+/// [`byte_to_unit`] without a division: the quotient by a multiply with `1/255`, then one
+/// Markstein correction step of two fused multiply-adds (`e = byte - 255 q`,
+/// `q + e / 255`). Bit-identical to the division for every byte (a test checks all 256),
+/// and twice as fast to gather a batch with, on a CPU with FMA; without one, `mul_add` is
+/// emulated in software and far slower, so it is only used where FMA exists.
+#[inline(always)]
+pub fn byte_to_unit_fused(byte: u8) -> f32 {
+    const RECIPROCAL: f32 = 1.0 / 255.0;
+    let x = f32::from(byte);
+    let q = x * RECIPROCAL;
+    let e = (-q).mul_add(255.0, x);
+    e.mul_add(RECIPROCAL, q)
 }
 
 /// How many samples ahead [`Dataset::gather_features`] prefetches.

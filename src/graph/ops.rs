@@ -364,13 +364,16 @@ impl<T: Element> Op<T> {
                 if write == Write::Overwrite {
                     grad.fill_zero();
                 }
-                vectorised(|| {
-                    for row in out_grad.as_slice().chunks_exact(n) {
-                        for (g, &v) in grad.as_mut_slice().iter_mut().zip(row) {
-                            *g += v;
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for row in out_grad.as_slice().chunks_exact(n) {
+                            for (g, &v) in grad.as_mut_slice().iter_mut().zip(row) {
+                                *g += v;
+                            }
                         }
-                    }
-                });
+                    },
+                );
             }
             // 4.7.13: dJ/dz = dJ/dh ⊙ phi'(z), with phi'(z) written through h = phi(z).
             (Op::Activation(phi), _) => {

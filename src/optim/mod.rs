@@ -208,11 +208,14 @@ fn update<T: Element>(
             .par_chunks_mut(chunk)
             .zip(grad.par_chunks(chunk))
             .for_each(|(value, grad)| {
-                vectorised(|| {
-                    for (w, &g) in value.iter_mut().zip(grad) {
-                        *w -= lr * gradient.complete(g, *w);
-                    }
-                })
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for (w, &g) in value.iter_mut().zip(grad) {
+                            *w -= lr * gradient.complete(g, *w);
+                        }
+                    },
+                )
             }),
         // v ← μ v + g,  θ ← θ - lr v
         OptimizerKind::Momentum { momentum } => {
@@ -223,12 +226,15 @@ fn update<T: Element>(
                 .zip(grad.par_chunks(chunk))
                 .zip(velocity.par_chunks_mut(chunk))
                 .for_each(|((value, grad), velocity)| {
-                    vectorised(|| {
-                        for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
-                            *v = mu * *v + gradient.complete(g, *w);
-                            *w -= lr * *v;
-                        }
-                    })
+                    vectorised(
+                        #[inline(always)]
+                        || {
+                            for ((w, &g), v) in value.iter_mut().zip(grad).zip(velocity) {
+                                *v = mu * *v + gradient.complete(g, *w);
+                                *w -= lr * *v;
+                            }
+                        },
+                    )
                 });
         }
         // m ← β1 m + (1-β1) g,  v ← β2 v + (1-β2) g²,  θ ← θ - lr m̂ / (√v̂ + ε)
@@ -252,16 +258,19 @@ fn update<T: Element>(
                 .zip(m.par_chunks_mut(chunk))
                 .zip(v.par_chunks_mut(chunk))
                 .for_each(|(((value, grad), m), v)| {
-                    vectorised(|| {
-                        for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
-                            let g = gradient.complete(g, *w);
-                            *m = b1 * *m + (T::ONE - b1) * g;
-                            *v = b2 * *v + (T::ONE - b2) * g * g;
-                            let m_hat = *m * correction1;
-                            let v_hat = *v * correction2;
-                            *w -= lr * m_hat / (v_hat.sqrt() + eps);
-                        }
-                    })
+                    vectorised(
+                        #[inline(always)]
+                        || {
+                            for (((w, &g), m), v) in value.iter_mut().zip(grad).zip(m).zip(v) {
+                                let g = gradient.complete(g, *w);
+                                *m = b1 * *m + (T::ONE - b1) * g;
+                                *v = b2 * *v + (T::ONE - b2) * g * g;
+                                let m_hat = *m * correction1;
+                                let v_hat = *v * correction2;
+                                *w -= lr * m_hat / (v_hat.sqrt() + eps);
+                            }
+                        },
+                    )
                 });
         }
     }

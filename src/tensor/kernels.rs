@@ -34,11 +34,14 @@ pub fn map<T: Element>(out: &mut [T], input: &[T], f: impl Fn(T) -> T + Sync) {
     out.par_chunks_mut(chunk)
         .zip(input.par_chunks(chunk))
         .for_each(|(out, input)| {
-            vectorised(|| {
-                for (o, &x) in out.iter_mut().zip(input) {
-                    *o = f(x);
-                }
-            })
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (o, &x) in out.iter_mut().zip(input) {
+                        *o = f(x);
+                    }
+                },
+            )
         });
 }
 
@@ -60,12 +63,16 @@ pub fn map_rows<T: Element>(
     out.par_chunks_mut(chunk)
         .zip(input.par_chunks(chunk))
         .for_each(|(out, input)| {
-            vectorised(|| {
-                for (out_row, input_row) in out.chunks_exact_mut(cols).zip(input.chunks_exact(cols))
-                {
-                    f(out_row, input_row);
-                }
-            })
+            vectorised(
+                #[inline(always)]
+                || {
+                    for (out_row, input_row) in
+                        out.chunks_exact_mut(cols).zip(input.chunks_exact(cols))
+                    {
+                        f(out_row, input_row);
+                    }
+                },
+            )
         });
 }
 
@@ -85,18 +92,21 @@ pub fn zip_map<T: Element>(
         .zip(a.par_chunks(chunk))
         .zip(b.par_chunks(chunk))
         .for_each(|((out, a), b)| {
-            vectorised(|| match write {
-                Write::Overwrite => {
-                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                        *o = f(x, y);
+            vectorised(
+                #[inline(always)]
+                || match write {
+                    Write::Overwrite => {
+                        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                            *o = f(x, y);
+                        }
                     }
-                }
-                Write::Accumulate => {
-                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                        *o += f(x, y);
+                    Write::Accumulate => {
+                        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                            *o += f(x, y);
+                        }
                     }
-                }
-            })
+                },
+            )
         });
 }
 
@@ -108,18 +118,21 @@ pub fn map_store<T: Element>(out: &mut [T], a: &[T], write: Write, f: impl Fn(T)
     out.par_chunks_mut(chunk)
         .zip(a.par_chunks(chunk))
         .for_each(|(out, a)| {
-            vectorised(|| match write {
-                Write::Overwrite => {
-                    for (o, &x) in out.iter_mut().zip(a) {
-                        *o = f(x);
+            vectorised(
+                #[inline(always)]
+                || match write {
+                    Write::Overwrite => {
+                        for (o, &x) in out.iter_mut().zip(a) {
+                            *o = f(x);
+                        }
                     }
-                }
-                Write::Accumulate => {
-                    for (o, &x) in out.iter_mut().zip(a) {
-                        *o += f(x);
+                    Write::Accumulate => {
+                        for (o, &x) in out.iter_mut().zip(a) {
+                            *o += f(x);
+                        }
                     }
-                }
-            })
+                },
+            )
         });
 }
 
@@ -150,27 +163,30 @@ pub const SUM_LANES: usize = 64;
 /// `i + 32`, then `i + 16`, ...), always in the same order.
 #[inline(always)]
 fn lane_sum<T: Element>(values: &[T], f: impl Fn(T) -> T) -> T {
-    vectorised(|| {
-        let mut lanes = [T::ZERO; SUM_LANES];
-        let mut chunks = values.chunks_exact(SUM_LANES);
-        for chunk in &mut chunks {
-            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+    vectorised(
+        #[inline(always)]
+        || {
+            let mut lanes = [T::ZERO; SUM_LANES];
+            let mut chunks = values.chunks_exact(SUM_LANES);
+            for chunk in &mut chunks {
+                for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                    *lane += f(v);
+                }
+            }
+            for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
                 *lane += f(v);
             }
-        }
-        for (lane, &v) in lanes.iter_mut().zip(chunks.remainder()) {
-            *lane += f(v);
-        }
-        let mut width = SUM_LANES;
-        while width > 1 {
-            width /= 2;
-            let (low, high) = lanes.split_at_mut(width);
-            for (l, &h) in low.iter_mut().zip(&high[..width]) {
-                *l += h;
+            let mut width = SUM_LANES;
+            while width > 1 {
+                width /= 2;
+                let (low, high) = lanes.split_at_mut(width);
+                for (l, &h) in low.iter_mut().zip(&high[..width]) {
+                    *l += h;
+                }
             }
-        }
-        lanes[0]
-    })
+            lanes[0]
+        },
+    )
 }
 
 #[cfg(test)]

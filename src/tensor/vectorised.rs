@@ -42,6 +42,10 @@ impl VectorIsa {
 /// Runs `body` compiled for [`VectorIsa::detect`]: element-wise loops inside `body` (and the
 /// closures they call, which the compiler inlines into it) are vectorised sixteen `f32`
 /// lanes wide on a CPU with AVX-512.
+///
+/// Mark the closure `#[inline(always)]`: the instruction set only applies to code inlined
+/// into this function, and a closure with a loop is otherwise sometimes compiled apart, for
+/// the baseline (`vectorised(#[inline(always)] || ...)`).
 #[inline(always)]
 pub fn vectorised<R>(body: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
@@ -78,7 +82,13 @@ mod tests {
             a.iter().zip(b).map(|(&x, &y)| x * y + x.max(0.0)).collect()
         };
         let plain = kernel(&a, &b);
-        assert_eq!(vectorised(|| kernel(&a, &b)), plain);
+        assert_eq!(
+            vectorised(
+                #[inline(always)]
+                || kernel(&a, &b)
+            ),
+            plain
+        );
         #[cfg(target_arch = "x86_64")]
         {
             if VectorIsa::detect() == VectorIsa::Avx512 {
