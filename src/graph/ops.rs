@@ -278,27 +278,41 @@ impl<T: Element> Op<T> {
                 let (o, y) = (inputs[0], inputs[1]);
                 probabilities.reshape_in_place(o.shape());
                 let q = o.cols();
+                // log-sum-exp, shifted by the row maximum so that no exp overflows. Three
+                // passes, so that the exponentials run as one vectorised loop over the whole
+                // batch rather than ten at a time: each row's maximum (kept in the loss
+                // buffer meanwhile) and `o - max`, then `exp`, then the sums and the losses.
+                let (p, losses) = (probabilities.as_mut_slice(), out.as_mut_slice());
                 for (i, (o_row, p_row)) in o
                     .as_slice()
                     .chunks_exact(q)
-                    .zip(probabilities.as_mut_slice().chunks_exact_mut(q))
+                    .zip(p.chunks_exact_mut(q))
                     .enumerate()
                 {
-                    let label = class_index("softmax cross-entropy", y, i, q)?;
-                    // log-sum-exp, shifted by the row maximum so that no exp overflows.
+                    class_index("softmax cross-entropy", y, i, q)?;
                     let max = o_row.iter().fold(o_row[0], |m, &v| m.max(v));
-                    let mut sum = T::ZERO;
                     for (p, &v) in p_row.iter_mut().zip(o_row) {
-                        let e = (v - max).exp_flushed();
-                        *p = e;
-                        sum += e;
+                        *p = v - max;
                     }
+                    losses[i] = max;
+                }
+                vectorised(
+                    #[inline(always)]
+                    || {
+                        for p in p.iter_mut() {
+                            *p = p.exp_flushed();
+                        }
+                    },
+                );
+                for (i, p_row) in p.chunks_exact_mut(q).enumerate() {
+                    let sum = p_row.iter().fold(T::ZERO, |sum, &e| sum + e);
                     let inverse = T::ONE / sum;
                     for p in p_row.iter_mut() {
                         *p *= inverse;
                     }
-                    let log_sum_exp = max + sum.ln();
-                    out.as_mut_slice()[i] = log_sum_exp - o_row[label];
+                    let label = y.as_slice()[i].to_f64() as usize;
+                    let o_label = o.as_slice()[i * q + label];
+                    losses[i] = losses[i] + sum.ln() - o_label;
                 }
             }
             Op::SquaredLoss => {
