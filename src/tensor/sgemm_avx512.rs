@@ -15,8 +15,9 @@
 //!   and packed, never transposed in a separate pass). A row-major `A` (the batch `X` of
 //!   `X W1ᵀ`) is not packed at all: the kernel broadcasts from its twelve rows where they
 //!   are. Any other `A`, and the last rows of a row-major one that do not fill a register
-//!   block, are copied into panels of 12 rows. Ragged edges are padded with zeros, so the
-//!   kernel has one shape; its stores are masked.
+//!   block, are copied into panels of 12 rows. A row-major `B` used by at most two register
+//!   blocks of `A` (`dW2 = dOᵀ H`) is read in place as well. Ragged edges are padded with
+//!   zeros, so the kernel has one shape; its stores are masked.
 //! - **Cache blocks.** A packed `B` block of `KC x NC` stays in L2; one `KC x 32` panel of it
 //!   stays in L1 while the kernel walks down the packed `A` block.
 //!
