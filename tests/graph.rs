@@ -169,3 +169,63 @@ fn prediction_equals_the_graphs_outputs() {
     mlp.forward().unwrap();
     assert_eq!(&mlp.predict(&x).unwrap(), mlp.outputs());
 }
+
+#[test]
+fn backward_for_update_gives_every_parameter_gradient_but_moves_pass_through_ones() {
+    // Two hidden layers with biases and a weight decay: every kind of node the trainer uses.
+    let config = MlpConfig {
+        inputs: 3,
+        hidden: vec![4, 5],
+        outputs: 2,
+        activation: Activation::Relu,
+        loss: Loss::CrossEntropy,
+        bias: true,
+        weight_decay: 0.3,
+    };
+    let build = || {
+        let mut mlp = Mlp::<f64>::new(config.clone(), 11).unwrap();
+        let x = Tensor::from_vec(2, 3, vec![1.0, -2.0, 0.5, 0.3, 0.8, -1.0]).unwrap();
+        mlp.set_batch(&x, &[1, 0]).unwrap();
+        mlp.forward().unwrap();
+        mlp
+    };
+    let mut complete = build();
+    complete.backward().unwrap();
+    let mut update = build();
+    let decay = update.backward_for_update().unwrap();
+    assert_eq!(decay.factor, 0.3);
+    for (name, id) in complete.named_parameters().to_vec() {
+        let full = complete.graph().grad(id).unwrap();
+        let partial = update.graph().grad(id).unwrap();
+        let is_weight = complete.nodes().weights.contains(&id);
+        let value = complete.graph().value(id);
+        for ((f, p), w) in full
+            .as_slice()
+            .iter()
+            .zip(partial.as_slice())
+            .zip(value.as_slice())
+        {
+            // Weights lack their decay term λW; biases have none.
+            let expected = if is_weight { f - 0.3 * w } else { *f };
+            assert!(
+                (expected - p).abs() < 1e-12,
+                "{name}: {expected} against {p}"
+            );
+        }
+    }
+    // The hidden layers' pre-activations got the gradient of `z + b` itself, moved: the sum's
+    // own gradient is not kept, while `backward` keeps it.
+    let moved: Vec<_> = update
+        .graph()
+        .variables()
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            let id = backprop::graph::VarId(*i);
+            complete.graph().grad(id).is_some() && update.graph().grad(id).is_none()
+        })
+        .map(|(_, v)| v.name.clone())
+        .collect();
+    // One `z + b` per layer, and the sums of the objective.
+    assert!(moved.len() >= 3, "moved: {moved:?}");
+}

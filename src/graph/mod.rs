@@ -335,17 +335,33 @@ impl<T: Element> Graph<T> {
     /// Parameter gradients accumulate across calls until [`Graph::zero_grad`] (see the
     /// module documentation). Call [`Graph::forward`] first.
     pub fn backward(&mut self, target: VarId) -> Result<(), GraphError> {
-        self.backward_skipping(target, &[])
+        self.backward_with(target, &[], false)
     }
 
-    /// Backward propagation as [`Graph::backward`], except that the operators producing the
-    /// variables in `skipped` do not pass their gradient on to their inputs (their own output
-    /// gradient is still computed). The trainer uses it to leave each weight's decay term
-    /// `λW` (4.7.10) to the optimizer, which adds it inside its update.
-    pub fn backward_skipping(
+    /// Backward propagation as an optimiser step needs it, which differs from
+    /// [`Graph::backward`] in two ways:
+    ///
+    /// - the operators producing the variables in `skipped` do not pass their gradient on to
+    ///   their inputs (their own output gradient is still computed): the trainer leaves each
+    ///   weight's decay term `λW` (4.7.10) to the optimizer, which adds it inside its update;
+    /// - a gradient that an operator passes on unchanged ([`Op::passes_gradient_through`]:
+    ///   the `Z` of `Z + b`) is moved to its input rather than copied, so the operator's
+    ///   output does not keep its own gradient ([`Graph::grad`] gives `None` for it).
+    ///
+    /// Parameter gradients are the same as [`Graph::backward`]'s, minus the skipped terms.
+    pub fn backward_for_update(
         &mut self,
         target: VarId,
         skipped: &[VarId],
+    ) -> Result<(), GraphError> {
+        self.backward_with(target, skipped, true)
+    }
+
+    fn backward_with(
+        &mut self,
+        target: VarId,
+        skipped: &[VarId],
+        move_through: bool,
     ) -> Result<(), GraphError> {
         let shape = self.values[target.0].shape();
         if shape != Shape::SCALAR {
@@ -379,9 +395,23 @@ impl<T: Element> Graph<T> {
             {
                 continue;
             }
+            // The input that takes the output's gradient buffer itself, after every other
+            // input has read it: the first one that passes it through and has no gradient
+            // yet.
+            let moved = node.inputs.iter().enumerate().position(|(i, input)| {
+                move_through
+                    && node.op.passes_gradient_through(i)
+                    && self.variables[input.0].requires_grad
+                    && !self.grad_written[input.0]
+                    && input.0 != out
+                    && node.inputs.iter().filter(|other| *other == input).count() == 1
+            });
             for (i, &input) in node.inputs.iter().enumerate() {
                 let v = input.0;
-                if !node.op.is_differentiable_input(i) || !self.variables[v].requires_grad {
+                if !node.op.is_differentiable_input(i)
+                    || !self.variables[v].requires_grad
+                    || moved == Some(i)
+                {
                     continue;
                 }
                 let write = if self.grad_written[v] {
@@ -402,6 +432,12 @@ impl<T: Element> Graph<T> {
                 );
                 self.grads[v] = grad;
                 self.grad_written[v] = true;
+            }
+            if let Some(i) = moved {
+                let v = node.inputs[i].0;
+                self.grads.swap(v, out);
+                self.grad_written[v] = true;
+                self.grad_written[out] = false;
             }
         }
         self.backward_order = Some(order);

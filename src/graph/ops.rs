@@ -187,6 +187,12 @@ impl<T: Element> Op<T> {
         }
     }
 
+    /// Whether the gradient of input `i` is the output's gradient itself, `dJ/d(input) =
+    /// dJ/d(out)`: the `Z` of `Z + b`, and both terms of a sum.
+    pub fn passes_gradient_through(&self, i: usize) -> bool {
+        matches!((self, i), (Op::AddBias, 0) | (Op::Add, _))
+    }
+
     /// Whether input `i` may carry a gradient. Labels are class indices and never do.
     pub fn is_differentiable_input(&self, i: usize) -> bool {
         !matches!(self, Op::SoftmaxCrossEntropy { .. } | Op::SquaredLoss if i == 1)

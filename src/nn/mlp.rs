@@ -482,7 +482,7 @@ impl<T: Element> Mlp<T> {
     /// the same (`dJ/dW = dL/dW + λ W`, the term computed as the norm's rule computes it).
     pub fn backward_for_update(&mut self) -> Result<DeferredDecay<T>, MlpError> {
         self.graph
-            .backward_skipping(self.nodes.objective, &self.nodes.squared_norms)?;
+            .backward_for_update(self.nodes.objective, &self.nodes.squared_norms)?;
         // 4.7.10: ds/dW = 2 W · ds/d‖W‖², with ds/d‖W‖² = λ/2 as backward propagation found
         // it (the same for every layer).
         let factor = self
