@@ -29,20 +29,7 @@ pub fn chunk_len(len: usize) -> usize {
 /// `out[i] = f(input[i])`.
 #[inline]
 pub fn map<T: Element>(out: &mut [T], input: &[T], f: impl Fn(T) -> T + Sync) {
-    assert_eq!(out.len(), input.len());
-    let chunk = chunk_len(out.len());
-    out.par_chunks_mut(chunk)
-        .zip(input.par_chunks(chunk))
-        .for_each(|(out, input)| {
-            vectorised(
-                #[inline(always)]
-                || {
-                    for (o, &x) in out.iter_mut().zip(input) {
-                        *o = f(x);
-                    }
-                },
-            )
-        });
+    map_store(out, input, Write::Overwrite, f);
 }
 
 /// `f(out_row, input_row)` for every row of two row-major matrices of `cols` columns, the
