@@ -2,8 +2,10 @@
 //! split over the threads of the current rayon pool when a tensor is large.
 //!
 //! Every element is computed independently and by exactly one thread, so results do not
-//! depend on the number of threads or on timing. Reductions ([`sum_of_squares`]) run on one
-//! thread with a fixed order.
+//! depend on the number of threads or on timing. Reductions ([`sum_of_squares`]) add their
+//! lanes in a fixed order, and a large one is split at a point that depends only on its
+//! length, so their results do not depend on the thread count either. Every loop runs
+//! through [`vectorised`], compiled for the widest vector instructions of the CPU.
 
 use super::vectorised::vectorised;
 use super::{Element, Write};
