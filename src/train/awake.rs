@@ -22,21 +22,30 @@ pub fn with_workers_awake<R: Send>(work: impl FnOnce() -> R + Send) -> R {
         return work();
     }
     let done = AtomicBool::new(false);
+    let worker = rayon::current_thread_index();
     let (result, ()) = rayon::join(
         || {
             // Set even if `work` panics, so that the pollers stop and the panic propagates.
             let _finished = SetOnDrop(&done);
             work()
         },
-        || poll_on(others, &done),
+        || poll_on(others, &done, worker),
     );
     result
 }
 
-/// Polls on `threads` threads: this one, and the others through jobs they steal.
-fn poll_on(threads: usize, done: &AtomicBool) {
+/// Polls on `threads` threads: this one, and the others through jobs they steal; but never
+/// on `worker`, the thread that runs the work.
+///
+/// A rayon thread that waits (for a job another thread stole from it, for a broadcast) runs
+/// the jobs still in its own queue, and the pollers may still be there. Polling on the
+/// worker would then spin above the suspended work, waiting for it to finish: a deadlock.
+fn poll_on(threads: usize, done: &AtomicBool, worker: Option<usize>) {
+    if rayon::current_thread_index() == worker {
+        return;
+    }
     if threads > 1 {
-        rayon::join(|| poll(done), || poll_on(threads - 1, done));
+        rayon::join(|| poll(done), || poll_on(threads - 1, done, worker));
     } else {
         poll(done);
     }
@@ -80,6 +89,30 @@ mod tests {
         }
         // Outside any pool it simply runs.
         assert_eq!(with_workers_awake(|| 42), 42);
+    }
+
+    #[test]
+    fn work_that_waits_for_every_thread_does_not_deadlock() {
+        // `rayon::broadcast` makes the thread that runs the work wait for a job on every
+        // thread, and a waiting rayon thread runs the jobs of its own queue, which can be
+        // this function's poller: it must then return at once rather than spin, waiting for
+        // the work beneath it on the same stack to finish.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            let mut ran = 0;
+            for _ in 0..200 {
+                ran += pool.install(|| with_workers_awake(|| rayon::broadcast(|_| 1).len()));
+            }
+            sender.send(ran).unwrap();
+        });
+        let ran = receiver
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("with_workers_awake deadlocked");
+        assert_eq!(ran, 400);
     }
 
     #[test]
