@@ -8,10 +8,12 @@
 //! PyTorch, keep their threads spinning between parallel regions for this reason.
 //!
 //! [`with_workers_awake`] does the same for the length of one closure: every other thread of
-//! the pool polls for work (running any job it finds) until the closure returns. Which thread
-//! runs a block of work never changes its result, so this changes timing only.
+//! the pool polls for work (running any job it finds) until the closure returns, or until it
+//! has found nothing to do for a millisecond. Which thread runs a block of work never changes
+//! its result, so this changes timing only.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 /// Runs `work` on the current thread while the other threads of the current rayon pool poll
 /// for work instead of sleeping. Allocates nothing. Outside a pool, or in a pool of one
@@ -51,10 +53,27 @@ fn poll_on(threads: usize, done: &AtomicBool, worker: Option<usize>) {
     }
 }
 
-/// Runs the pool's pending jobs as they appear, spinning in between, until `done`.
+/// How long a poller spins without finding a job before it gives up and lets its thread
+/// sleep as usual. Longer than any stretch of a training step that runs on one thread, so
+/// that the pollers last the whole step.
+///
+/// It also bounds a wait that the pollers could otherwise make endless. With more than two
+/// threads the pollers are nested joins, and a thread that is running part of the work and
+/// waits may pick up a queued poller. That poller then sits on the stack above the suspended
+/// work, and the work cannot finish while it spins. Everything else is waiting at that
+/// point, so the poller finds no job, returns after this long, and the work goes on.
+const IDLE_LIMIT: Duration = Duration::from_millis(1);
+
+/// Runs the pool's pending jobs as they appear, spinning in between, until `done` or until
+/// it has found no job for [`IDLE_LIMIT`].
 fn poll(done: &AtomicBool) {
+    let mut idle_since = Instant::now();
     while !done.load(Ordering::Acquire) {
-        if rayon::yield_now() != Some(rayon::Yield::Executed) {
+        if rayon::yield_now() == Some(rayon::Yield::Executed) {
+            idle_since = Instant::now();
+        } else if idle_since.elapsed() > IDLE_LIMIT {
+            return;
+        } else {
             std::hint::spin_loop();
         }
     }
@@ -113,6 +132,45 @@ mod tests {
             .recv_timeout(std::time::Duration::from_secs(30))
             .expect("with_workers_awake deadlocked");
         assert_eq!(ran, 400);
+    }
+
+    #[test]
+    fn nested_parallel_work_on_many_threads_does_not_deadlock() {
+        // With more than two threads the pollers are nested joins, and a thread that runs
+        // a piece of the work and waits may pick one of them up.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut total = 0u64;
+            for threads in [3, 4, 6] {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .build()
+                    .unwrap();
+                for _ in 0..300 {
+                    total += pool.install(|| {
+                        with_workers_awake(|| {
+                            (0..64u64)
+                                .into_par_iter()
+                                .map(|i| {
+                                    (0..200u64)
+                                        .into_par_iter()
+                                        .map(|j| (i ^ j) % 3)
+                                        .sum::<u64>()
+                                })
+                                .sum::<u64>()
+                        })
+                    });
+                }
+            }
+            sender.send(total).unwrap();
+        });
+        let total = receiver
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("with_workers_awake deadlocked");
+        let once: u64 = (0..64u64)
+            .map(|i| (0..200u64).map(|j| (i ^ j) % 3).sum::<u64>())
+            .sum();
+        assert_eq!(total, 3 * 300 * once);
     }
 
     #[test]
