@@ -110,14 +110,26 @@ mod tests {
         assert_eq!(with_workers_awake(|| 42), 42);
     }
 
+    /// The value of `work`, run on a thread of its own; fails the test if it takes longer
+    /// than `limit` (a deadlock would otherwise hang the test run).
+    fn finishes_within<R: Send + 'static>(
+        limit: Duration,
+        work: impl FnOnce() -> R + Send + 'static,
+    ) -> R {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || sender.send(work()));
+        receiver
+            .recv_timeout(limit)
+            .expect("with_workers_awake deadlocked")
+    }
+
     #[test]
     fn work_that_waits_for_every_thread_does_not_deadlock() {
         // `rayon::broadcast` makes the thread that runs the work wait for a job on every
         // thread, and a waiting rayon thread runs the jobs of its own queue, which can be
         // this function's poller: it must then return at once rather than spin, waiting for
         // the work beneath it on the same stack to finish.
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let ran = finishes_within(Duration::from_secs(30), || {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(2)
                 .build()
@@ -126,11 +138,8 @@ mod tests {
             for _ in 0..200 {
                 ran += pool.install(|| with_workers_awake(|| rayon::broadcast(|_| 1).len()));
             }
-            sender.send(ran).unwrap();
+            ran
         });
-        let ran = receiver
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .expect("with_workers_awake deadlocked");
         assert_eq!(ran, 400);
     }
 
@@ -138,8 +147,7 @@ mod tests {
     fn nested_parallel_work_on_many_threads_does_not_deadlock() {
         // With more than two threads the pollers are nested joins, and a thread that runs
         // a piece of the work and waits may pick one of them up.
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
+        let total = finishes_within(Duration::from_secs(60), || {
             let mut total = 0u64;
             for threads in [3, 4, 6] {
                 let pool = rayon::ThreadPoolBuilder::new()
@@ -162,11 +170,8 @@ mod tests {
                     });
                 }
             }
-            sender.send(total).unwrap();
+            total
         });
-        let total = receiver
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("with_workers_awake deadlocked");
         let once: u64 = (0..64u64)
             .map(|i| (0..200u64).map(|j| (i ^ j) % 3).sum::<u64>())
             .sum();
