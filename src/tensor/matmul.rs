@@ -1,5 +1,5 @@
-//! Matrix products: `f32` on AVX-512 CPUs by this crate's own kernel
-//! ([`super::sgemm_avx512`]), everything else by the `faer` crate (see `docs/decisions.md`).
+//! Matrix products: `f32` on CPUs with AVX-512 or AVX2 by this crate's own kernels
+//! ([`super::sgemm`]), everything else by the `faer` crate (see `docs/decisions.md`).
 //!
 //! The three products of an MLP layer, in the batch form where rows are samples, each read
 //! its transposed operand in place through strides (never transposed in a separate pass):
@@ -21,6 +21,7 @@
 //! ([`prepare_threads`] fills them before training), so a training step in steady state
 //! allocates nothing.
 
+use super::sgemm::{self, Isa};
 use super::{Element, Tensor, Write};
 use faer::{Accum, MatMut, MatRef, Par};
 use std::ops::Range;
@@ -98,15 +99,10 @@ impl<'a, T: Element> MatrixView<'a, T> {
         }
     }
 
-    /// The sub-matrix `rows x cols` as the AVX-512 kernel sees it (`T` must be `f32`).
-    #[cfg(target_arch = "x86_64")]
-    fn strided(
-        &self,
-        rows: Range<usize>,
-        cols: Range<usize>,
-    ) -> super::sgemm_avx512::StridedMatrix {
+    /// The sub-matrix `rows x cols` as the own kernels see it (`T` must be `f32`).
+    fn strided(&self, rows: Range<usize>, cols: Range<usize>) -> sgemm::StridedMatrix {
         assert!(rows.end <= self.rows && cols.end <= self.cols);
-        super::sgemm_avx512::StridedMatrix {
+        sgemm::StridedMatrix {
             ptr: self.element(rows.start, cols.start).cast::<f32>(),
             rows: rows.len(),
             cols: cols.len(),
@@ -158,8 +154,9 @@ pub fn matmul_a_b<T: Element>(out: &mut Tensor<T>, a: &Tensor<T>, b: &Tensor<T>,
 pub fn prepare_threads() {
     rayon::broadcast(|_| {
         warm_up_packing_buffers();
-        #[cfg(target_arch = "x86_64")]
-        super::sgemm_avx512::prepare_thread();
+        if Kernel::for_type::<f32>() != Kernel::Faer {
+            sgemm::prepare_thread();
+        }
     });
 }
 
@@ -220,20 +217,18 @@ fn product<T: Element>(
 /// Which code computes a block of a product.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kernel {
-    /// This crate's AVX-512 single-precision kernel ([`super::sgemm_avx512`]).
-    #[cfg(target_arch = "x86_64")]
-    OwnAvx512,
-    /// `faer`, single-threaded: `f64`, and `f32` on CPUs without AVX-512.
+    /// This crate's single-precision kernel for an instruction set ([`super::sgemm`]).
+    Own(Isa),
+    /// `faer`, single-threaded: `f64`, and `f32` on CPUs without AVX2.
     Faer,
 }
 
 impl Kernel {
     fn for_type<T: Element>() -> Kernel {
-        #[cfg(target_arch = "x86_64")]
-        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>()
-            && super::sgemm_avx512::available()
-        {
-            return Kernel::OwnAvx512;
+        if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
+            if let Some(isa) = Isa::detect() {
+                return Kernel::Own(isa);
+            }
         }
         Kernel::Faer
     }
@@ -356,11 +351,11 @@ unsafe fn block_product<T: Element>(
     let k = lhs.cols;
     let block = dst.ptr.add(rows.start * dst.row_stride + cols.start);
     match kernel {
-        #[cfg(target_arch = "x86_64")]
-        Kernel::OwnAvx512 => {
-            // SAFETY: `Kernel::OwnAvx512` is only chosen when `T` is `f32` and the CPU has
-            // AVX-512F; the views are in bounds (checked by their constructors' shapes).
-            super::sgemm_avx512::sgemm(
+        Kernel::Own(isa) => {
+            // SAFETY: `Kernel::Own` is only chosen when `T` is `f32` and the CPU has `isa`;
+            // the views are in bounds (checked by their constructors' shapes).
+            sgemm::sgemm(
+                isa,
                 lhs.strided(rows.clone(), 0..k),
                 rhs.strided(0..k, cols.clone()),
                 block.cast::<f32>(),

@@ -8,8 +8,7 @@
 mod element;
 pub mod kernels;
 pub mod matmul;
-#[cfg(target_arch = "x86_64")]
-pub mod sgemm_avx512;
+pub mod sgemm;
 pub mod vectorised;
 
 pub use element::Element;

@@ -1,0 +1,522 @@
+//! This crate's own single-precision matrix product: the loop nest of BLIS (Goto's
+//! algorithm) over packed operands, around a register-blocked kernel written for each vector
+//! instruction set: [`avx512`] (`12 x 32`, AVX-512F) and [`avx2`] (`6 x 16`, AVX2 with FMA:
+//! AMD Zen, Intel since Haswell).
+//!
+//! Why not only the GEMM crate: on this workload's products (256x784x256 and 256x256x784 per
+//! training step) `faer` reached about two thirds of what the CPU's FMA units can do (see
+//! `docs/decisions.md`). The kernels here are the textbook ones and close that gap:
+//!
+//! - **Register block.** `C[MR x NR]` lives in vector registers for the whole inner loop.
+//!   Each step of the loop over `k` loads one row of the packed `B` panel (two vectors),
+//!   broadcasts `MR` values of the packed `A` panel and issues `2 MR` fused multiply-adds, so
+//!   both FMA ports stay busy and the loads fit in the load ports.
+//! - **Packing.** `B` is copied into panels of `NR` columns, laid out in the order the kernel
+//!   reads them, whatever the strides of the original (a transposed operand is read in place
+//!   and packed, never transposed in a separate pass). A row-major `A` (the batch `X` of
+//!   `X W1ᵀ`) is not packed at all: the kernel broadcasts from its `MR` rows where they
+//!   are. Any other `A`, and the last rows of a row-major one that do not fill a register
+//!   block, are copied into panels of `MR` rows. A row-major `B` used by at most two
+//!   register blocks of `A` (`dW2 = dOᵀ H`) is read in place as well. Ragged edges are
+//!   padded with zeros, so the kernel has one shape; its stores are masked.
+//! - **Cache blocks.** A packed `A` block of `MC x KC` stays in L2; one `KC x NR` panel of
+//!   `B` stays in L1 while the kernel walks down the packed `A` block.
+//! - **Narrow products.** `O = H W2ᵀ` with ten classes would fill ten of a panel's `NR`
+//!   columns; it runs as blocks of dot products of rows instead, with no packing.
+//!
+//! Every output element is summed in the same order on every run (`k` ascending, in blocks of
+//! `KC`), so results are bit-identical for the same shapes and instruction set, however the
+//! output is split over threads.
+
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
+
+use std::cell::RefCell;
+
+/// Depth of one packed block (the `k` extent kept in cache).
+const KC: usize = 256;
+/// Rows of `A` packed at a time (a multiple of every kernel's `MR`).
+const MC: usize = 96;
+/// Columns of `B` packed at a time (a multiple of every kernel's `NR`).
+const NC: usize = 1024;
+/// Floats in a 64-byte cache line.
+const LINE: usize = 16;
+
+/// The widest output that a kernel's narrow product computes: `C = A Bᵀ` with `B` of at
+/// most this many rows (the output layer's 10 classes).
+pub const NARROW: usize = 16;
+
+/// A read-only matrix given by a pointer and strides (in elements): element `(i, j)` is at
+/// `ptr + i * row_stride + j * col_stride`.
+#[derive(Clone, Copy, Debug)]
+pub struct StridedMatrix {
+    /// Address of element `(0, 0)`.
+    pub ptr: *const f32,
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Distance between consecutive rows.
+    pub row_stride: usize,
+    /// Distance between consecutive columns.
+    pub col_stride: usize,
+}
+
+impl StridedMatrix {
+    #[inline(always)]
+    unsafe fn at(&self, i: usize, j: usize) -> *const f32 {
+        self.ptr.add(i * self.row_stride + j * self.col_stride)
+    }
+}
+
+/// The vector instruction sets this crate has a product kernel for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Isa {
+    /// AVX-512 Foundation: the `12 x 32` kernel of [`avx512`].
+    Avx512,
+    /// AVX2 with FMA: the `6 x 16` kernel of [`avx2`].
+    Avx2,
+}
+
+impl Isa {
+    /// The widest instruction set of this CPU that has a kernel, if any (the features are
+    /// detected once, then cached by the standard library).
+    pub fn detect() -> Option<Isa> {
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .find(|isa| isa.runs_here())
+    }
+
+    /// Every instruction set of this CPU that has a kernel, widest first.
+    pub fn available() -> Vec<Isa> {
+        [Isa::Avx512, Isa::Avx2]
+            .into_iter()
+            .filter(|isa| isa.runs_here())
+            .collect()
+    }
+
+    /// Whether this CPU has the instruction set.
+    pub fn runs_here(self) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            match self {
+                Isa::Avx512 => has!("avx512f"),
+                Isa::Avx2 => has!("avx2") && has!("fma"),
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            false
+        }
+    }
+}
+
+/// One instruction set's register block, and the packing and narrow product that go with it.
+///
+/// Every function is `unsafe`: it may only be called on a CPU that has the instruction set,
+/// with pointers valid for the sizes described.
+trait RegisterKernel {
+    /// Rows of the register block.
+    const MR: usize;
+    /// Columns of the register block.
+    const NR: usize;
+
+    /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, `C` held in registers.
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn micro_kernel(
+        kc: usize,
+        a: RowsOfA,
+        b: ColumnsOfB,
+        c: *mut f32,
+        ldc: usize,
+        rows: usize,
+        cols: usize,
+        accumulate: bool,
+    );
+
+    /// Copies rows `i0 .. i0 + mc`, columns `p0 .. p0 + kc` of `a` into panels of `MR` rows:
+    /// panel `r` holds, for each `p`, the `MR` values of column `p` (zeros below the last row).
+    unsafe fn pack_a(dst: *mut f32, a: StridedMatrix, i0: usize, mc: usize, p0: usize, kc: usize);
+
+    /// Copies rows `p0 .. p0 + kc`, columns `j0 .. j0 + nc` of `b` into panels of `NR`
+    /// columns: panel `j` holds, for each `p`, the `NR` values of row `p` (zeros past the
+    /// last column).
+    unsafe fn pack_b(dst: *mut f32, b: StridedMatrix, p0: usize, kc: usize, j0: usize, nc: usize);
+
+    /// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
+    /// at most [`NARROW`] columns: blocks of dot products of rows, no packing.
+    unsafe fn narrow_product(
+        a: StridedMatrix,
+        b: StridedMatrix,
+        c: *mut f32,
+        ldc: usize,
+        accumulate: bool,
+    );
+}
+
+/// Where the micro-kernel reads its `MR` rows of `A`.
+#[derive(Clone, Copy)]
+enum RowsOfA {
+    /// A packed panel: the `MR` values of column `p` at `p * MR`.
+    Packed(*const f32),
+    /// The first of `MR` rows, `row_stride` apart, of a row-major matrix.
+    InPlace(*const f32, usize),
+}
+
+/// Where the micro-kernel reads its `NR` columns of `B`.
+#[derive(Clone, Copy)]
+enum ColumnsOfB {
+    /// A packed panel: the `NR` values of row `p` at `p * NR`.
+    Packed(*const f32),
+    /// The first of `NR` columns of a row-major matrix whose rows are `row_stride` apart.
+    InPlace(*const f32, usize),
+}
+
+impl ColumnsOfB {
+    /// The address of the panel's first row and the distance between its rows, for a kernel
+    /// of `nr` columns.
+    #[inline(always)]
+    fn start_and_step(self, nr: usize) -> (*const f32, usize) {
+        match self {
+            ColumnsOfB::Packed(start) => (start, nr),
+            ColumnsOfB::InPlace(start, row_stride) => (start, row_stride),
+        }
+    }
+}
+
+/// The packing buffers of one thread, allocated once at their largest size and aligned to
+/// cache lines.
+struct PackingBuffers {
+    storage: Vec<f32>,
+}
+
+impl PackingBuffers {
+    const A_LEN: usize = MC * KC;
+    const B_LEN: usize = KC * NC;
+
+    fn new() -> Self {
+        PackingBuffers {
+            storage: vec![0.0; Self::A_LEN + Self::B_LEN + LINE],
+        }
+    }
+
+    /// The `A` and `B` buffers, both starting on a cache line.
+    fn split(&mut self) -> (*mut f32, *mut f32) {
+        let base = self.storage.as_mut_ptr();
+        let misalignment = (base as usize / 4) % LINE;
+        let offset = (LINE - misalignment) % LINE;
+        // SAFETY: `offset < LINE` and the storage holds `A_LEN + B_LEN + LINE` floats.
+        unsafe {
+            let a = base.add(offset);
+            (a, a.add(Self::A_LEN))
+        }
+    }
+}
+
+thread_local! {
+    static BUFFERS: RefCell<Option<PackingBuffers>> = const { RefCell::new(None) };
+}
+
+/// Allocates this thread's packing buffers if it has none yet, so that later products on it
+/// allocate nothing.
+pub fn prepare_thread() {
+    BUFFERS.with(|cell| {
+        cell.borrow_mut().get_or_insert_with(PackingBuffers::new);
+    });
+}
+
+/// `C (=|+=) A B` for `A: m x k`, `B: k x n` (any strides) and `C: m x n` row-major with row
+/// stride `ldc`, on the current thread, by the kernel for `isa`.
+///
+/// # Safety
+/// The CPU must support `isa` ([`Isa::available`]); `a` and `b` must describe readable
+/// matrices with `a.cols == b.rows`; `c` must point to `a.rows` rows of `b.cols` writable
+/// floats, `ldc` apart, that overlap neither operand.
+pub unsafe fn sgemm(
+    isa: Isa,
+    a: StridedMatrix,
+    b: StridedMatrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+) {
+    BUFFERS.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let buffers = slot.get_or_insert_with(PackingBuffers::new);
+        let (packed_a, packed_b) = buffers.split();
+        // SAFETY: forwarded from the caller; the buffers have the sizes the blocks need.
+        unsafe {
+            match isa {
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx512 => {
+                    blocked_product::<avx512::Avx512>(a, b, c, ldc, accumulate, packed_a, packed_b)
+                }
+                #[cfg(target_arch = "x86_64")]
+                Isa::Avx2 => {
+                    blocked_product::<avx2::Avx2>(a, b, c, ldc, accumulate, packed_a, packed_b)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                _ => unreachable!("{isa:?} does not run on this architecture"),
+            }
+        }
+    })
+}
+
+/// The loop nest: blocks of `NC` columns, `KC` depths and `MC` rows, then register blocks.
+unsafe fn blocked_product<K: RegisterKernel>(
+    a: StridedMatrix,
+    b: StridedMatrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    packed_a: *mut f32,
+    packed_b: *mut f32,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                std::ptr::write_bytes(c.add(i * ldc), 0, n);
+            }
+        }
+        return;
+    }
+    if n <= NARROW && a.col_stride == 1 && b.row_stride == 1 {
+        K::narrow_product(a, b, c, ldc, accumulate);
+        return;
+    }
+    let (mr, nr) = (K::MR, K::NR);
+    // Blocks of equal size (rounded up to whole panels), so that no pass is a thin remainder:
+    // k = 784 runs as four passes of 196, not three of 256 and one of 16.
+    let nc_step = even_block(n, NC, nr);
+    let kc_step = even_block(k, KC, 1);
+    let mc_step = even_block(m, MC, mr);
+    // A row-major `A` needs no packing: the kernel broadcasts from its rows as they are,
+    // which saves transposing it (`X W1ᵀ`) and costs nothing in the kernel.
+    let a_in_place = a.col_stride == 1;
+    // A row-major `B` that only a register block or two of `A` use (`dW2 = dOᵀ H`, ten rows)
+    // is read in place too: packing it would copy it to read the copy once.
+    let b_in_place = b.col_stride == 1 && m <= 2 * mr;
+    for jc in (0..n).step_by(nc_step) {
+        let nc = nc_step.min(n - jc);
+        for pc in (0..k).step_by(kc_step) {
+            let kc = kc_step.min(k - pc);
+            let add = accumulate || pc > 0;
+            // Whole panels of an in-place `B` are read where they are; the rest is packed.
+            let b_direct = if b_in_place { nc - nc % nr } else { 0 };
+            if b_direct < nc {
+                K::pack_b(packed_b, b, pc, kc, jc + b_direct, nc - b_direct);
+            }
+            for ic in (0..m).step_by(mc_step) {
+                let mc = mc_step.min(m - ic);
+                // Rows of `A` read in place (whole register blocks of a row-major `A`); the
+                // rest is packed, from the start of the buffer.
+                let in_place = if a_in_place { mc - mc % mr } else { 0 };
+                if in_place < mc {
+                    K::pack_a(packed_a, a, ic + in_place, mc - in_place, pc, kc);
+                }
+                for jr in (0..nc).step_by(nr) {
+                    let panel_b = if jr < b_direct {
+                        ColumnsOfB::InPlace(b.at(pc, jc + jr), b.row_stride)
+                    } else {
+                        ColumnsOfB::Packed(packed_b.add((jr - b_direct) * kc))
+                    };
+                    let cols = nr.min(nc - jr);
+                    for ir in (0..in_place).step_by(mr) {
+                        let rows = RowsOfA::InPlace(a.at(ic + ir, pc), a.row_stride);
+                        let out = c.add((ic + ir) * ldc + jc + jr);
+                        K::micro_kernel(kc, rows, panel_b, out, ldc, mr, cols, add);
+                    }
+                    for ir in (in_place..mc).step_by(mr) {
+                        let rows = RowsOfA::Packed(packed_a.add((ir - in_place) * kc));
+                        let out = c.add((ic + ir) * ldc + jc + jr);
+                        K::micro_kernel(kc, rows, panel_b, out, ldc, mr.min(mc - ir), cols, add);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The size of the blocks that cover `extent` in as few blocks of at most `limit` as
+/// possible, all equal up to a multiple of `unit` (`limit` is itself a multiple of `unit`).
+fn even_block(extent: usize, limit: usize, unit: usize) -> usize {
+    let blocks = extent.div_ceil(limit);
+    extent.div_ceil(blocks).next_multiple_of(unit).min(limit)
+}
+
+/// Copies `a` into `MR`-row panels one element at a time, for the layouts a kernel does not
+/// vectorise (a row-major `A`'s last rows, which do not fill a register block, and arbitrary
+/// strides): panel `r` holds, for each `p`, the `mr` values of column `p`, zeros below the
+/// last row.
+unsafe fn pack_a_elementwise(
+    dst: *mut f32,
+    a: StridedMatrix,
+    mr: usize,
+    (i0, mc): (usize, usize),
+    (p0, kc): (usize, usize),
+) {
+    for ir in (0..mc).step_by(mr) {
+        let rows = mr.min(mc - ir);
+        let panel = dst.add(ir * kc);
+        for p in 0..kc {
+            for r in 0..mr {
+                *panel.add(p * mr + r) = if r < rows {
+                    *a.at(i0 + ir + r, p0 + p)
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+}
+
+/// Copies `b` into `NR`-column panels one element at a time, for strides a kernel does not
+/// vectorise (neither rows nor columns contiguous): panel `j` holds, for each `p`, the `nr`
+/// values of row `p`, zeros past the last column.
+unsafe fn pack_b_elementwise(
+    dst: *mut f32,
+    b: StridedMatrix,
+    nr: usize,
+    (p0, kc): (usize, usize),
+    (j0, nc): (usize, usize),
+) {
+    for jr in (0..nc).step_by(nr) {
+        let cols = nr.min(nc - jr);
+        let panel = dst.add(jr * kc);
+        for p in 0..kc {
+            for j in 0..nr {
+                *panel.add(p * nr + j) = if j < cols {
+                    *b.at(p0 + p, j0 + jr + j)
+                } else {
+                    0.0
+                };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filled(rows: usize, cols: usize, salt: f64) -> Vec<f64> {
+        (0..rows * cols)
+            .map(|i| ((i / cols * 31 + i % cols * 17) as f64 * salt).sin())
+            .collect()
+    }
+
+    /// Every kernel this CPU runs, on every layout of `A` and `B` (row-major, transposed and
+    /// neither, i.e. strided), ragged edges in each dimension, both write modes, against an
+    /// f64 product; and every kernel gives the same result as a second call (no state).
+    #[test]
+    fn every_available_kernel_matches_an_f64_product_on_every_layout() {
+        let shapes = [
+            (1, 1, 1),
+            (5, 3, 17),
+            (6, 16, 16),
+            (7, 9, 15),
+            (13, 7, 33),
+            (12, 32, 32),
+            (25, 300, 17),
+            (10, 256, 256),
+            (256, 10, 256),
+            (256, 256, 10),
+            (11, 37, 5),
+            (30, 1000, 16),
+            (97, 600, 1100),
+        ];
+        let isas = Isa::available();
+        for &isa in &isas {
+            for &(m, k, n) in &shapes {
+                check_layouts(isa, m, k, n);
+            }
+        }
+        eprintln!("kernels tested on this CPU: {isas:?}");
+    }
+
+    /// The strides of an `rows x cols` matrix stored row-major, column-major, or with every
+    /// element two apart in a buffer twice as long (neither contiguous).
+    fn layouts(rows: usize, cols: usize) -> [(&'static str, usize, usize, usize); 3] {
+        [
+            ("row-major", cols, 1, rows * cols),
+            ("column-major", 1, rows, rows * cols),
+            ("strided", 2 * cols, 2, 2 * rows * cols),
+        ]
+    }
+
+    fn stored(
+        values: &[f64],
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+        len: usize,
+    ) -> Vec<f32> {
+        let mut out = vec![f32::NAN; len];
+        for (index, &v) in values.iter().enumerate() {
+            out[index / cols * row_stride + index % cols * col_stride] = v as f32;
+        }
+        out
+    }
+
+    fn check_layouts(isa: Isa, m: usize, k: usize, n: usize) {
+        let a = filled(m, k, 0.3);
+        let b = filled(k, n, 0.7);
+        let want: Vec<f64> = (0..m * n)
+            .map(|i| (0..k).map(|p| a[i / n * k + p] * b[p * n + i % n]).sum())
+            .collect();
+        let ldc = n + 3;
+        let start: Vec<f32> = (0..m * ldc).map(|i| (i % 5) as f32).collect();
+        for (a_name, a_rs, a_cs, a_len) in layouts(m, k) {
+            let a_store = stored(&a, k, a_rs, a_cs, a_len);
+            for (b_name, b_rs, b_cs, b_len) in layouts(k, n) {
+                let b_store = stored(&b, n, b_rs, b_cs, b_len);
+                let a_view = StridedMatrix {
+                    ptr: a_store.as_ptr(),
+                    rows: m,
+                    cols: k,
+                    row_stride: a_rs,
+                    col_stride: a_cs,
+                };
+                let b_view = StridedMatrix {
+                    ptr: b_store.as_ptr(),
+                    rows: k,
+                    cols: n,
+                    row_stride: b_rs,
+                    col_stride: b_cs,
+                };
+                for accumulate in [false, true] {
+                    let mut c = start.clone();
+                    // SAFETY: `isa` is available; the views and `c` have the sizes given.
+                    unsafe { sgemm(isa, a_view, b_view, c.as_mut_ptr(), ldc, accumulate) };
+                    let mut again = start.clone();
+                    unsafe { sgemm(isa, a_view, b_view, again.as_mut_ptr(), ldc, accumulate) };
+                    assert_eq!(c, again, "{isa:?} is not deterministic");
+                    for i in 0..m {
+                        for j in 0..ldc {
+                            let got = c[i * ldc + j] as f64;
+                            let base = start[i * ldc + j] as f64;
+                            if j >= n {
+                                assert_eq!(got, base, "{isa:?} wrote past column {n}");
+                                continue;
+                            }
+                            let expected = want[i * n + j] + if accumulate { base } else { 0.0 };
+                            assert!(
+                                (got - expected).abs()
+                                    <= 1e-5 * (k as f64).sqrt() * (1.0 + expected.abs()),
+                                "{isa:?} {m}x{k}x{n}, A {a_name}, B {b_name}, accumulate \
+                                 {accumulate}, at ({i}, {j}): {got} vs {expected}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
