@@ -21,6 +21,9 @@ pub const MR: usize = 6;
 pub const NR: usize = 16;
 /// `f32` lanes of a `ymm` register.
 const LANES: usize = 8;
+/// Steps of `k` per iteration of the kernel's loop: the loop's own instructions would
+/// otherwise take a fifth of the issue slots.
+const UNROLL: usize = 4;
 
 /// Rows of `A` per block of [`narrow_product`].
 const DOT_ROWS: usize = 2;
@@ -117,34 +120,56 @@ unsafe fn micro_kernel(
     }
     let mut sums = [[_mm256_setzero_ps(); 2]; MR];
     let (mut b, b_step) = b.start_and_step(NR);
-    let (mut a, a_row, a_step) = match a {
-        RowsOfA::Packed(start) => (start, 1, MR),
-        RowsOfA::InPlace(start, row_stride) => (start, row_stride, 1),
-    };
-    // One step of `k`: a row of `B` times a column of `A`, added to the sums.
-    macro_rules! step {
-        () => {{
-            let b0 = _mm256_loadu_ps(b);
-            let b1 = _mm256_loadu_ps(b.add(LANES));
-            for (r, row) in sums.iter_mut().enumerate() {
-                let value = _mm256_broadcast_ss(&*a.add(r * a_row));
-                row[0] = _mm256_fmadd_ps(value, b0, row[0]);
-                row[1] = _mm256_fmadd_ps(value, b1, row[1]);
+    // `UNROLL` steps of `k`: rows of `B` times columns of `A`, added to the sums. `$a(r, s)`
+    // is the address of row `r`'s value at step `s`, `$advance` moves `A` on by `UNROLL`
+    // steps. Every address is a base plus a fixed offset: no step waits for the previous
+    // step's pointer arithmetic.
+    macro_rules! steps {
+        ($count:expr, $unroll:expr, |$r:ident, $s:ident| $a:expr, |$n:ident| $advance:expr) => {
+            for _ in 0..$count {
+                for $s in 0..$unroll {
+                    let b0 = _mm256_loadu_ps(b.add($s * b_step));
+                    let b1 = _mm256_loadu_ps(b.add($s * b_step + LANES));
+                    for ($r, row) in sums.iter_mut().enumerate() {
+                        let value = _mm256_broadcast_ss(&*$a);
+                        row[0] = _mm256_fmadd_ps(value, b0, row[0]);
+                        row[1] = _mm256_fmadd_ps(value, b1, row[1]);
+                    }
+                }
+                let $n: usize = $unroll;
+                $advance;
+                b = b.add($unroll * b_step);
             }
-            a = a.add(a_step);
-            b = b.add(b_step);
-        }};
+        };
     }
-    // Four steps per iteration: the loop's own instructions would otherwise take a fifth of
-    // the issue slots.
-    for _ in 0..kc / 4 {
-        step!();
-        step!();
-        step!();
-        step!();
-    }
-    for _ in 0..kc % 4 {
-        step!();
+    match a {
+        RowsOfA::Packed(mut a) => {
+            steps!(kc / UNROLL, UNROLL, |r, s| a.add(s * MR + r), |n| a =
+                a.add(n * MR));
+            steps!(kc % UNROLL, 1, |r, s| a.add(s * MR + r), |n| a =
+                a.add(n * MR));
+        }
+        RowsOfA::InPlace(a, row_stride) => {
+            // Rows 0-2 and 3-5 from two bases, each a base plus 0, 1 or 2 row strides.
+            let (mut top, mut bottom) = (a, a.add(3 * row_stride));
+            macro_rules! at {
+                ($r:expr, $s:expr) => {
+                    if $r < 3 {
+                        top.add($r * row_stride + $s)
+                    } else {
+                        bottom.add(($r - 3) * row_stride + $s)
+                    }
+                };
+            }
+            macro_rules! advance {
+                ($n:expr) => {{
+                    top = top.add($n);
+                    bottom = bottom.add($n);
+                }};
+            }
+            steps!(kc / UNROLL, UNROLL, |r, s| at!(r, s), |n| advance!(n));
+            steps!(kc % UNROLL, 1, |r, s| at!(r, s), |n| advance!(n));
+        }
     }
     let low = cols.min(LANES);
     let high = cols - low;
