@@ -464,7 +464,7 @@ mod tests {
         }
     }
 
-    /// The f32 path (this crate's AVX-512 kernel where the CPU has it) against an f64
+    /// The f32 path (this crate's AVX-512 or AVX2 kernel where the CPU has one) against an f64
     /// reference: ragged edges in every dimension, the three layouts, both write modes, one
     /// and two threads, and depths that take several packed blocks.
     #[test]

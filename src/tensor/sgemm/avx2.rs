@@ -11,7 +11,8 @@
 //! stores and only a ragged edge is written through a mask.
 
 use super::{
-    pack_a_elementwise, pack_b_elementwise, ColumnsOfB, RegisterKernel, RowsOfA, StridedMatrix,
+    narrow_blocks, pack_a_elementwise, pack_b_elementwise, ColumnsOfB, RegisterKernel, RowsOfA,
+    StridedMatrix,
 };
 use std::arch::x86_64::*;
 
@@ -25,9 +26,9 @@ const LANES: usize = 8;
 /// otherwise take a fifth of the issue slots.
 const UNROLL: usize = 4;
 
-/// Rows of `A` per block of [`narrow_product`].
+/// Rows of `A` per block of the narrow product.
 const DOT_ROWS: usize = 2;
-/// Rows of `B` (columns of the output) per block of [`narrow_product`].
+/// Rows of `B` (columns of the output) per block of the narrow product.
 const DOT_COLS: usize = 4;
 
 /// The AVX2 kernel, as the loop nest of [`super`] calls it.
@@ -37,6 +38,8 @@ impl RegisterKernel for Avx2 {
     const MR: usize = MR;
     const NR: usize = NR;
 
+    /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 12 registers.
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn micro_kernel(
         kc: usize,
         a: RowsOfA,
@@ -47,17 +50,166 @@ impl RegisterKernel for Avx2 {
         cols: usize,
         accumulate: bool,
     ) {
-        micro_kernel(kc, a, b, c, ldc, rows, cols, accumulate)
+        // The rows of `C` are read (or written) after the loop: fetched during it, they are in L1
+        // when it ends.
+        for r in 0..rows {
+            _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc).cast());
+            _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc + NR - 1).cast());
+        }
+        let mut sums = [[_mm256_setzero_ps(); 2]; MR];
+        let (mut b, b_step) = b.start_and_step(NR);
+        // `UNROLL` steps of `k`: rows of `B` times columns of `A`, added to the sums. `$a(r, s)`
+        // is the address of row `r`'s value at step `s`, `$advance` moves `A` on by `UNROLL`
+        // steps. Every address is a base plus a fixed offset: no step waits for the previous
+        // step's pointer arithmetic.
+        macro_rules! steps {
+            ($count:expr, $unroll:expr, |$r:ident, $s:ident| $a:expr, |$n:ident| $advance:expr) => {
+                for _ in 0..$count {
+                    for $s in 0..$unroll {
+                        let b0 = _mm256_loadu_ps(b.add($s * b_step));
+                        let b1 = _mm256_loadu_ps(b.add($s * b_step + LANES));
+                        for ($r, row) in sums.iter_mut().enumerate() {
+                            let value = _mm256_broadcast_ss(&*$a);
+                            row[0] = _mm256_fmadd_ps(value, b0, row[0]);
+                            row[1] = _mm256_fmadd_ps(value, b1, row[1]);
+                        }
+                    }
+                    let $n: usize = $unroll;
+                    $advance;
+                    b = b.add($unroll * b_step);
+                }
+            };
+        }
+        match a {
+            RowsOfA::Packed(mut a) => {
+                steps!(kc / UNROLL, UNROLL, |r, s| a.add(s * MR + r), |n| a =
+                    a.add(n * MR));
+                steps!(kc % UNROLL, 1, |r, s| a.add(s * MR + r), |n| a =
+                    a.add(n * MR));
+            }
+            RowsOfA::InPlace(a, row_stride) => {
+                // Rows 0-2 and 3-5 from two bases, each a base plus 0, 1 or 2 row strides.
+                let (mut top, mut bottom) = (a, a.add(3 * row_stride));
+                macro_rules! at {
+                    ($r:expr, $s:expr) => {
+                        if $r < 3 {
+                            top.add($r * row_stride + $s)
+                        } else {
+                            bottom.add(($r - 3) * row_stride + $s)
+                        }
+                    };
+                }
+                macro_rules! advance {
+                    ($n:expr) => {{
+                        top = top.add($n);
+                        bottom = bottom.add($n);
+                    }};
+                }
+                steps!(kc / UNROLL, UNROLL, |r, s| at!(r, s), |n| advance!(n));
+                steps!(kc % UNROLL, 1, |r, s| at!(r, s), |n| advance!(n));
+            }
+        }
+        let low = cols.min(LANES);
+        // With `high == 0` the second vector's address may lie past the end of `C`; nothing is
+        // read or written there, and `wrapping_add` keeps the address itself defined.
+        let high = cols - low;
+        for (r, row) in sums.iter().enumerate().take(rows) {
+            let out = c.add(r * ldc);
+            let (mut first, mut second) = (row[0], row[1]);
+            if accumulate {
+                first = _mm256_add_ps(first, load_first(out, low));
+                second = _mm256_add_ps(second, load_first(out.wrapping_add(LANES), high));
+            }
+            store_first(out, first, low);
+            store_first(out.wrapping_add(LANES), second, high);
+        }
     }
 
+    /// Copies rows `i0 .. i0 + mc`, columns `p0 .. p0 + kc` of `a` into panels of [`MR`] rows:
+    /// panel `r` holds, for each `p`, the `MR` values of column `p` (zeros below the last row).
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn pack_a(dst: *mut f32, a: StridedMatrix, i0: usize, mc: usize, p0: usize, kc: usize) {
-        pack_a(dst, a, i0, mc, p0, kc)
+        if a.row_stride != 1 {
+            // Row-major `A` is read in place but for its last rows, which do not fill a register
+            // block: few, and copied one by one.
+            pack_a_elementwise(dst, a, MR, (i0, mc), (p0, kc));
+            return;
+        }
+        // Column-major source (a transposed row-major matrix, `dZᵀ`): each column of a panel is
+        // contiguous; the columns are copied in the order they lie in memory, six floats as a
+        // vector of four and a pair.
+        for p in 0..kc {
+            let column = a.at(i0, p0 + p);
+            for ir in (0..mc).step_by(MR) {
+                let to = dst.add(ir * kc + p * MR);
+                let from = column.add(ir);
+                let rows = MR.min(mc - ir);
+                if rows == MR {
+                    _mm_storeu_ps(to, _mm_loadu_ps(from));
+                    _mm_storeu_si64(to.add(4).cast(), _mm_loadu_si64(from.add(4).cast()));
+                } else {
+                    for r in 0..MR {
+                        *to.add(r) = if r < rows { *from.add(r) } else { 0.0 };
+                    }
+                }
+            }
+        }
     }
 
+    /// Copies rows `p0 .. p0 + kc`, columns `j0 .. j0 + nc` of `b` into panels of [`NR`]
+    /// columns: panel `j` holds, for each `p`, the `NR` values of row `p` (zeros past the last
+    /// column).
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn pack_b(dst: *mut f32, b: StridedMatrix, p0: usize, kc: usize, j0: usize, nc: usize) {
-        pack_b(dst, b, p0, kc, j0, nc)
+        if b.col_stride == 1 {
+            // Row-major source: copied row by row, in the order it lies in memory (which the
+            // prefetchers follow), each row spread over the panels.
+            for p in 0..kc {
+                let row = b.at(p0 + p, j0);
+                for jr in (0..nc).step_by(NR) {
+                    let cols = NR.min(nc - jr);
+                    let low = cols.min(LANES);
+                    let panel_row = dst.add(jr * kc + p * NR);
+                    _mm256_storeu_ps(panel_row, load_first(row.add(jr), low));
+                    _mm256_storeu_ps(
+                        panel_row.add(LANES),
+                        load_first(row.wrapping_add(jr + LANES), cols - low),
+                    );
+                }
+            }
+            return;
+        }
+        if b.row_stride != 1 {
+            pack_b_elementwise(dst, b, NR, (p0, kc), (j0, nc));
+            return;
+        }
+        // A transposed source (`W1ᵀ` of `X W1ᵀ`), whose columns are contiguous: transposed
+        // 8 x 8 at a time.
+        for jr in (0..nc).step_by(NR) {
+            let cols = NR.min(nc - jr);
+            let panel = dst.add(jr * kc);
+            for half in (0..NR).step_by(LANES) {
+                let valid = LANES.min(cols.saturating_sub(half));
+                for p in (0..kc).step_by(LANES) {
+                    let width = LANES.min(kc - p);
+                    let mut tile = [_mm256_setzero_ps(); LANES];
+                    for (j, vector) in tile.iter_mut().enumerate().take(valid) {
+                        *vector = load_first(b.at(p0 + p, j0 + jr + half + j), width);
+                    }
+                    transpose_8x8(&mut tile);
+                    for (t, row) in tile.iter().enumerate().take(width) {
+                        _mm256_storeu_ps(panel.add((p + t) * NR + half), *row);
+                    }
+                }
+            }
+        }
     }
 
+    /// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
+    /// few columns (`O = H W2ᵀ`: 10 classes): dot products of rows, 2 x 4 at a time (eight sums,
+    /// the four `B` vectors and one `A` vector fit in the 16 registers), with no packing. The
+    /// panel kernel would pack all of `A` to fill 10 of its 16 columns.
+    #[target_feature(enable = "avx2,fma")]
     unsafe fn narrow_product(
         a: StridedMatrix,
         b: StridedMatrix,
@@ -65,7 +217,25 @@ impl RegisterKernel for Avx2 {
         ldc: usize,
         accumulate: bool,
     ) {
-        narrow_product(a, b, c, ldc, accumulate)
+        let k = a.cols;
+        narrow_blocks(a, b, c, ldc, accumulate, |a_rows, b_cols| {
+            let mut sums = [[_mm256_setzero_ps(); DOT_COLS]; DOT_ROWS];
+            for p in (0..k).step_by(LANES) {
+                let width = LANES.min(k - p);
+                let b_vectors: [__m256; DOT_COLS] = b_cols.map(|col| load_first(col.add(p), width));
+                for (row_sums, &row) in sums.iter_mut().zip(&a_rows) {
+                    let a_vector = load_first(row.add(p), width);
+                    for (sum, &b_vector) in row_sums.iter_mut().zip(&b_vectors) {
+                        *sum = _mm256_fmadd_ps(a_vector, b_vector, *sum);
+                    }
+                }
+            }
+            sums.map(|row_sums| {
+                let mut values = [0.0f32; DOT_COLS];
+                _mm_storeu_ps(values.as_mut_ptr(), horizontal_sums(row_sums));
+                values
+            })
+        });
     }
 }
 
@@ -99,172 +269,6 @@ unsafe fn store_first(to: *mut f32, values: __m256, count: usize) {
     }
 }
 
-/// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 12 registers.
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn micro_kernel(
-    kc: usize,
-    a: RowsOfA,
-    b: ColumnsOfB,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
-    // The rows of `C` are read (or written) after the loop: fetched during it, they are in L1
-    // when it ends.
-    for r in 0..rows {
-        _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc).cast());
-        _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc + NR - 1).cast());
-    }
-    let mut sums = [[_mm256_setzero_ps(); 2]; MR];
-    let (mut b, b_step) = b.start_and_step(NR);
-    // `UNROLL` steps of `k`: rows of `B` times columns of `A`, added to the sums. `$a(r, s)`
-    // is the address of row `r`'s value at step `s`, `$advance` moves `A` on by `UNROLL`
-    // steps. Every address is a base plus a fixed offset: no step waits for the previous
-    // step's pointer arithmetic.
-    macro_rules! steps {
-        ($count:expr, $unroll:expr, |$r:ident, $s:ident| $a:expr, |$n:ident| $advance:expr) => {
-            for _ in 0..$count {
-                for $s in 0..$unroll {
-                    let b0 = _mm256_loadu_ps(b.add($s * b_step));
-                    let b1 = _mm256_loadu_ps(b.add($s * b_step + LANES));
-                    for ($r, row) in sums.iter_mut().enumerate() {
-                        let value = _mm256_broadcast_ss(&*$a);
-                        row[0] = _mm256_fmadd_ps(value, b0, row[0]);
-                        row[1] = _mm256_fmadd_ps(value, b1, row[1]);
-                    }
-                }
-                let $n: usize = $unroll;
-                $advance;
-                b = b.add($unroll * b_step);
-            }
-        };
-    }
-    match a {
-        RowsOfA::Packed(mut a) => {
-            steps!(kc / UNROLL, UNROLL, |r, s| a.add(s * MR + r), |n| a =
-                a.add(n * MR));
-            steps!(kc % UNROLL, 1, |r, s| a.add(s * MR + r), |n| a =
-                a.add(n * MR));
-        }
-        RowsOfA::InPlace(a, row_stride) => {
-            // Rows 0-2 and 3-5 from two bases, each a base plus 0, 1 or 2 row strides.
-            let (mut top, mut bottom) = (a, a.add(3 * row_stride));
-            macro_rules! at {
-                ($r:expr, $s:expr) => {
-                    if $r < 3 {
-                        top.add($r * row_stride + $s)
-                    } else {
-                        bottom.add(($r - 3) * row_stride + $s)
-                    }
-                };
-            }
-            macro_rules! advance {
-                ($n:expr) => {{
-                    top = top.add($n);
-                    bottom = bottom.add($n);
-                }};
-            }
-            steps!(kc / UNROLL, UNROLL, |r, s| at!(r, s), |n| advance!(n));
-            steps!(kc % UNROLL, 1, |r, s| at!(r, s), |n| advance!(n));
-        }
-    }
-    let low = cols.min(LANES);
-    let high = cols - low;
-    for (r, row) in sums.iter().enumerate().take(rows) {
-        let out = c.add(r * ldc);
-        let (mut first, mut second) = (row[0], row[1]);
-        if accumulate {
-            first = _mm256_add_ps(first, load_first(out, low));
-            second = _mm256_add_ps(second, load_first(out.add(LANES), high));
-        }
-        store_first(out, first, low);
-        store_first(out.add(LANES), second, high);
-    }
-}
-
-/// Copies rows `i0 .. i0 + mc`, columns `p0 .. p0 + kc` of `a` into panels of [`MR`] rows:
-/// panel `r` holds, for each `p`, the `MR` values of column `p` (zeros below the last row).
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pack_a(dst: *mut f32, a: StridedMatrix, i0: usize, mc: usize, p0: usize, kc: usize) {
-    if a.row_stride != 1 {
-        // Row-major `A` is read in place but for its last rows, which do not fill a register
-        // block: few, and copied one by one.
-        pack_a_elementwise(dst, a, MR, (i0, mc), (p0, kc));
-        return;
-    }
-    // Column-major source (a transposed row-major matrix, `dZᵀ`): each column of a panel is
-    // contiguous; the columns are copied in the order they lie in memory, six floats as a
-    // vector of four and a pair.
-    for p in 0..kc {
-        let column = a.at(i0, p0 + p);
-        for ir in (0..mc).step_by(MR) {
-            let to = dst.add(ir * kc + p * MR);
-            let from = column.add(ir);
-            let rows = MR.min(mc - ir);
-            if rows == MR {
-                _mm_storeu_ps(to, _mm_loadu_ps(from));
-                _mm_storeu_si64(to.add(4).cast(), _mm_loadu_si64(from.add(4).cast()));
-            } else {
-                for r in 0..MR {
-                    *to.add(r) = if r < rows { *from.add(r) } else { 0.0 };
-                }
-            }
-        }
-    }
-}
-
-/// Copies rows `p0 .. p0 + kc`, columns `j0 .. j0 + nc` of `b` into panels of [`NR`]
-/// columns: panel `j` holds, for each `p`, the `NR` values of row `p` (zeros past the last
-/// column).
-#[target_feature(enable = "avx2,fma")]
-unsafe fn pack_b(dst: *mut f32, b: StridedMatrix, p0: usize, kc: usize, j0: usize, nc: usize) {
-    if b.col_stride == 1 {
-        // Row-major source: copied row by row, in the order it lies in memory (which the
-        // prefetchers follow), each row spread over the panels.
-        for p in 0..kc {
-            let row = b.at(p0 + p, j0);
-            for jr in (0..nc).step_by(NR) {
-                let cols = NR.min(nc - jr);
-                let low = cols.min(LANES);
-                let panel_row = dst.add(jr * kc + p * NR);
-                _mm256_storeu_ps(panel_row, load_first(row.add(jr), low));
-                _mm256_storeu_ps(
-                    panel_row.add(LANES),
-                    load_first(row.add(jr + LANES), cols - low),
-                );
-            }
-        }
-        return;
-    }
-    if b.row_stride != 1 {
-        pack_b_elementwise(dst, b, NR, (p0, kc), (j0, nc));
-        return;
-    }
-    // A transposed source (`W1ᵀ` of `X W1ᵀ`), whose columns are contiguous: transposed
-    // 8 x 8 at a time.
-    for jr in (0..nc).step_by(NR) {
-        let cols = NR.min(nc - jr);
-        let panel = dst.add(jr * kc);
-        for half in (0..NR).step_by(LANES) {
-            let valid = LANES.min(cols.saturating_sub(half));
-            for p in (0..kc).step_by(LANES) {
-                let width = LANES.min(kc - p);
-                let mut tile = [_mm256_setzero_ps(); LANES];
-                for (j, vector) in tile.iter_mut().enumerate().take(valid) {
-                    *vector = load_first(b.at(p0 + p, j0 + jr + half + j), width);
-                }
-                transpose_8x8(&mut tile);
-                for (t, row) in tile.iter().enumerate().take(width) {
-                    _mm256_storeu_ps(panel.add((p + t) * NR + half), *row);
-                }
-            }
-        }
-    }
-}
-
 /// Transposes the 8 x 8 matrix whose rows are the 8 vectors, in registers: two rounds of
 /// in-lane shuffles transpose each 4 x 4 block, one round of lane permutes moves the blocks.
 #[target_feature(enable = "avx2,fma")]
@@ -288,51 +292,6 @@ unsafe fn transpose_8x8(rows: &mut [__m256; LANES]) {
     for c in 0..4 {
         rows[c] = _mm256_permute2f128_ps::<0x20>(u[c], u[4 + c]);
         rows[4 + c] = _mm256_permute2f128_ps::<0x31>(u[c], u[4 + c]);
-    }
-}
-
-/// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
-/// few columns (`O = H W2ᵀ`: 10 classes): dot products of rows, 2 x 4 at a time (eight sums,
-/// the four `B` vectors and one `A` vector fit in the 16 registers), with no packing. The
-/// panel kernel would pack all of `A` to fill 10 of its 16 columns.
-#[target_feature(enable = "avx2,fma")]
-unsafe fn narrow_product(
-    a: StridedMatrix,
-    b: StridedMatrix,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    for i0 in (0..m).step_by(DOT_ROWS) {
-        let rows = DOT_ROWS.min(m - i0);
-        for j0 in (0..n).step_by(DOT_COLS) {
-            let cols = DOT_COLS.min(n - j0);
-            // Past the last row (column), the block re-reads the last one and drops the sums.
-            let a_rows: [*const f32; DOT_ROWS] =
-                std::array::from_fn(|r| a.at(i0 + r.min(rows - 1), 0));
-            let b_cols: [*const f32; DOT_COLS] =
-                std::array::from_fn(|j| b.at(0, j0 + j.min(cols - 1)));
-            let mut sums = [[_mm256_setzero_ps(); DOT_COLS]; DOT_ROWS];
-            for p in (0..k).step_by(LANES) {
-                let width = LANES.min(k - p);
-                let b_vectors = b_cols.map(|col| load_first(col.add(p), width));
-                for (row_sums, &row) in sums.iter_mut().zip(&a_rows) {
-                    let a_vector = load_first(row.add(p), width);
-                    for (sum, &b_vector) in row_sums.iter_mut().zip(&b_vectors) {
-                        *sum = _mm256_fmadd_ps(a_vector, b_vector, *sum);
-                    }
-                }
-            }
-            for (r, row_sums) in sums.iter().enumerate().take(rows) {
-                let mut values = [0.0f32; DOT_COLS];
-                _mm_storeu_ps(values.as_mut_ptr(), horizontal_sums(*row_sums));
-                for (j, &value) in values.iter().enumerate().take(cols) {
-                    let out = c.add((i0 + r) * ldc + j0 + j);
-                    *out = if accumulate { *out + value } else { value };
-                }
-            }
-        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! around it is [`super`]'s.
 
 use super::{
-    pack_a_elementwise, pack_b_elementwise, ColumnsOfB, RegisterKernel, RowsOfA, StridedMatrix,
-    LINE,
+    narrow_blocks, pack_a_elementwise, pack_b_elementwise, ColumnsOfB, RegisterKernel, RowsOfA,
+    StridedMatrix, LINE,
 };
 use std::arch::x86_64::*;
 
@@ -13,7 +13,7 @@ pub const MR: usize = 12;
 /// Columns of the register block: two 16-lane vectors.
 pub const NR: usize = 32;
 
-/// Rows of `A` (and of `B`) per block of [`narrow_product`].
+/// Rows of `A` (and of `B`) per block of the narrow product.
 const DOT_BLOCK: usize = 4;
 
 /// The AVX-512 kernel, as the loop nest of [`super`] calls it.
@@ -23,6 +23,8 @@ impl RegisterKernel for Avx512 {
     const MR: usize = MR;
     const NR: usize = NR;
 
+    /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 24 registers.
+    #[target_feature(enable = "avx512f")]
     unsafe fn micro_kernel(
         kc: usize,
         a: RowsOfA,
@@ -33,17 +35,139 @@ impl RegisterKernel for Avx512 {
         cols: usize,
         accumulate: bool,
     ) {
-        micro_kernel(kc, a, b, c, ldc, rows, cols, accumulate)
+        let mut sums = [[_mm512_setzero_ps(); 2]; MR];
+        let (mut b, b_step) = b.start_and_step(NR);
+        match a {
+            RowsOfA::Packed(mut a) => {
+                for _ in 0..kc {
+                    let b0 = _mm512_loadu_ps(b);
+                    let b1 = _mm512_loadu_ps(b.add(LINE));
+                    for (r, row) in sums.iter_mut().enumerate() {
+                        let value = _mm512_set1_ps(*a.add(r));
+                        row[0] = _mm512_fmadd_ps(value, b0, row[0]);
+                        row[1] = _mm512_fmadd_ps(value, b1, row[1]);
+                    }
+                    a = a.add(MR);
+                    b = b.add(b_step);
+                }
+            }
+            RowsOfA::InPlace(mut a, row_stride) => {
+                for _ in 0..kc {
+                    let b0 = _mm512_loadu_ps(b);
+                    let b1 = _mm512_loadu_ps(b.add(LINE));
+                    for (r, row) in sums.iter_mut().enumerate() {
+                        let value = _mm512_set1_ps(*a.add(r * row_stride));
+                        row[0] = _mm512_fmadd_ps(value, b0, row[0]);
+                        row[1] = _mm512_fmadd_ps(value, b1, row[1]);
+                    }
+                    a = a.add(1);
+                    b = b.add(b_step);
+                }
+            }
+        }
+        let (mask0, mask1) = lane_masks(cols);
+        for (r, row) in sums.iter().enumerate().take(rows) {
+            let out = c.add(r * ldc);
+            let (mut low, mut high) = (row[0], row[1]);
+            if accumulate {
+                low = _mm512_add_ps(low, _mm512_maskz_loadu_ps(mask0, out));
+                high = _mm512_add_ps(high, _mm512_maskz_loadu_ps(mask1, out.add(LINE)));
+            }
+            _mm512_mask_storeu_ps(out, mask0, low);
+            _mm512_mask_storeu_ps(out.add(LINE), mask1, high);
+        }
     }
 
+    /// Copies rows `i0 .. i0 + mc`, columns `p0 .. p0 + kc` of `a` into panels of [`MR`] rows:
+    /// panel `r` holds, for each `p`, the `MR` values of column `p` (zeros below the last row).
+    #[target_feature(enable = "avx512f")]
     unsafe fn pack_a(dst: *mut f32, a: StridedMatrix, i0: usize, mc: usize, p0: usize, kc: usize) {
-        pack_a(dst, a, i0, mc, p0, kc)
+        if a.row_stride == 1 {
+            // Column-major source (a transposed row-major matrix, `dZᵀ`): each column of a panel
+            // is contiguous; the columns are copied in the order they lie in memory.
+            for p in 0..kc {
+                let column = a.at(i0, p0 + p);
+                for ir in (0..mc).step_by(MR) {
+                    let mask: __mmask16 = (1u16 << MR.min(mc - ir)) - 1;
+                    let values = _mm512_maskz_loadu_ps(mask, column.add(ir));
+                    _mm512_mask_storeu_ps(dst.add(ir * kc + p * MR), PANEL_A_LANES, values);
+                }
+            }
+            return;
+        }
+        if a.col_stride != 1 {
+            pack_a_elementwise(dst, a, MR, (i0, mc), (p0, kc));
+            return;
+        }
+        for ir in (0..mc).step_by(MR) {
+            let rows = MR.min(mc - ir);
+            let panel = dst.add(ir * kc);
+            // Row-major source: transposed 16 columns at a time.
+            for p in (0..kc).step_by(LINE) {
+                let width = LINE.min(kc - p);
+                let mut tile = [_mm512_setzero_ps(); LINE];
+                for (r, vector) in tile.iter_mut().enumerate().take(rows) {
+                    *vector = _mm512_maskz_loadu_ps(lanes(width), a.at(i0 + ir + r, p0 + p));
+                }
+                transpose_16x16(&mut tile);
+                for (t, column) in tile.iter().enumerate().take(width) {
+                    _mm512_mask_storeu_ps(panel.add((p + t) * MR), PANEL_A_LANES, *column);
+                }
+            }
+        }
     }
 
+    /// Copies rows `p0 .. p0 + kc`, columns `j0 .. j0 + nc` of `b` into panels of [`NR`]
+    /// columns: panel `j` holds, for each `p`, the `NR` values of row `p` (zeros past the last
+    /// column).
+    #[target_feature(enable = "avx512f")]
     unsafe fn pack_b(dst: *mut f32, b: StridedMatrix, p0: usize, kc: usize, j0: usize, nc: usize) {
-        pack_b(dst, b, p0, kc, j0, nc)
+        if b.col_stride == 1 {
+            // Row-major source: copied row by row, in the order it lies in memory (which the
+            // prefetchers follow), each row spread over the panels.
+            for p in 0..kc {
+                let row = b.at(p0 + p, j0);
+                for jr in (0..nc).step_by(NR) {
+                    let (mask0, mask1) = lane_masks(NR.min(nc - jr));
+                    let low = _mm512_maskz_loadu_ps(mask0, row.add(jr));
+                    let high = _mm512_maskz_loadu_ps(mask1, row.add(jr + LINE));
+                    let panel_row = dst.add(jr * kc + p * NR);
+                    _mm512_storeu_ps(panel_row, low);
+                    _mm512_storeu_ps(panel_row.add(LINE), high);
+                }
+            }
+            return;
+        }
+        if b.row_stride != 1 {
+            pack_b_elementwise(dst, b, NR, (p0, kc), (j0, nc));
+            return;
+        }
+        // A transposed source, whose columns are contiguous: transposed 16 x 16 at a time.
+        for jr in (0..nc).step_by(NR) {
+            let cols = NR.min(nc - jr);
+            let panel = dst.add(jr * kc);
+            for half in (0..NR).step_by(LINE) {
+                let valid = LINE.min(cols.saturating_sub(half));
+                for p in (0..kc).step_by(LINE) {
+                    let width = LINE.min(kc - p);
+                    let mut tile = [_mm512_setzero_ps(); LINE];
+                    for (j, vector) in tile.iter_mut().enumerate().take(valid) {
+                        *vector =
+                            _mm512_maskz_loadu_ps(lanes(width), b.at(p0 + p, j0 + jr + half + j));
+                    }
+                    transpose_16x16(&mut tile);
+                    for (t, row) in tile.iter().enumerate().take(width) {
+                        _mm512_storeu_ps(panel.add((p + t) * NR + half), *row);
+                    }
+                }
+            }
+        }
     }
 
+    /// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
+    /// few columns (`O = H W2ᵀ`: 10 classes): dot products of rows, 4 x 4 at a time, with no
+    /// packing. The panel kernel would pack all of `A` to fill 10 of its 32 columns.
+    #[target_feature(enable = "avx512f")]
     unsafe fn narrow_product(
         a: StridedMatrix,
         b: StridedMatrix,
@@ -51,51 +175,27 @@ impl RegisterKernel for Avx512 {
         ldc: usize,
         accumulate: bool,
     ) {
-        narrow_product(a, b, c, ldc, accumulate)
-    }
-}
-
-/// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
-/// few columns (`O = H W2ᵀ`: 10 classes): dot products of rows, 4 x 4 at a time, with no
-/// packing. The panel kernel would pack all of `A` to fill 10 of its 32 columns.
-#[target_feature(enable = "avx512f")]
-unsafe fn narrow_product(
-    a: StridedMatrix,
-    b: StridedMatrix,
-    c: *mut f32,
-    ldc: usize,
-    accumulate: bool,
-) {
-    let (m, k, n) = (a.rows, a.cols, b.cols);
-    for i0 in (0..m).step_by(DOT_BLOCK) {
-        let rows = DOT_BLOCK.min(m - i0);
-        for j0 in (0..n).step_by(DOT_BLOCK) {
-            let cols = DOT_BLOCK.min(n - j0);
-            // Past the last row (column), the block re-reads the last one and drops the sums.
-            let a_rows: [*const f32; DOT_BLOCK] =
-                std::array::from_fn(|r| a.at(i0 + r.min(rows - 1), 0));
-            let b_cols: [*const f32; DOT_BLOCK] =
-                std::array::from_fn(|j| b.at(0, j0 + j.min(cols - 1)));
+        let k = a.cols;
+        narrow_blocks(a, b, c, ldc, accumulate, |a_rows, b_cols| {
             let mut sums = [[_mm512_setzero_ps(); DOT_BLOCK]; DOT_BLOCK];
             for p in (0..k).step_by(LINE) {
                 let mask = lanes(LINE.min(k - p));
-                let a_vectors = a_rows.map(|row| _mm512_maskz_loadu_ps(mask, row.add(p)));
-                let b_vectors = b_cols.map(|col| _mm512_maskz_loadu_ps(mask, col.add(p)));
+                let a_vectors: [__m512; DOT_BLOCK] =
+                    a_rows.map(|row| _mm512_maskz_loadu_ps(mask, row.add(p)));
+                let b_vectors: [__m512; DOT_BLOCK] =
+                    b_cols.map(|col| _mm512_maskz_loadu_ps(mask, col.add(p)));
                 for (row_sums, &a_vector) in sums.iter_mut().zip(&a_vectors) {
                     for (sum, &b_vector) in row_sums.iter_mut().zip(&b_vectors) {
                         *sum = _mm512_fmadd_ps(a_vector, b_vector, *sum);
                     }
                 }
             }
-            for (r, row_sums) in sums.iter().enumerate().take(rows) {
+            sums.map(|row_sums| {
                 let mut values = [0.0f32; DOT_BLOCK];
-                _mm_storeu_ps(values.as_mut_ptr(), horizontal_sums(*row_sums));
-                for (j, &value) in values.iter().enumerate().take(cols) {
-                    let out = c.add((i0 + r) * ldc + j0 + j);
-                    *out = if accumulate { *out + value } else { value };
-                }
-            }
-        }
+                _mm_storeu_ps(values.as_mut_ptr(), horizontal_sums(row_sums));
+                values
+            })
+        });
     }
 }
 
@@ -118,45 +218,6 @@ unsafe fn horizontal_sums(vectors: [__m512; DOT_BLOCK]) -> __m128 {
     )
 }
 
-/// Copies rows `i0 .. i0 + mc`, columns `p0 .. p0 + kc` of `a` into panels of [`MR`] rows:
-/// panel `r` holds, for each `p`, the `MR` values of column `p` (zeros below the last row).
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_a(dst: *mut f32, a: StridedMatrix, i0: usize, mc: usize, p0: usize, kc: usize) {
-    if a.row_stride == 1 {
-        // Column-major source (a transposed row-major matrix, `dZᵀ`): each column of a panel
-        // is contiguous; the columns are copied in the order they lie in memory.
-        for p in 0..kc {
-            let column = a.at(i0, p0 + p);
-            for ir in (0..mc).step_by(MR) {
-                let mask: __mmask16 = (1u16 << MR.min(mc - ir)) - 1;
-                let values = _mm512_maskz_loadu_ps(mask, column.add(ir));
-                _mm512_mask_storeu_ps(dst.add(ir * kc + p * MR), PANEL_A_LANES, values);
-            }
-        }
-        return;
-    }
-    if a.col_stride != 1 {
-        pack_a_elementwise(dst, a, MR, (i0, mc), (p0, kc));
-        return;
-    }
-    for ir in (0..mc).step_by(MR) {
-        let rows = MR.min(mc - ir);
-        let panel = dst.add(ir * kc);
-        // Row-major source: transposed 16 columns at a time.
-        for p in (0..kc).step_by(LINE) {
-            let width = LINE.min(kc - p);
-            let mut tile = [_mm512_setzero_ps(); LINE];
-            for (r, vector) in tile.iter_mut().enumerate().take(rows) {
-                *vector = _mm512_maskz_loadu_ps(lanes(width), a.at(i0 + ir + r, p0 + p));
-            }
-            transpose_16x16(&mut tile);
-            for (t, column) in tile.iter().enumerate().take(width) {
-                _mm512_mask_storeu_ps(panel.add((p + t) * MR), PANEL_A_LANES, *column);
-            }
-        }
-    }
-}
-
 /// The lanes of a vector that hold one column of an `A` panel.
 const PANEL_A_LANES: __mmask16 = (1 << MR) - 1;
 
@@ -164,52 +225,6 @@ const PANEL_A_LANES: __mmask16 = (1 << MR) - 1;
 #[inline(always)]
 fn lanes(count: usize) -> __mmask16 {
     ((1u32 << count) - 1) as __mmask16
-}
-
-/// Copies rows `p0 .. p0 + kc`, columns `j0 .. j0 + nc` of `b` into panels of [`NR`]
-/// columns: panel `j` holds, for each `p`, the `NR` values of row `p` (zeros past the last
-/// column).
-#[target_feature(enable = "avx512f")]
-unsafe fn pack_b(dst: *mut f32, b: StridedMatrix, p0: usize, kc: usize, j0: usize, nc: usize) {
-    if b.col_stride == 1 {
-        // Row-major source: copied row by row, in the order it lies in memory (which the
-        // prefetchers follow), each row spread over the panels.
-        for p in 0..kc {
-            let row = b.at(p0 + p, j0);
-            for jr in (0..nc).step_by(NR) {
-                let (mask0, mask1) = lane_masks(NR.min(nc - jr));
-                let low = _mm512_maskz_loadu_ps(mask0, row.add(jr));
-                let high = _mm512_maskz_loadu_ps(mask1, row.add(jr + LINE));
-                let panel_row = dst.add(jr * kc + p * NR);
-                _mm512_storeu_ps(panel_row, low);
-                _mm512_storeu_ps(panel_row.add(LINE), high);
-            }
-        }
-        return;
-    }
-    if b.row_stride != 1 {
-        pack_b_elementwise(dst, b, NR, (p0, kc), (j0, nc));
-        return;
-    }
-    // A transposed source, whose columns are contiguous: transposed 16 x 16 at a time.
-    for jr in (0..nc).step_by(NR) {
-        let cols = NR.min(nc - jr);
-        let panel = dst.add(jr * kc);
-        for half in (0..NR).step_by(LINE) {
-            let valid = LINE.min(cols.saturating_sub(half));
-            for p in (0..kc).step_by(LINE) {
-                let width = LINE.min(kc - p);
-                let mut tile = [_mm512_setzero_ps(); LINE];
-                for (j, vector) in tile.iter_mut().enumerate().take(valid) {
-                    *vector = _mm512_maskz_loadu_ps(lanes(width), b.at(p0 + p, j0 + jr + half + j));
-                }
-                transpose_16x16(&mut tile);
-                for (t, row) in tile.iter().enumerate().take(width) {
-                    _mm512_storeu_ps(panel.add((p + t) * NR + half), *row);
-                }
-            }
-        }
-    }
 }
 
 /// Transposes the 16 x 16 matrix whose rows are the 16 vectors, in registers: two rounds of
@@ -255,61 +270,4 @@ fn lane_masks(cols: usize) -> (__mmask16, __mmask16) {
         (1u32 << cols) - 1
     };
     (bits as u16, (bits >> 16) as u16)
-}
-
-/// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 24 registers.
-#[target_feature(enable = "avx512f")]
-#[allow(clippy::too_many_arguments)]
-#[inline]
-unsafe fn micro_kernel(
-    kc: usize,
-    a: RowsOfA,
-    b: ColumnsOfB,
-    c: *mut f32,
-    ldc: usize,
-    rows: usize,
-    cols: usize,
-    accumulate: bool,
-) {
-    let mut sums = [[_mm512_setzero_ps(); 2]; MR];
-    let (mut b, b_step) = b.start_and_step(NR);
-    match a {
-        RowsOfA::Packed(mut a) => {
-            for _ in 0..kc {
-                let b0 = _mm512_loadu_ps(b);
-                let b1 = _mm512_loadu_ps(b.add(LINE));
-                for (r, row) in sums.iter_mut().enumerate() {
-                    let value = _mm512_set1_ps(*a.add(r));
-                    row[0] = _mm512_fmadd_ps(value, b0, row[0]);
-                    row[1] = _mm512_fmadd_ps(value, b1, row[1]);
-                }
-                a = a.add(MR);
-                b = b.add(b_step);
-            }
-        }
-        RowsOfA::InPlace(mut a, row_stride) => {
-            for _ in 0..kc {
-                let b0 = _mm512_loadu_ps(b);
-                let b1 = _mm512_loadu_ps(b.add(LINE));
-                for (r, row) in sums.iter_mut().enumerate() {
-                    let value = _mm512_set1_ps(*a.add(r * row_stride));
-                    row[0] = _mm512_fmadd_ps(value, b0, row[0]);
-                    row[1] = _mm512_fmadd_ps(value, b1, row[1]);
-                }
-                a = a.add(1);
-                b = b.add(b_step);
-            }
-        }
-    }
-    let (mask0, mask1) = lane_masks(cols);
-    for (r, row) in sums.iter().enumerate().take(rows) {
-        let out = c.add(r * ldc);
-        let (mut low, mut high) = (row[0], row[1]);
-        if accumulate {
-            low = _mm512_add_ps(low, _mm512_maskz_loadu_ps(mask0, out));
-            high = _mm512_add_ps(high, _mm512_maskz_loadu_ps(mask1, out.add(LINE)));
-        }
-        _mm512_mask_storeu_ps(out, mask0, low);
-        _mm512_mask_storeu_ps(out.add(LINE), mask1, high);
-    }
 }

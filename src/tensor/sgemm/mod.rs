@@ -351,10 +351,40 @@ fn even_block(extent: usize, limit: usize, unit: usize) -> usize {
     extent.div_ceil(blocks).next_multiple_of(unit).min(limit)
 }
 
-/// Copies `a` into `MR`-row panels one element at a time, for the layouts a kernel does not
-/// vectorise (a row-major `A`'s last rows, which do not fill a register block, and arbitrary
-/// strides): panel `r` holds, for each `p`, the `mr` values of column `p`, zeros below the
-/// last row.
+/// The walk of a narrow product over its output in blocks of `R x C`: `dots(a_rows, b_cols)`
+/// returns the `R x C` dot products of `R` rows of `A` with `C` columns of `B` (each
+/// contiguous, `a.cols` long). Past the last row (column), a block re-reads the last one and
+/// its extra sums are dropped.
+#[inline(always)]
+unsafe fn narrow_blocks<const R: usize, const C: usize>(
+    a: StridedMatrix,
+    b: StridedMatrix,
+    c: *mut f32,
+    ldc: usize,
+    accumulate: bool,
+    mut dots: impl FnMut([*const f32; R], [*const f32; C]) -> [[f32; C]; R],
+) {
+    let (m, n) = (a.rows, b.cols);
+    for i0 in (0..m).step_by(R) {
+        let rows = R.min(m - i0);
+        for j0 in (0..n).step_by(C) {
+            let cols = C.min(n - j0);
+            let a_rows = std::array::from_fn(|r| a.at(i0 + r.min(rows - 1), 0));
+            let b_cols = std::array::from_fn(|j| b.at(0, j0 + j.min(cols - 1)));
+            for (r, row) in dots(a_rows, b_cols).iter().enumerate().take(rows) {
+                for (j, &value) in row.iter().enumerate().take(cols) {
+                    let out = c.add((i0 + r) * ldc + j0 + j);
+                    *out = if accumulate { *out + value } else { value };
+                }
+            }
+        }
+    }
+}
+
+/// Copies rows `i0 .. i0 + mc`, columns `p0 .. p0 + kc` of `a` into panels of `mr` rows, one
+/// element at a time, for the layouts a kernel does not vectorise (a row-major `A`'s last
+/// rows, which do not fill a register block, and arbitrary strides): panel `r` holds, for
+/// each `p`, the `mr` values of column `p`, zeros below the last row.
 unsafe fn pack_a_elementwise(
     dst: *mut f32,
     a: StridedMatrix,
@@ -377,9 +407,10 @@ unsafe fn pack_a_elementwise(
     }
 }
 
-/// Copies `b` into `NR`-column panels one element at a time, for strides a kernel does not
-/// vectorise (neither rows nor columns contiguous): panel `j` holds, for each `p`, the `nr`
-/// values of row `p`, zeros past the last column.
+/// Copies rows `p0 .. p0 + kc`, columns `j0 .. j0 + nc` of `b` into panels of `nr` columns,
+/// one element at a time, for strides a kernel does not vectorise: panel `j` holds, for each
+/// `p`, the `nr` values of row `p`, zeros past the last column. That is the `A` panel layout
+/// of `Bᵀ`.
 unsafe fn pack_b_elementwise(
     dst: *mut f32,
     b: StridedMatrix,
@@ -387,19 +418,14 @@ unsafe fn pack_b_elementwise(
     (p0, kc): (usize, usize),
     (j0, nc): (usize, usize),
 ) {
-    for jr in (0..nc).step_by(nr) {
-        let cols = nr.min(nc - jr);
-        let panel = dst.add(jr * kc);
-        for p in 0..kc {
-            for j in 0..nr {
-                *panel.add(p * nr + j) = if j < cols {
-                    *b.at(p0 + p, j0 + jr + j)
-                } else {
-                    0.0
-                };
-            }
-        }
-    }
+    let transposed = StridedMatrix {
+        rows: b.cols,
+        cols: b.rows,
+        row_stride: b.col_stride,
+        col_stride: b.row_stride,
+        ..b
+    };
+    pack_a_elementwise(dst, transposed, nr, (j0, nc), (p0, kc));
 }
 
 #[cfg(test)]
