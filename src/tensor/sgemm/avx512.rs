@@ -22,6 +22,7 @@ pub struct Avx512;
 impl RegisterKernel for Avx512 {
     const MR: usize = MR;
     const NR: usize = NR;
+    const KC: usize = 256;
 
     /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 24 registers.
     #[target_feature(enable = "avx512f")]

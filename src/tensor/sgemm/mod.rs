@@ -35,8 +35,9 @@ pub mod avx512;
 
 use std::cell::RefCell;
 
-/// Depth of one packed block (the `k` extent kept in cache).
-const KC: usize = 256;
+/// The largest depth of a packed block of any kernel ([`RegisterKernel::KC`]): the packing
+/// buffers are sized for it.
+const MAX_KC: usize = 384;
 /// Rows of `A` packed at a time (a multiple of every kernel's `MR`).
 const MC: usize = 96;
 /// Columns of `B` packed at a time (a multiple of every kernel's `NR`).
@@ -123,6 +124,9 @@ trait RegisterKernel {
     const MR: usize;
     /// Columns of the register block.
     const NR: usize;
+    /// Depth of one packed block (the `k` extent kept in cache), at most [`MAX_KC`]: a
+    /// `KC x NR` panel of `B` and the `MR x KC` values of `A` it meets must fit in L1.
+    const KC: usize;
 
     /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, `C` held in registers.
     #[allow(clippy::too_many_arguments)]
@@ -194,8 +198,8 @@ struct PackingBuffers {
 }
 
 impl PackingBuffers {
-    const A_LEN: usize = MC * KC;
-    const B_LEN: usize = KC * NC;
+    const A_LEN: usize = MC * MAX_KC;
+    const B_LEN: usize = MAX_KC * NC;
 
     fn new() -> Self {
         PackingBuffers {
@@ -275,6 +279,8 @@ unsafe fn blocked_product<K: RegisterKernel>(
     packed_a: *mut f32,
     packed_b: *mut f32,
 ) {
+    // The buffers hold the kernel's blocks, and its blocks are whole register blocks.
+    const { assert!(K::KC <= MAX_KC && MC.is_multiple_of(K::MR) && NC.is_multiple_of(K::NR)) };
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
@@ -295,7 +301,7 @@ unsafe fn blocked_product<K: RegisterKernel>(
     // Blocks of equal size (rounded up to whole panels), so that no pass is a thin remainder:
     // k = 784 runs as four passes of 196, not three of 256 and one of 16.
     let nc_step = even_block(n, NC, nr);
-    let kc_step = even_block(k, KC, 1);
+    let kc_step = even_block(k, K::KC, 1);
     let mc_step = even_block(m, MC, mr);
     // A row-major `A` needs no packing: the kernel broadcasts from its rows as they are,
     // which saves transposing it (`X W1ᵀ`) and costs nothing in the kernel.
