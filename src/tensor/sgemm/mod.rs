@@ -82,17 +82,18 @@ pub enum Isa {
 }
 
 impl Isa {
+    /// Every instruction set with a kernel, widest first.
+    pub const WIDEST_FIRST: [Isa; 2] = [Isa::Avx512, Isa::Avx2];
+
     /// The widest instruction set of this CPU that has a kernel, if any (the features are
     /// detected once, then cached by the standard library).
     pub fn detect() -> Option<Isa> {
-        [Isa::Avx512, Isa::Avx2]
-            .into_iter()
-            .find(|isa| isa.runs_here())
+        Isa::WIDEST_FIRST.into_iter().find(|isa| isa.runs_here())
     }
 
     /// Every instruction set of this CPU that has a kernel, widest first.
     pub fn available() -> Vec<Isa> {
-        [Isa::Avx512, Isa::Avx2]
+        Isa::WIDEST_FIRST
             .into_iter()
             .filter(|isa| isa.runs_here())
             .collect()
