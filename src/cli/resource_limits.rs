@@ -50,7 +50,7 @@ impl MemoryLimitArgs {
                 "{what} needs about {}, above the memory limit of {}; use smaller sizes or \
                  raise --memory-limit",
                 bytes_text(needed),
-                short_bytes(limit as usize)
+                bytes_text(limit as f64)
             )));
         }
         Ok(())
@@ -77,10 +77,14 @@ pub fn byte_count(text: &str) -> Result<u64, String> {
     }
 }
 
-/// An estimate of `bytes` for a message (which may be beyond `usize`).
+/// An estimate of `bytes` for a message: as `short_bytes` below 1 GiB, then in GiB, and in
+/// powers of ten beyond a million GiB.
 fn bytes_text(bytes: f64) -> String {
-    if bytes < usize::MAX as f64 {
+    const GIB: f64 = (1u64 << 30) as f64;
+    if bytes < GIB {
         short_bytes(bytes as usize)
+    } else if bytes < 1e6 * GIB {
+        format!("{:.1} GiB", bytes / GIB)
     } else {
         format!("{bytes:.1e} B")
     }

@@ -685,7 +685,7 @@ fn build_model(
                 weight_decay: args.weight_decay,
                 ..from_file
             };
-            check_training_memory(args, &config)?;
+            check_training_memory(args, &config, train_set.len())?;
             loaded.reconfigured(config)?
         }
         None => {
@@ -698,19 +698,19 @@ fn build_model(
                 bias: bias.unwrap_or(true),
                 weight_decay: args.weight_decay,
             };
-            check_training_memory(args, &config)?;
+            check_training_memory(args, &config, train_set.len())?;
             Mlp::new(config, args.seed)?
         }
     };
     Ok(mlp)
 }
 
-/// A usage error when training `config` at `--batch-size` would need more than the memory
-/// limit.
-fn check_training_memory(args: &TrainArgs, config: &MlpConfig) -> Result<()> {
-    let what = format!("training {config} with batches of {}", args.batch_size);
-    args.memory
-        .check(&what, training_bytes(config, args.batch_size))?;
+/// A usage error when training `config` would need more than the memory limit, at the
+/// batch size training uses (`--batch-size`, at most the number of samples).
+fn check_training_memory(args: &TrainArgs, config: &MlpConfig, samples: usize) -> Result<()> {
+    let batch = args.batch_size.min(samples);
+    let what = format!("training {config} with batches of {batch}");
+    args.memory.check(&what, training_bytes(config, batch))?;
     Ok(())
 }
 
