@@ -2,8 +2,9 @@
 //! three ways.
 
 use super::flag_values::count;
-use super::graph::check_paths;
-use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
+use super::model_choice::{
+    check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
+};
 use super::output::write_text;
 use anyhow::Result;
 use backprop::explain::render_markdown::render_markdown;

@@ -1,9 +1,10 @@
 //! `backprop graph`: draws the computational graph that a forward pass built.
 
 use super::flag_values::count;
-use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
+use super::model_choice::{
+    check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
+};
 use super::output::write_text;
-use super::output_paths::OutputPaths;
 use anyhow::Result;
 use backprop::nn::precision::convert_precision;
 use backprop::nn::Mlp;
@@ -87,34 +88,6 @@ pub fn run(args: &GraphArgs) -> Result<bool> {
     };
     write_text(args.out.as_deref(), &text, "graph")?;
     Ok(true)
-}
-
-/// Checks `--out` (writable, and not the `--model` file or a dataset file) before anything is
-/// read or written; shared by `graph` and `explain`.
-pub fn check_paths(
-    out: Option<&std::path::Path>,
-    model: &super::model_choice::ModelArgs,
-    sample: &super::model_choice::SampleArgs,
-) -> Result<()> {
-    let Some(out) = out else {
-        return Ok(());
-    };
-    let mut paths = OutputPaths::new();
-    paths.output("--out", out);
-    if let Some(model) = &model.model {
-        paths.input("--model", model);
-    }
-    if let Some(dataset) = &sample.dataset {
-        let folder = std::path::Path::new(dataset);
-        if folder.is_dir() {
-            paths.inputs_in_folder("--dataset", folder);
-        }
-    }
-    if let Some(data_dir) = &sample.data_dir {
-        paths.inputs_in_folder("--data-dir", data_dir);
-    }
-    paths.check()?;
-    Ok(())
 }
 
 fn has_extension(path: &std::path::Path, extensions: &[&str]) -> bool {

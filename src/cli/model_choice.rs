@@ -3,6 +3,7 @@
 
 use super::dataset_arg::{load_splits, Split};
 use super::flag_values::{count, non_negative_number};
+use super::output_paths::OutputPaths;
 use super::resource_limits::{check_inspected_depth, inspection_bytes, MemoryLimitArgs};
 use anyhow::{bail, Context, Result};
 use backprop::data::Dataset;
@@ -12,7 +13,7 @@ use backprop::nn::precision::convert_precision;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::tensor::Tensor;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The model: `--model FILE`, or the seed's network built from the size flags.
 #[derive(Args, Debug, Clone)]
@@ -65,6 +66,30 @@ pub struct SampleArgs {
     /// Which split of the dataset.
     #[arg(long, value_enum, default_value_t = Split::Train, requires = "dataset")]
     pub split: Split,
+}
+
+/// Checks `--out` (writable, and not the `--model` file or a dataset file) before anything is
+/// read or written; shared by `graph` and `explain`.
+pub fn check_paths(out: Option<&Path>, model: &ModelArgs, sample: &SampleArgs) -> Result<()> {
+    let Some(out) = out else {
+        return Ok(());
+    };
+    let mut paths = OutputPaths::new();
+    paths.output("--out", out);
+    if let Some(model) = &model.model {
+        paths.input("--model", model);
+    }
+    if let Some(dataset) = &sample.dataset {
+        let folder = Path::new(dataset);
+        if folder.is_dir() {
+            paths.inputs_in_folder("--dataset", folder);
+        }
+    }
+    if let Some(data_dir) = &sample.data_dir {
+        paths.inputs_in_folder("--data-dir", data_dir);
+    }
+    paths.check()?;
+    Ok(())
 }
 
 /// The split of `--dataset` that samples come from, if one was named.

@@ -443,7 +443,7 @@ fn check_output_paths(args: &TrainArgs) -> Result<()> {
     if let Some(plot) = &args.plot {
         paths.output("--plot", plot);
     }
-    if writes_checkpoints(args) || args.checkpoint_path() == args.out {
+    if writes_checkpoints(args) {
         paths.output("--checkpoint", &checkpoint);
     }
     if let Some(init) = &args.init {
