@@ -156,16 +156,7 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
     // From here on, SIGINT and SIGTERM stop training cleanly (after the current step).
     let signals = StopSignals::install()?;
     start.trainer.set_stop_flag(signals.stop_flag());
-    reporter.println(&run_header(args, &start.mlp, &data, threads));
-    reporter.println(&memory_line(&mut start.mlp, &data.train, args.batch_size)?);
-    if let Some(resume) = &args.resume {
-        reporter.println(&format!(
-            "resuming {} at step {} (epoch {})",
-            resume.display(),
-            start.trainer.steps(),
-            start.trainer.epoch()
-        ));
-    }
+    report_start(args, &mut start, &data, threads, &reporter)?;
     let steps = train_and_checkpoint(args, threads, &mut start, &data, &mut reporter, &signals)?;
     save_trained_model(args, threads, &start.mlp, &data.train, steps)?;
     draw_plot(args, &start.mlp, &reporter.records)?;
@@ -278,6 +269,28 @@ fn open_outputs(args: &TrainArgs, start: &mut Start, data: &RunData) -> Result<T
     let mut reporter = TrainingReporter::new(total_epochs, args.quiet, metrics);
     reporter.records = start.earlier_records.clone();
     Ok(reporter)
+}
+
+/// Says what is trained on what (model, data, threads), the memory a batch needs, and where
+/// a resumed run starts.
+fn report_start(
+    args: &TrainArgs,
+    start: &mut Start,
+    data: &RunData,
+    threads: usize,
+    reporter: &TrainingReporter,
+) -> Result<()> {
+    reporter.println(&run_header(args, &start.mlp, data, threads));
+    reporter.println(&memory_line(&mut start.mlp, &data.train, args.batch_size)?);
+    if let Some(resume) = &args.resume {
+        reporter.println(&format!(
+            "resuming {} at step {} (epoch {})",
+            resume.display(),
+            start.trainer.steps(),
+            start.trainer.epoch()
+        ));
+    }
+    Ok(())
 }
 
 /// The first line of a run: the model, the data and the threads.
