@@ -180,14 +180,6 @@ pub struct MlpNodes {
     pub objective: VarId,
 }
 
-/// The decay term `λ W_k` that [`Mlp::backward_for_update`] left out of every weight's
-/// gradient, for the optimizer to add.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DeferredDecay<T> {
-    /// The factor of `W_k` in `dJ/dW_k = dL/dW_k + factor · W_k`: `λ`.
-    pub factor: T,
-}
-
 /// The numbers one forward pass produces.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ForwardValues<T> {
@@ -467,29 +459,13 @@ impl<T: Element> Mlp<T> {
         })
     }
 
-    /// Backward propagation (4.7.9 to 4.7.14) from `J`. Parameter gradients accumulate until
-    /// [`Mlp::zero_grad`], as in PyTorch.
+    /// Backward propagation (4.7.9 to 4.7.14) from `J`: afterwards every parameter holds
+    /// `dJ/dθ` (for a weight, `dL/dW_k + λ W_k`, 4.7.11 and 4.7.14 with the decay term of
+    /// 4.7.10) and every hidden layer's `z_k` holds `dJ/dz_k` (see [`Graph::backward`]).
+    /// Parameter gradients accumulate until [`Mlp::zero_grad`], as in PyTorch.
     pub fn backward(&mut self) -> Result<(), MlpError> {
         self.graph.backward(self.nodes.objective)?;
         Ok(())
-    }
-
-    /// Backward propagation for an optimizer step: as [`Mlp::backward`], except that each
-    /// weight's gradient is left without its decay term `λ W_k` (4.7.10), which the optimizer
-    /// adds inside its update ([`crate::optim::Optimizer::step`] with the returned
-    /// [`DeferredDecay`]). 4.7.11 and 4.7.14 are then completed in the pass that updates
-    /// `W_k`, instead of one more pass over `W_k` and its gradient here; the arithmetic is
-    /// the same (`dJ/dW = dL/dW + λ W`, the term computed as the norm's rule computes it).
-    pub fn backward_for_update(&mut self) -> Result<DeferredDecay<T>, MlpError> {
-        self.graph
-            .backward_for_update(self.nodes.objective, &self.nodes.squared_norms)?;
-        // 4.7.10: ds/dW = 2 W · ds/d‖W‖², with ds/d‖W‖² = λ/2 as backward propagation found
-        // it (the same for every layer).
-        let factor = self
-            .graph
-            .grad(self.nodes.squared_norms[0])
-            .map_or(T::ZERO, |g| T::from_f64(2.0) * g.item());
-        Ok(DeferredDecay { factor })
     }
 
     /// Forgets the accumulated parameter gradients.

@@ -9,6 +9,6 @@ pub mod trainer;
 pub use evaluate::{evaluate, Evaluation};
 pub use metrics::EpochRecord;
 pub use trainer::{
-    train_step, EpochTotals, NoObserver, StepOutcome, StepProgress, TrainConfig, TrainData,
-    TrainError, TrainSummary, Trainer, TrainerState, TrainingObserver,
+    EpochTotals, NoObserver, StepOutcome, StepProgress, TrainConfig, TrainData, TrainError,
+    TrainSummary, Trainer, TrainerState, TrainingObserver, SHUFFLE_SEED_MIX,
 };
