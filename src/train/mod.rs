@@ -1,6 +1,6 @@
 //! Training: the loop, evaluation, the per-epoch metrics, and gradient diagnostics.
 
-pub mod awake;
+pub(crate) mod awake;
 pub mod evaluate;
 pub mod grad_stats;
 pub mod metrics;
