@@ -1,5 +1,5 @@
 //! Matrix products: `f32` on CPUs with AVX-512 or AVX2 by this crate's own kernels
-//! ([`super::sgemm`]), everything else by the `faer` crate (see `docs/decisions.md`).
+//! (`tensor/sgemm`), everything else by the `faer` crate (see `docs/decisions.md`).
 //!
 //! The three products of an MLP layer, in the batch form where rows are samples, each read
 //! its transposed operand in place through strides (never transposed in a separate pass):

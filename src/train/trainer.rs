@@ -69,7 +69,8 @@ pub struct StepProgress {
 }
 
 /// Receives training events (a progress bar, a metrics file, a plot...). An observer is
-/// `Send` because a training step runs inside a rayon join ([`super::awake`]).
+/// `Send` because a training step runs inside a rayon join (the one in `train/awake.rs`
+/// that keeps the pool's threads awake through the step).
 pub trait TrainingObserver: Send {
     /// After every backward pass, before the update: the model holds this step's values and
     /// gradients, `dJ/dθ` for every parameter (`λ W` included) and `dJ/dz` for every hidden
