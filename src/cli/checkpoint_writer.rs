@@ -71,10 +71,6 @@ impl TrainingObserver for CheckpointWriter<'_> {
         self.inner.after_backward(mlp);
     }
 
-    fn reads_gradients(&self) -> bool {
-        self.inner.reads_gradients()
-    }
-
     fn on_step(&mut self, progress: &StepProgress) {
         self.inner.on_step(progress);
     }

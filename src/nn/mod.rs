@@ -9,7 +9,7 @@ pub mod precision;
 pub mod seed_equations;
 
 pub use crate::graph::Activation;
-pub use mlp::{DeferredDecay, Mlp, MlpConfig, MlpNodes};
+pub use mlp::{Mlp, MlpConfig, MlpNodes};
 
 use std::fmt;
 
