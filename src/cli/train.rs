@@ -110,6 +110,10 @@ pub struct TrainArgs {
     /// --epochs / --steps count from the start of the first run.
     #[arg(long, conflicts_with = "init")]
     pub resume: Option<PathBuf>,
+    /// Resume even though the training set differs from the one the checkpoint was trained
+    /// on (same number of samples, other content); without it that is an error.
+    #[arg(long, requires = "resume")]
+    pub resume_on_other_data: bool,
 }
 
 impl TrainArgs {
@@ -165,10 +169,20 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
         (splits.train, None)
     };
     let test = splits.test;
+    let fingerprint = train_set.fingerprint();
 
     let (start, resumed) = match resumed {
         Some(checkpoint) => {
             let source = format!("--resume {}", args.resume.as_ref().unwrap().display());
+            if checkpoint.data != fingerprint && !args.resume_on_other_data {
+                bail!(
+                    "{source} was trained on other data ({}); --dataset {} gives {}; pass \
+                     --resume-on-other-data to continue on this data on purpose",
+                    checkpoint.data,
+                    args.dataset,
+                    fingerprint
+                );
+            }
             (
                 Some((source, checkpoint.mlp)),
                 Some((checkpoint.state, checkpoint.records)),
@@ -255,6 +269,7 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
         run_description(args, threads),
         image_metadata.clone(),
         earlier_records,
+        fingerprint,
     );
     let result = trainer.run(&mut mlp, data, &mut checkpoints);
     let summary = match result {
