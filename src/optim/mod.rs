@@ -62,6 +62,18 @@ impl OptimizerKind {
     }
 }
 
+/// The command line's names (`sgd`, `momentum`, `adam`), each with its default
+/// hyper-parameters; the variants carry data, so clap's derive cannot write this.
+impl clap::ValueEnum for OptimizerKind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[OptimizerKind::Sgd, Self::MOMENTUM, Self::ADAM]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.name()))
+    }
+}
+
 impl fmt::Display for OptimizerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
