@@ -113,6 +113,10 @@ pub struct TrainArgs {
     /// --epochs / --steps count from the start of the first run.
     #[arg(long, conflicts_with = "init")]
     pub resume: Option<PathBuf>,
+    /// Resume even though the training set differs from the one the checkpoint was trained
+    /// on (same number of samples, other content); without it that is an error.
+    #[arg(long, requires = "resume")]
+    pub resume_on_other_data: bool,
     #[command(flatten)]
     pub memory: MemoryLimitArgs,
 }
@@ -216,6 +220,16 @@ fn resolve_start(
     let (loaded, resumed) = match resumed {
         Some(checkpoint) => {
             let source = format!("--resume {}", args.resume.as_ref().unwrap().display());
+            let fingerprint = train_set.fingerprint();
+            if checkpoint.data != fingerprint && !args.resume_on_other_data {
+                bail!(
+                    "{source} was trained on other data ({}); --dataset {} gives {}; pass \
+                     --resume-on-other-data to continue on this data on purpose",
+                    checkpoint.data,
+                    args.dataset,
+                    fingerprint
+                );
+            }
             (
                 Some((source, checkpoint.mlp)),
                 Some((checkpoint.state, checkpoint.records)),
@@ -334,6 +348,7 @@ fn train_and_checkpoint(
         run_description(args, threads),
         image_metadata(&data.train),
         std::mem::take(&mut start.earlier_records),
+        data.train.fingerprint(),
     );
     let (mlp, trainer) = (&mut start.mlp, &mut start.trainer);
     let result = trainer.run(mlp, data.view(), &mut checkpoints);
