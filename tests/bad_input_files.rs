@@ -374,12 +374,13 @@ fn an_idx_gzip_bomb_is_refused_without_inflating_it() {
         "declares 3000000000 bytes of data, more than the limit of 1073741824 bytes for an IDX file",
     );
 
-    // Two images of 3000x3000 would make a model of 9 million inputs.
-    gzip_idx(&images, &image_header(2, 3000, 3000), 18_000_000);
+    // Two images of 5000x5000 would make a model of 25 million inputs: refused from the
+    // header, before their 50 MB are inflated.
+    gzip_idx(&images, &image_header(2, 5000, 5000), 50_000_000);
     assert_refused(
         dir,
         &["train", "--dataset", "bomb", "--quiet"],
-        "declares images of 3000x3000 pixels, more than the limit of 65536 pixels per image",
+        "declares images of 5000x5000 pixels, more than the limit of 16777216 pixels per image",
     );
 }
 

@@ -281,14 +281,14 @@ fn a_huge_header_count_in_a_small_file_is_rejected_before_allocating() {
     let message = images_error(&idx_bytes(8, &[u32::MAX, u32::MAX, u32::MAX], &[0; 84]));
     assert!(
         message.contains(
-            "declares images of 4294967295x4294967295 pixels, more than the limit of 65536 pixels per image"
+            "declares images of 4294967295x4294967295 pixels, more than the limit of 16777216 pixels per image"
         ),
         "{message}"
     );
-    let message = images_error(&idx_bytes(8, &[u32::MAX, 256, 256], &[0; 84]));
+    let message = images_error(&idx_bytes(8, &[u32::MAX, 4096, 4096], &[0; 84]));
     assert!(
         message.contains(
-            "declares 281474976645120 bytes of data, more than the limit of 1073741824 bytes for an IDX file"
+            "declares 72057594021150720 bytes of data, more than the limit of 1073741824 bytes for an IDX file"
         ),
         "{message}"
     );

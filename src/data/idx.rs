@@ -41,11 +41,12 @@ const GZIP_PREALLOCATION_LIMIT: usize = 64 << 20;
 /// plus one byte, so no file, however it is compressed, makes the reader hold more than this.
 pub const MAX_IDX_DATA_BYTES: u64 = 1 << 30;
 
-/// The most pixels (`rows * cols`) one image of an IDX file may have: 65,536 (256 x 256).
-/// Each pixel is an input of the network, so the first weight matrix grows with it; at this
-/// size a hidden layer of 1,000 units already holds 65 million weights (262 MB, and as much
-/// again for each of the gradient and the optimiser's moments).
-pub const MAX_IDX_IMAGE_PIXELS: u64 = 1 << 16;
+/// The most pixels (`rows * cols`) one image of an IDX file may have: 16,777,216 (4096 x
+/// 4096, as for a PNG given to `predict`), checked from the header before any data is read.
+/// Each pixel is an input of the network, so the first weight matrix grows with it; the
+/// memory the model would need is checked separately, against the memory limit, before
+/// anything is trained.
+pub const MAX_IDX_IMAGE_PIXELS: u64 = 1 << 24;
 
 /// The images of one IDX image file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -413,14 +414,14 @@ mod tests {
 
     #[test]
     fn images_over_the_pixel_limit_are_refused_before_their_data() {
-        let bytes = header(3, &[1, 257, 256]);
+        let bytes = header(3, &[1, 4097, 4096]);
         let err = decode_idx_images(&bytes, Path::new("wide")).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "wide declares images of 257x256 pixels, more than the limit of 65536 pixels per image"
+            "wide declares images of 4097x4096 pixels, more than the limit of 16777216 pixels per image"
         );
         // At the limit, the header is accepted and the missing data is what fails.
-        let bytes = header(3, &[1, 256, 256]);
+        let bytes = header(3, &[1, 4096, 4096]);
         let err = decode_idx_images(&bytes, Path::new("wide")).unwrap_err();
         assert!(matches!(err, DataError::Truncated { .. }), "{err}");
     }
