@@ -283,8 +283,10 @@ fn status_replies_stay_fast_while_the_session_plays() {
     client.post(&format!("/api/sessions/{id}/pause"));
     assert!(steps.len() > 5, "{} replies in two seconds", steps.len());
     assert!(steps.last() > steps.first(), "training advanced: {steps:?}");
+    // A fraction of a second: the training thread lets a waiting request take the lock
+    // before its next step.
     assert!(
-        slowest < std::time::Duration::from_secs(1),
+        slowest < std::time::Duration::from_millis(500),
         "the slowest status reply during play took {slowest:?}"
     );
 }

@@ -8,7 +8,7 @@
 //! The tests take turns (one lock), so each one's timings and memory are its own.
 
 use backprop::playground::server::{
-    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEAD_BYTES,
+    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEAD_BYTES, STALL_TIMEOUT,
 };
 use backprop::playground::PlaygroundServer;
 use serde_json::Value;
@@ -544,4 +544,42 @@ fn heavy_steps_and_play_on_other_sessions_delay_no_reply() {
     assert_eq!(status["steps"], 3);
     eprintln!("{polls} polls while stepping; the slowest reply took {slowest:?}");
     assert_memory_bounded(before);
+}
+
+#[test]
+fn a_client_that_never_reads_its_replies_is_cut_off() {
+    let (_turn, _server, address) = start();
+    let script = request(address, "GET", "/playground.js");
+    assert_eq!(script.status, 200);
+    // Pipelined requests whose replies (tens of megabytes) never fit the socket buffers.
+    const REQUESTS: usize = 2000;
+    let all_replies = REQUESTS * script.body.len();
+    let mut stream = connect(address);
+    let one = format!("GET /playground.js HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    stream.write_all(one.repeat(REQUESTS).as_bytes()).unwrap();
+    // Meanwhile others are served; then the stalled connection is closed.
+    let started = Instant::now();
+    let limit = STALL_TIMEOUT + Duration::from_secs(5);
+    while started.elapsed() < limit {
+        prompt(address, "GET", "/api/defaults");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut received = 0;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(error) if error.kind() == ErrorKind::ConnectionReset => break,
+            Err(error) => panic!("the stalled connection was not closed: {error}"),
+        }
+        assert!(
+            received < all_replies,
+            "every reply was sent: the connection stayed open"
+        );
+    }
+    assert!(
+        received < all_replies / 2,
+        "{received} of {all_replies} bytes"
+    );
 }

@@ -324,8 +324,8 @@ impl Activity {
 
     /// Whether no byte moved for `limit` while no request was being answered.
     fn stalled_for(&self, limit: Duration) -> bool {
-        let idle =
-            self.start.elapsed().as_millis() as u64 - self.last_millis.load(Ordering::Relaxed);
+        let idle = (self.start.elapsed().as_millis() as u64)
+            .saturating_sub(self.last_millis.load(Ordering::Relaxed));
         self.answering.load(Ordering::SeqCst) == 0 && idle > limit.as_millis() as u64
     }
 }
