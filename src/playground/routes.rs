@@ -178,62 +178,92 @@ fn create(registry: &Registry, query: &str) -> Reply {
     }
 }
 
-/// A session action: its name (the last path segment), its method and its parameters.
-pub struct ActionSpec {
-    /// The path segment.
-    pub name: &'static str,
-    /// The one method it answers.
-    pub method: &'static str,
-    /// The query parameters it takes.
-    pub params: &'static [&'static str],
+/// A session action: its name (the last path segment), its method, the query parameters it
+/// takes and how their values are read.
+struct ActionSpec {
+    name: &'static str,
+    method: &'static str,
+    params: &'static [&'static str],
+    /// Reads the (known) parameters into the action; `sizes` are the session's training
+    /// and test points.
+    read: fn(&Params, (usize, usize)) -> Result<Action, Reply>,
 }
 
-/// Every session action.
-pub const ACTIONS: [ActionSpec; 9] = [
+/// Every session action: one row each, the only place its parameters are named.
+const ACTIONS: [ActionSpec; 9] = [
     ActionSpec {
         name: "status",
         method: "GET",
         params: &[],
+        read: |_, _| Ok(Action::Status),
     },
     ActionSpec {
         name: "play",
         method: "POST",
         params: &[],
+        read: |_, _| Ok(Action::Play),
     },
     ActionSpec {
         name: "pause",
         method: "POST",
         params: &[],
+        read: |_, _| Ok(Action::Pause),
     },
     ActionSpec {
         name: "reset",
         method: "POST",
         params: &[],
+        read: |_, _| Ok(Action::Reset),
     },
     ActionSpec {
         name: "step",
         method: "POST",
         params: &["count"],
+        read: |params, _| {
+            let count = params.integer_in("count", 1, 1, MAX_STEPS_PER_REQUEST, "")?;
+            Ok(Action::Step { count })
+        },
     },
     ActionSpec {
         name: "points",
         method: "GET",
         params: &[],
+        read: |_, _| Ok(Action::Points),
     },
     ActionSpec {
         name: "heatmap",
         method: "GET",
         params: &["resolution"],
+        read: |params, _| {
+            let resolution = params.integer_in("resolution", 48, 2, MAX_RESOLUTION, "")?;
+            Ok(Action::Heatmap { resolution })
+        },
     },
     ActionSpec {
         name: "network",
         method: "GET",
         params: &[],
+        read: |_, _| Ok(Action::Network),
     },
     ActionSpec {
         name: "graph",
         method: "GET",
         params: &["split", "index"],
+        read: |params, (train_points, test_points)| {
+            let (split, points) = match params.get("split").unwrap_or("train") {
+                "train" => (Split::Train, train_points),
+                "test" => (Split::Test, test_points),
+                other => {
+                    return Err(Reply::error(
+                        400,
+                        format!("split={other:?}; expected train or test"),
+                    ))
+                }
+            };
+            let note = format!(" (the {} set has {points} points)", split.name());
+            let index = params.integer_in("index", 0, 0, points.saturating_sub(1), &note)?;
+            Ok(Action::Graph { split, index })
+        },
     },
 ];
 
@@ -253,6 +283,37 @@ impl Split {
     }
 }
 
+/// A request's decoded query parameters.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// The value of `name`, if given.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The integer parameter `name`: `default` when absent, else a value from `low` to
+    /// `high` (a 400 naming the parameter and the range, followed by `note`, otherwise).
+    fn integer_in<T>(&self, name: &str, default: T, low: T, high: T, note: &str) -> Result<T, Reply>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display,
+    {
+        let Some(text) = self.get(name) else {
+            return Ok(default);
+        };
+        match text.parse::<T>() {
+            Ok(n) if low <= n && n <= high => Ok(n),
+            _ => Err(Reply::error(
+                400,
+                format!("{name}={text:?}; expected an integer from {low} to {high}{note}"),
+            )),
+        }
+    }
+}
+
 /// A session action with its parameters read and checked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Action {
@@ -268,8 +329,8 @@ enum Action {
 }
 
 impl Action {
-    /// Reads `query` for the action `spec` once: unknown parameters, then each value
-    /// against its range (`sizes`: the session's training and test points, for `index`).
+    /// Reads `query` for the action `spec`, once: the pairs, then unknown names, then each
+    /// value against its range (`sizes`: the session's training and test points).
     fn parse(spec: &ActionSpec, query: &str, sizes: (usize, usize)) -> Result<Action, Reply> {
         let params = parse_query(query).map_err(|error| Reply::error(400, error.to_string()))?;
         if let Some((key, _)) = params
@@ -289,60 +350,7 @@ impl Action {
                 ),
             ));
         }
-        let param = |name: &str| {
-            params
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        Ok(match spec.name {
-            "status" => Action::Status,
-            "play" => Action::Play,
-            "pause" => Action::Pause,
-            "reset" => Action::Reset,
-            "step" => Action::Step {
-                count: integer_in("count", param("count"), 1, 1, MAX_STEPS_PER_REQUEST, "")?,
-            },
-            "points" => Action::Points,
-            "heatmap" => Action::Heatmap {
-                resolution: integer_in(
-                    "resolution",
-                    param("resolution"),
-                    48,
-                    2,
-                    MAX_RESOLUTION,
-                    "",
-                )?,
-            },
-            "network" => Action::Network,
-            "graph" => {
-                let split = match param("split").unwrap_or("train") {
-                    "train" => Split::Train,
-                    "test" => Split::Test,
-                    other => {
-                        return Err(Reply::error(
-                            400,
-                            format!("split={other:?}; expected train or test"),
-                        ))
-                    }
-                };
-                let points = match split {
-                    Split::Train => sizes.0,
-                    Split::Test => sizes.1,
-                };
-                let note = format!(" (the {} set has {points} points)", split.name());
-                let index = integer_in(
-                    "index",
-                    param("index"),
-                    0,
-                    0,
-                    points.saturating_sub(1),
-                    &note,
-                )?;
-                Action::Graph { split, index }
-            }
-            other => return Err(Reply::error(404, format!("no such action: {other}"))),
-        })
+        (spec.read)(&Params(params), sizes)
     }
 
     /// Carries the action out on session `id` and answers with its result.
@@ -400,31 +408,6 @@ impl Action {
     }
 }
 
-/// The integer parameter `name`: `default` when absent, else a value from `low` to `high`
-/// (a 400 naming the parameter and the range, followed by `note`, otherwise).
-fn integer_in<T>(
-    name: &str,
-    value: Option<&str>,
-    default: T,
-    low: T,
-    high: T,
-    note: &str,
-) -> Result<T, Reply>
-where
-    T: std::str::FromStr + PartialOrd + std::fmt::Display,
-{
-    let Some(text) = value else {
-        return Ok(default);
-    };
-    match text.parse::<T>() {
-        Ok(n) if low <= n && n <= high => Ok(n),
-        _ => Err(Reply::error(
-            400,
-            format!("{name}={text:?}; expected an integer from {low} to {high}{note}"),
-        )),
-    }
-}
-
 fn status(runner: &SessionRunner, id: u64) -> Value {
     let state = runner.lock();
     let session = &state.session;
@@ -437,4 +420,84 @@ fn status(runner: &SessionRunner, id: u64) -> Value {
         "diverged": session.diverged(),
         "history": session.history(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_path_with_another_method_is_a_405_with_allow() {
+        let registry = Registry::default();
+        let reply = route(&registry, "PUT", "/api/sessions/1/status");
+        assert_eq!((reply.status, reply.allow), (405, Some("GET")));
+        let reply = route(&registry, "GET", "/api/sessions");
+        assert_eq!((reply.status, reply.allow), (405, Some("POST")));
+        let reply = route(&registry, "DELETE", "/playground.css");
+        assert_eq!((reply.status, reply.allow), (405, Some("GET")));
+        assert_eq!(route(&registry, "PUT", "/api/nothing").status, 404);
+        assert_eq!(route(&registry, "GET", "/api/sessions/1/fly").status, 404);
+        assert_eq!(route(&registry, "GET", "/").allow, None);
+    }
+
+    #[test]
+    fn each_action_reads_its_parameters_once_and_steps_on_the_training_thread() {
+        let registry = Registry::default();
+        let created = route(&registry, "POST", "/api/sessions?points=40&batch=8");
+        let id: Value = serde_json::from_str(&created.body).unwrap();
+        let id = id["id"].as_u64().unwrap();
+        let reply = route(
+            &registry,
+            "POST",
+            &format!("/api/sessions/{id}/step?count=7"),
+        );
+        let status: Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(status["steps"], 7);
+        let (train_points, test_points) = registry.get(id).unwrap().split_sizes();
+        for (method, path, words) in [
+            (
+                "POST",
+                "step?count=1001".to_string(),
+                "count=\"1001\"; expected an integer from 1 to 1000".to_string(),
+            ),
+            (
+                "GET",
+                "heatmap?resolution=1".to_string(),
+                "resolution=\"1\"; expected an integer from 2".to_string(),
+            ),
+            (
+                "GET",
+                format!("graph?split=test&index={test_points}"),
+                format!("(the test set has {test_points} points)"),
+            ),
+            (
+                "GET",
+                "graph?index=x".to_string(),
+                format!("(the train set has {train_points} points)"),
+            ),
+            (
+                "GET",
+                "network?x=1".to_string(),
+                "unknown parameter \"x\" for network; expected: none".to_string(),
+            ),
+            (
+                "GET",
+                "graph?x=1".to_string(),
+                "expected: split, index".to_string(),
+            ),
+        ] {
+            let reply = route(&registry, method, &format!("/api/sessions/{id}/{path}"));
+            assert_eq!(reply.status, 400, "{path}");
+            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            let message = body["error"].as_str().unwrap();
+            assert!(message.contains(&words), "{path}: {message}");
+        }
+        let last = test_points - 1;
+        let reply = route(
+            &registry,
+            "GET",
+            &format!("/api/sessions/{id}/graph?split=test&index={last}"),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
 }
