@@ -259,3 +259,34 @@ fn old_sessions_are_dropped_beyond_the_cap() {
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("reload"));
 }
+
+#[test]
+fn status_replies_stay_fast_while_the_session_plays() {
+    let (_server, client) = start();
+    let id = client.post("/api/sessions?points=4000&batch=1024&hidden=64,64,64")["id"]
+        .as_u64()
+        .unwrap();
+    client.post(&format!("/api/sessions/{id}/play"));
+    let started = std::time::Instant::now();
+    let mut slowest = std::time::Duration::ZERO;
+    let mut steps = Vec::new();
+    // About two seconds of polling, bounded in count too.
+    for _ in 0..400 {
+        if started.elapsed() > std::time::Duration::from_secs(2) {
+            break;
+        }
+        let asked = std::time::Instant::now();
+        let status = client.get(&format!("/api/sessions/{id}/status"));
+        slowest = slowest.max(asked.elapsed());
+        steps.push(status["steps"].as_u64().unwrap());
+    }
+    client.post(&format!("/api/sessions/{id}/pause"));
+    assert!(steps.len() > 5, "{} replies in two seconds", steps.len());
+    assert!(steps.last() > steps.first(), "training advanced: {steps:?}");
+    // A fraction of a second: the training thread lets a waiting request take the lock
+    // before its next step.
+    assert!(
+        slowest < std::time::Duration::from_millis(500),
+        "the slowest status reply during play took {slowest:?}"
+    );
+}

@@ -18,8 +18,9 @@ pub struct ServeArgs {
     /// The port to listen on; 0 for any free port [default: 8020, or the next free one].
     #[arg(long)]
     pub port: Option<u16>,
-    /// The address to listen on; anything but loopback makes the playground reachable from
-    /// other machines.
+    /// The address to listen on. On loopback (the default) only `Host` names of this
+    /// machine's loopback are served; any other address (0.0.0.0 for all) makes the
+    /// playground reachable from other machines and serves any `Host`.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: IpAddr,
 }
@@ -36,6 +37,13 @@ pub fn run(args: &ServeArgs) -> Result<bool> {
     };
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "playground: http://{shown}/");
+    if !address.ip().is_loopback() {
+        let _ = writeln!(
+            stdout,
+            "note: listening on {address}, not loopback: anyone who can reach port {} can use the playground, under any host name",
+            address.port()
+        );
+    }
     let _ = writeln!(stdout, "press Ctrl-C to stop");
     let _ = stdout.flush();
     drop(stdout);

@@ -9,10 +9,13 @@
 //!
 //! - [`settings`]: what a page may ask for, and the caps on sizes;
 //! - [`session`]: one training run, stepped with [`crate::train::Trainer::step`];
-//! - [`runner`]: a session's background training thread; [`registry`]: the sessions;
+//! - [`runner`]: a session's training thread, which makes every step (played or asked for
+//!   by `/step`); [`registry`]: the sessions;
 //! - [`heatmap`], [`network`], [`seed_graph`] (with [`equations`]): the views' data;
-//! - [`routes`]: the HTTP API; [`server`]: the server; [`assets`]: the embedded page.
+//! - [`routes`]: the HTTP API; [`access`]: the Host and Origin rules; [`server`]: the
+//!   server, with its limits on sizes, times and connections; [`assets`]: the embedded page.
 
+pub mod access;
 pub mod assets;
 pub mod equations;
 pub mod heatmap;

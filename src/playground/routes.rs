@@ -1,6 +1,7 @@
 //! The HTTP API, as a function from method and URL to a reply, independent of the server
 //! that carries it. Every bad parameter is a 400 with a one-line message; an unknown
-//! session or path is a 404.
+//! session or path is a 404; a known path with another method is a 405 whose `Allow`
+//! names the method it takes.
 //!
 //! | method | path | does |
 //! |---|---|---|
@@ -21,15 +22,18 @@ use super::query::parse_query;
 use super::registry::{Registry, MAX_SESSIONS};
 use super::runner::SessionRunner;
 use super::seed_graph::seed_graph;
-use super::session::Session;
 use super::settings::{
     Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_POINTS,
     MAX_WIDTH, MIN_POINTS,
 };
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// The most steps one `/step` request may ask for.
 pub const MAX_STEPS_PER_REQUEST: u64 = 1000;
+/// How long a `/step` request waits for its steps (made on the session's training thread)
+/// before it answers with the state reached; the rest are still made afterwards.
+pub const STEP_PATIENCE: Duration = Duration::from_secs(60);
 
 /// An HTTP reply.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +44,8 @@ pub struct Reply {
     pub content_type: &'static str,
     /// The body.
     pub body: String,
+    /// The `Allow` header of a 405: the method the path answers.
+    pub allow: Option<&'static str>,
 }
 
 impl Reply {
@@ -48,14 +54,28 @@ impl Reply {
             status: 200,
             content_type: "application/json",
             body: value.to_string(),
+            allow: None,
         }
     }
 
-    fn error(status: u16, message: impl Into<String>) -> Reply {
+    /// An error: `status` with `{"error": message}`.
+    pub fn error(status: u16, message: impl Into<String>) -> Reply {
         Reply {
             status,
             content_type: "application/json",
             body: json!({ "error": message.into() }).to_string(),
+            allow: None,
+        }
+    }
+
+    /// A 405 for `path`, which answers only `allowed`.
+    fn method_not_allowed(path: &str, method: &str, allowed: &'static str) -> Reply {
+        Reply {
+            allow: Some(allowed),
+            ..Reply::error(
+                405,
+                format!("{path} does not take {method}; it takes {allowed}"),
+            )
         }
     }
 
@@ -64,23 +84,54 @@ impl Reply {
             status: 200,
             content_type,
             body: body.to_string(),
+            allow: None,
         }
     }
 }
 
-/// Answers one request.
+/// A path the API knows, and the one method it answers.
+enum Resource<'a> {
+    /// The page or one of its files: the content type and the text.
+    Asset(&'static str, &'static str),
+    /// `/api/defaults`.
+    Defaults,
+    /// `/api/sessions`.
+    Sessions,
+    /// `/api/sessions/<id>/<action>`, with the id not yet read.
+    Session(&'a str, &'static ActionSpec),
+}
+
+/// Answers one request: 404 for an unknown path, 405 (with `Allow`) for a known path with
+/// another method, 400 for a bad parameter.
 pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    match (method, segments.as_slice()) {
-        ("GET", []) | ("GET", ["index.html"]) => {
-            Reply::asset("text/html; charset=utf-8", INDEX_HTML)
-        }
-        ("GET", ["playground.css"]) => Reply::asset("text/css; charset=utf-8", STYLE_CSS),
-        ("GET", ["playground.js"]) => Reply::asset("text/javascript; charset=utf-8", SCRIPT_JS),
-        ("GET", ["api", "defaults"]) => Reply::json(&defaults()),
-        ("POST", ["api", "sessions"]) => create(registry, query),
-        (_, ["api", "sessions", id, action]) => {
+    let (resource, allowed) = match segments.as_slice() {
+        [] | ["index.html"] => (
+            Resource::Asset("text/html; charset=utf-8", INDEX_HTML),
+            "GET",
+        ),
+        ["playground.css"] => (Resource::Asset("text/css; charset=utf-8", STYLE_CSS), "GET"),
+        ["playground.js"] => (
+            Resource::Asset("text/javascript; charset=utf-8", SCRIPT_JS),
+            "GET",
+        ),
+        ["api", "defaults"] => (Resource::Defaults, "GET"),
+        ["api", "sessions"] => (Resource::Sessions, "POST"),
+        ["api", "sessions", id, action] => match ACTIONS.iter().find(|a| a.name == *action) {
+            Some(spec) => (Resource::Session(id, spec), spec.method),
+            None => return Reply::error(404, format!("no such action: {action}")),
+        },
+        _ => return Reply::error(404, format!("no such page: {path}")),
+    };
+    if method != allowed {
+        return Reply::method_not_allowed(path, method, allowed);
+    }
+    match resource {
+        Resource::Asset(content_type, body) => Reply::asset(content_type, body),
+        Resource::Defaults => Reply::json(&defaults()),
+        Resource::Sessions => create(registry, query),
+        Resource::Session(id, spec) => {
             let Ok(id) = id.parse::<u64>() else {
                 return Reply::error(400, format!("session id {id:?} is not a number"));
             };
@@ -90,10 +141,11 @@ pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
                     format!("no session {id} (the server keeps the {MAX_SESSIONS} most recently used; reload the page)"),
                 );
             };
-            session_action(&runner, id, method, action, query)
+            match Action::parse(spec, query, runner.split_sizes()) {
+                Ok(action) => action.run(&runner, id),
+                Err(reply) => reply,
+            }
         }
-        ("GET" | "POST", _) => Reply::error(404, format!("no such page: {path}")),
-        _ => Reply::error(405, format!("method {method} is not supported")),
     }
 }
 
@@ -126,161 +178,233 @@ fn create(registry: &Registry, query: &str) -> Reply {
     }
 }
 
-fn session_action(
-    runner: &SessionRunner,
-    id: u64,
-    method: &str,
-    action: &str,
-    query: &str,
-) -> Reply {
-    let params = match parse_query(query) {
-        Ok(params) => params,
-        Err(error) => return Reply::error(400, error.to_string()),
-    };
-    let param = |name: &str| {
-        params
+/// A session action: its name (the last path segment), its method, the query parameters it
+/// takes and how their values are read.
+struct ActionSpec {
+    name: &'static str,
+    method: &'static str,
+    params: &'static [&'static str],
+    /// Reads the (known) parameters into the action; `sizes` are the session's training
+    /// and test points.
+    read: fn(&Params, (usize, usize)) -> Result<Action, Reply>,
+}
+
+/// Every session action: one row each, the only place its parameters are named.
+const ACTIONS: [ActionSpec; 9] = [
+    ActionSpec {
+        name: "status",
+        method: "GET",
+        params: &[],
+        read: |_, _| Ok(Action::Status),
+    },
+    ActionSpec {
+        name: "play",
+        method: "POST",
+        params: &[],
+        read: |_, _| Ok(Action::Play),
+    },
+    ActionSpec {
+        name: "pause",
+        method: "POST",
+        params: &[],
+        read: |_, _| Ok(Action::Pause),
+    },
+    ActionSpec {
+        name: "reset",
+        method: "POST",
+        params: &[],
+        read: |_, _| Ok(Action::Reset),
+    },
+    ActionSpec {
+        name: "step",
+        method: "POST",
+        params: &["count"],
+        read: |params, _| {
+            let count = params.integer_in("count", 1, 1, MAX_STEPS_PER_REQUEST, "")?;
+            Ok(Action::Step { count })
+        },
+    },
+    ActionSpec {
+        name: "points",
+        method: "GET",
+        params: &[],
+        read: |_, _| Ok(Action::Points),
+    },
+    ActionSpec {
+        name: "heatmap",
+        method: "GET",
+        params: &["resolution"],
+        read: |params, _| {
+            let resolution = params.integer_in("resolution", 48, 2, MAX_RESOLUTION, "")?;
+            Ok(Action::Heatmap { resolution })
+        },
+    },
+    ActionSpec {
+        name: "network",
+        method: "GET",
+        params: &[],
+        read: |_, _| Ok(Action::Network),
+    },
+    ActionSpec {
+        name: "graph",
+        method: "GET",
+        params: &["split", "index"],
+        read: |params, (train_points, test_points)| {
+            let (split, points) = match params.get("split").unwrap_or("train") {
+                "train" => (Split::Train, train_points),
+                "test" => (Split::Test, test_points),
+                other => {
+                    return Err(Reply::error(
+                        400,
+                        format!("split={other:?}; expected train or test"),
+                    ))
+                }
+            };
+            let note = format!(" (the {} set has {points} points)", split.name());
+            let index = params.integer_in("index", 0, 0, points.saturating_sub(1), &note)?;
+            Ok(Action::Graph { split, index })
+        },
+    },
+];
+
+/// Which split a graph is drawn for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Split {
+    Train,
+    Test,
+}
+
+impl Split {
+    fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// A request's decoded query parameters.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// The value of `name`, if given.
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    };
-    let expected: &[&str] = match action {
-        "step" => &["count"],
-        "heatmap" => &["resolution"],
-        "graph" => &["split", "index"],
-        _ => &[],
-    };
-    if let Some((key, _)) = params.iter().find(|(k, _)| !expected.contains(&k.as_str())) {
-        return Reply::error(
-            400,
-            format!(
-                "unknown parameter {key:?} for {action}; expected: {}",
-                if expected.is_empty() {
-                    "none".to_string()
-                } else {
-                    expected.join(", ")
-                }
-            ),
-        );
     }
-    match (method, action) {
-        ("GET", "status") => Reply::json(&status(runner, id)),
-        ("POST", "play") => {
-            runner.set_playing(true);
-            Reply::json(&status(runner, id))
+
+    /// The integer parameter `name`: `default` when absent, else a value from `low` to
+    /// `high` (a 400 naming the parameter and the range, followed by `note`, otherwise).
+    fn integer_in<T>(&self, name: &str, default: T, low: T, high: T, note: &str) -> Result<T, Reply>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display,
+    {
+        let Some(text) = self.get(name) else {
+            return Ok(default);
+        };
+        match text.parse::<T>() {
+            Ok(n) if low <= n && n <= high => Ok(n),
+            _ => Err(Reply::error(
+                400,
+                format!("{name}={text:?}; expected an integer from {low} to {high}{note}"),
+            )),
         }
-        ("POST", "pause") => {
-            runner.set_playing(false);
-            let _ = runner.lock().session.record_now();
-            Reply::json(&status(runner, id))
+    }
+}
+
+/// A session action with its parameters read and checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Action {
+    Status,
+    Play,
+    Pause,
+    Reset,
+    Step { count: u64 },
+    Points,
+    Heatmap { resolution: usize },
+    Network,
+    Graph { split: Split, index: usize },
+}
+
+impl Action {
+    /// Reads `query` for the action `spec`, once: the pairs, then unknown names, then each
+    /// value against its range (`sizes`: the session's training and test points).
+    fn parse(spec: &ActionSpec, query: &str, sizes: (usize, usize)) -> Result<Action, Reply> {
+        let params = parse_query(query).map_err(|error| Reply::error(400, error.to_string()))?;
+        if let Some((key, _)) = params
+            .iter()
+            .find(|(k, _)| !spec.params.contains(&k.as_str()))
+        {
+            let expected = if spec.params.is_empty() {
+                "none".to_string()
+            } else {
+                spec.params.join(", ")
+            };
+            return Err(Reply::error(
+                400,
+                format!(
+                    "unknown parameter {key:?} for {}; expected: {expected}",
+                    spec.name
+                ),
+            ));
         }
-        ("POST", "reset") => {
-            let mut state = runner.lock();
-            match Session::new(state.session.settings().clone()) {
-                Ok(session) => {
-                    state.session = session;
-                    state.playing = false;
+        (spec.read)(&Params(params), sizes)
+    }
+
+    /// Carries the action out on session `id` and answers with its result.
+    fn run(self, runner: &SessionRunner, id: u64) -> Reply {
+        match self {
+            Action::Status => {}
+            Action::Play => runner.set_playing(true),
+            Action::Pause => runner.pause(),
+            Action::Reset => {
+                if let Err(error) = runner.reset() {
+                    return Reply::error(400, error.0);
                 }
-                Err(error) => return Reply::error(400, error.0),
             }
-            drop(state);
-            Reply::json(&status(runner, id))
-        }
-        ("POST", "step") => {
-            let count = match param("count").map(|c| c.parse::<u64>()) {
-                None => 1,
-                Some(Ok(c)) if (1..=MAX_STEPS_PER_REQUEST).contains(&c) => c,
-                Some(_) => {
-                    return Reply::error(
-                        400,
-                        format!(
-                            "count={:?}; expected an integer from 1 to {MAX_STEPS_PER_REQUEST}",
-                            param("count").unwrap_or_default()
-                        ),
-                    )
-                }
-            };
-            {
-                let mut state = runner.lock();
-                state.playing = false;
-                for _ in 0..count {
-                    if !matches!(state.session.step(), Ok(true)) {
-                        break;
-                    }
-                }
-                let _ = state.session.record_now();
+            Action::Step { count } => {
+                runner.step(count, STEP_PATIENCE);
             }
-            Reply::json(&status(runner, id))
-        }
-        ("GET", "points") => {
-            let state = runner.lock();
-            let session = &state.session;
-            Reply::json(&json!({
-                "extent": Extent::around(&[session.train_set(), session.test_set()]),
-                "classes": session.settings().dataset.classes(),
-                "train": labelled_points(session.train_set()),
-                "test": labelled_points(session.test_set()),
-            }))
-        }
-        ("GET", "heatmap") => {
-            let resolution = match param("resolution").map(|r| r.parse::<usize>()) {
-                None => 48,
-                Some(Ok(r)) if (2..=MAX_RESOLUTION).contains(&r) => r,
-                Some(_) => {
-                    return Reply::error(
-                        400,
-                        format!(
-                            "resolution={:?}; expected an integer from 2 to {MAX_RESOLUTION}",
-                            param("resolution").unwrap_or_default()
-                        ),
-                    )
-                }
-            };
-            let state = runner.lock();
-            let session = &state.session;
-            let extent = Extent::around(&[session.train_set(), session.test_set()]);
-            Reply::json(&json!(heatmap(session.mlp(), extent, resolution)))
-        }
-        ("GET", "network") => Reply::json(&json!(network_weights(runner.lock().session.mlp()))),
-        ("GET", "graph") => {
-            let state = runner.lock();
-            let session = &state.session;
-            let (split, data) = match param("split").unwrap_or("train") {
-                "train" => ("train", session.train_set()),
-                "test" => ("test", session.test_set()),
-                other => {
-                    return Reply::error(400, format!("split={other:?}; expected train or test"))
-                }
-            };
-            let index = match param("index").map(|i| i.parse::<usize>()) {
-                None => 0,
-                Some(Ok(i)) if i < data.len() => i,
-                Some(_) => {
-                    return Reply::error(
-                        400,
-                        format!(
-                            "index={:?}; expected an integer from 0 to {} (the {split} set has {} points)",
-                            param("index").unwrap_or_default(),
-                            data.len() - 1,
-                            data.len()
-                        ),
-                    )
-                }
-            };
-            match seed_graph(session.mlp(), data, index) {
-                Some(graph) => Reply::json(&json!({
-                    "split": split,
-                    "index": index,
-                    "graph": graph,
-                })),
-                None => Reply::error(400, format!("cannot evaluate {split} sample {index}")),
+            Action::Points => {
+                let state = runner.lock();
+                let session = &state.session;
+                return Reply::json(&json!({
+                    "extent": Extent::around(&[session.train_set(), session.test_set()]),
+                    "classes": session.settings().dataset.classes(),
+                    "train": labelled_points(session.train_set()),
+                    "test": labelled_points(session.test_set()),
+                }));
+            }
+            Action::Heatmap { resolution } => {
+                let state = runner.lock();
+                let session = &state.session;
+                let extent = Extent::around(&[session.train_set(), session.test_set()]);
+                return Reply::json(&json!(heatmap(session.mlp(), extent, resolution)));
+            }
+            Action::Network => {
+                return Reply::json(&json!(network_weights(runner.lock().session.mlp())))
+            }
+            Action::Graph { split, index } => {
+                let state = runner.lock();
+                let session = &state.session;
+                let data = match split {
+                    Split::Train => session.train_set(),
+                    Split::Test => session.test_set(),
+                };
+                let split = split.name();
+                return match seed_graph(session.mlp(), data, index) {
+                    Some(graph) => Reply::json(&json!({
+                        "split": split,
+                        "index": index,
+                        "graph": graph,
+                    })),
+                    None => Reply::error(400, format!("cannot evaluate {split} sample {index}")),
+                };
             }
         }
-        (
-            "GET" | "POST",
-            "status" | "play" | "pause" | "reset" | "step" | "points" | "heatmap" | "network"
-            | "graph",
-        ) => Reply::error(405, format!("{action} does not take {method}")),
-        _ => Reply::error(404, format!("no such action: {action}")),
+        Reply::json(&status(runner, id))
     }
 }
 
@@ -296,4 +420,84 @@ fn status(runner: &SessionRunner, id: u64) -> Value {
         "diverged": session.diverged(),
         "history": session.history(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_known_path_with_another_method_is_a_405_with_allow() {
+        let registry = Registry::default();
+        let reply = route(&registry, "PUT", "/api/sessions/1/status");
+        assert_eq!((reply.status, reply.allow), (405, Some("GET")));
+        let reply = route(&registry, "GET", "/api/sessions");
+        assert_eq!((reply.status, reply.allow), (405, Some("POST")));
+        let reply = route(&registry, "DELETE", "/playground.css");
+        assert_eq!((reply.status, reply.allow), (405, Some("GET")));
+        assert_eq!(route(&registry, "PUT", "/api/nothing").status, 404);
+        assert_eq!(route(&registry, "GET", "/api/sessions/1/fly").status, 404);
+        assert_eq!(route(&registry, "GET", "/").allow, None);
+    }
+
+    #[test]
+    fn each_action_reads_its_parameters_once_and_steps_on_the_training_thread() {
+        let registry = Registry::default();
+        let created = route(&registry, "POST", "/api/sessions?points=40&batch=8");
+        let id: Value = serde_json::from_str(&created.body).unwrap();
+        let id = id["id"].as_u64().unwrap();
+        let reply = route(
+            &registry,
+            "POST",
+            &format!("/api/sessions/{id}/step?count=7"),
+        );
+        let status: Value = serde_json::from_str(&reply.body).unwrap();
+        assert_eq!(status["steps"], 7);
+        let (train_points, test_points) = registry.get(id).unwrap().split_sizes();
+        for (method, path, words) in [
+            (
+                "POST",
+                "step?count=1001".to_string(),
+                "count=\"1001\"; expected an integer from 1 to 1000".to_string(),
+            ),
+            (
+                "GET",
+                "heatmap?resolution=1".to_string(),
+                "resolution=\"1\"; expected an integer from 2".to_string(),
+            ),
+            (
+                "GET",
+                format!("graph?split=test&index={test_points}"),
+                format!("(the test set has {test_points} points)"),
+            ),
+            (
+                "GET",
+                "graph?index=x".to_string(),
+                format!("(the train set has {train_points} points)"),
+            ),
+            (
+                "GET",
+                "network?x=1".to_string(),
+                "unknown parameter \"x\" for network; expected: none".to_string(),
+            ),
+            (
+                "GET",
+                "graph?x=1".to_string(),
+                "expected: split, index".to_string(),
+            ),
+        ] {
+            let reply = route(&registry, method, &format!("/api/sessions/{id}/{path}"));
+            assert_eq!(reply.status, 400, "{path}");
+            let body: Value = serde_json::from_str(&reply.body).unwrap();
+            let message = body["error"].as_str().unwrap();
+            assert!(message.contains(&words), "{path}: {message}");
+        }
+        let last = test_points - 1;
+        let reply = route(
+            &registry,
+            "GET",
+            &format!("/api/sessions/{id}/graph?split=test&index={last}"),
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
 }

@@ -1,14 +1,19 @@
-//! Trains a [`Session`] on its own thread while "play" is on, so the server answers other
-//! requests meanwhile: the thread takes the session's lock for a few milliseconds of steps
-//! at a time, and sleeps on a condition variable while paused.
+//! Trains a [`Session`] on its own thread: while "play" is on, and for the steps a `/step`
+//! request asks for, so no request thread ever runs a step. The thread holds the session's
+//! lock for one step at a time, and before taking it again it lets every request that is
+//! waiting for the lock go first: a request waits at most one step (a few milliseconds) for
+//! its own session, and never for another session's steps.
 
 use super::session::Session;
+use super::settings::SettingsError;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long the training thread holds the lock before letting requests in.
-const SLICE: Duration = Duration::from_millis(8);
+/// How many times the training thread yields to requests waiting for the lock before it
+/// takes the lock again anyway (a bound, so a stuck count cannot stop training).
+const HAND_OFF_YIELDS: usize = 10_000;
 
 /// A session and whether it is playing, behind one lock.
 pub struct RunnerState {
@@ -16,47 +21,93 @@ pub struct RunnerState {
     pub session: Session,
     /// Whether the background thread should keep stepping.
     pub playing: bool,
-    closed: bool,
+    /// Steps `/step` requests have asked for since the runner started.
+    requested: u64,
 }
 
 struct Shared {
     state: Mutex<RunnerState>,
+    /// Wakes the training thread: play, steps requested, or closing.
     wake: Condvar,
+    /// Requests waiting for `state`; the training thread lets them go first.
+    waiting: AtomicUsize,
+    /// Of the `requested` steps, how many are made (or given up: the session cannot advance,
+    /// or it was reset). Written under `state` by the training thread and by reset.
+    made: AtomicU64,
+    /// Set when the runner is dropped.
+    closed: AtomicBool,
+    /// `/step` requests wait here for `made` to reach their steps.
+    progress_lock: Mutex<()>,
+    progress: Condvar,
+}
+
+impl Shared {
+    fn lock_state(&self) -> MutexGuard<'_, RunnerState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn announce_progress(&self) {
+        let _guard = self
+            .progress_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.progress.notify_all();
+    }
 }
 
 /// A session with its background training thread; dropping it stops the thread.
 pub struct SessionRunner {
     shared: Arc<Shared>,
+    train_points: usize,
+    test_points: usize,
     thread: Option<JoinHandle<()>>,
 }
 
 impl SessionRunner {
     /// Starts the (paused) training thread for `session`.
     pub fn start(session: Session) -> std::io::Result<SessionRunner> {
+        let train_points = session.train_set().len();
+        let test_points = session.test_set().len();
         let shared = Arc::new(Shared {
             state: Mutex::new(RunnerState {
                 session,
                 playing: false,
-                closed: false,
+                requested: 0,
             }),
             wake: Condvar::new(),
+            waiting: AtomicUsize::new(0),
+            made: AtomicU64::new(0),
+            closed: AtomicBool::new(false),
+            progress_lock: Mutex::new(()),
+            progress: Condvar::new(),
         });
         let for_thread = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name("playground-training".to_string())
-            .spawn(move || train_while_playing(&for_thread))?;
+            .spawn(move || train(&for_thread))?;
         Ok(SessionRunner {
             shared,
+            train_points,
+            test_points,
             thread: Some(thread),
         })
     }
 
-    /// Locks the state (a poisoned lock is recovered: a session stays usable).
+    /// Locks the state, ahead of the training thread's next step (a poisoned lock is
+    /// recovered: a session stays usable).
     pub fn lock(&self) -> MutexGuard<'_, RunnerState> {
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.shared.waiting.fetch_add(1, Ordering::SeqCst);
+        let state = self.shared.lock_state();
+        self.shared.waiting.fetch_sub(1, Ordering::SeqCst);
+        state
+    }
+
+    /// How many training and test points the session has (fixed for its lifetime: a reset
+    /// keeps the settings).
+    pub fn split_sizes(&self) -> (usize, usize) {
+        (self.train_points, self.test_points)
     }
 
     /// Starts or stops the background training.
@@ -64,46 +115,127 @@ impl SessionRunner {
         self.lock().playing = playing;
         self.shared.wake.notify_all();
     }
+
+    /// Stops playing and records a history point for the step reached.
+    pub fn pause(&self) {
+        let mut state = self.lock();
+        state.playing = false;
+        let _ = state.session.record_now();
+    }
+
+    /// Replaces the session by a fresh one from the same settings (paused at step 0); steps
+    /// still requested are dropped.
+    pub fn reset(&self) -> Result<(), SettingsError> {
+        let settings = self.lock().session.settings().clone();
+        let fresh = Session::new(settings)?;
+        let mut state = self.lock();
+        state.session = fresh;
+        state.playing = false;
+        self.shared.made.store(state.requested, Ordering::SeqCst);
+        drop(state);
+        self.shared.announce_progress();
+        Ok(())
+    }
+
+    /// Stops playing and has the training thread make `count` more steps (fewer if the
+    /// session cannot advance: it diverged or reached its step cap), then records a history
+    /// point. Waits until they are made or `patience` has passed, whichever is first, and
+    /// returns how many of them are still to be made (0 unless `patience` ran out).
+    pub fn step(&self, count: u64, patience: Duration) -> u64 {
+        let ticket = {
+            let mut state = self.lock();
+            state.playing = false;
+            state.requested += count;
+            state.requested
+        };
+        self.shared.wake.notify_all();
+        let deadline = Instant::now() + patience;
+        let mut guard = self
+            .shared
+            .progress_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        loop {
+            let made = self.shared.made.load(Ordering::SeqCst);
+            if made >= ticket || self.shared.closed.load(Ordering::SeqCst) {
+                return ticket.saturating_sub(made);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return ticket - made;
+            }
+            guard = self
+                .shared
+                .progress
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+    }
 }
 
 impl Drop for SessionRunner {
     fn drop(&mut self) {
-        self.lock().closed = true;
+        {
+            // Under the lock, so the training thread cannot miss the wake-up between its
+            // check and its wait.
+            let _state = self.lock();
+            self.shared.closed.store(true, Ordering::SeqCst);
+        }
         self.shared.wake.notify_all();
+        self.shared.announce_progress();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
 }
 
-fn train_while_playing(shared: &Shared) {
-    let mut state = shared
-        .state
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+/// The training thread: one step per turn of the lock, requested steps first, then play.
+fn train(shared: &Shared) {
     loop {
-        while !state.playing && !state.closed {
+        let mut state = shared.lock_state();
+        loop {
+            if shared.closed.load(Ordering::SeqCst) {
+                return;
+            }
+            let pending = state.requested > shared.made.load(Ordering::SeqCst);
+            if pending || state.playing {
+                break;
+            }
             state = shared
                 .wake
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
-        if state.closed {
-            return;
-        }
-        let started = Instant::now();
-        while started.elapsed() < SLICE {
-            if !matches!(state.session.step(), Ok(true)) {
-                state.playing = false;
+        let made = shared.made.load(Ordering::SeqCst);
+        let advanced = matches!(state.session.step(), Ok(true));
+        let mut finished_request = false;
+        if state.requested > made {
+            let made = if advanced { made + 1 } else { state.requested };
+            finished_request = made == state.requested;
+            if finished_request {
                 let _ = state.session.record_now();
-                break;
             }
+            shared.made.store(made, Ordering::SeqCst);
+        } else if !advanced {
+            state.playing = false;
+            let _ = state.session.record_now();
         }
         drop(state);
+        if finished_request {
+            shared.announce_progress();
+        }
+        hand_off(shared);
+    }
+}
+
+/// Lets the requests waiting for the lock take it before the training thread does again
+/// (a plain mutex lets the thread that just unlocked win, and a request could wait seconds).
+fn hand_off(shared: &Shared) {
+    for _ in 0..HAND_OFF_YIELDS {
+        if shared.waiting.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         std::thread::yield_now();
-        state = shared
-            .state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
     }
 }

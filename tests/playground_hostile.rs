@@ -1,0 +1,585 @@
+//! The playground server against hostile clients: raw TCP sockets on loopback to a server
+//! in this process. Lying and oversized `Content-Length`s, bodies left half sent, headers
+//! sent slowly or of many megabytes, foreign `Host` and `Origin`, wrong methods, more
+//! connections than the cap, and heavy training in parallel: each is a clean status (or a
+//! closed connection), every other client is answered within a second meanwhile, the
+//! server keeps serving afterwards, and the process's memory stays bounded.
+//!
+//! The tests take turns (one lock), so each one's timings and memory are its own.
+
+use backprop::playground::server::{
+    BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEAD_BYTES, STALL_TIMEOUT,
+};
+use backprop::playground::PlaygroundServer;
+use serde_json::Value;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One test at a time.
+static TURN: Mutex<()> = Mutex::new(());
+/// Every socket read and write gives up after this.
+const SOCKET_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long another client may wait for its reply while the server is under attack.
+const PROMPT: Duration = Duration::from_secs(1);
+/// How much the process may grow during one attack.
+const MAX_GROWTH_KIB: u64 = 64 * 1024;
+
+fn start() -> (
+    std::sync::MutexGuard<'static, ()>,
+    PlaygroundServer,
+    SocketAddr,
+) {
+    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let server = PlaygroundServer::start(TcpListener::bind("127.0.0.1:0").unwrap()).unwrap();
+    let address = server.address();
+    (turn, server, address)
+}
+
+fn connect(address: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(SOCKET_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(SOCKET_TIMEOUT)).unwrap();
+    stream
+}
+
+/// A response read off a socket.
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.trim()
+                .eq_ignore_ascii_case(name)
+                .then_some(value.trim())
+        })
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// Reads one response (head, then a `Content-Length` body); `None` if the connection
+/// closes (or is reset) before a whole head arrives.
+fn read_response(stream: &mut TcpStream) -> Option<Response> {
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end;
+        }
+        assert!(bytes.len() < 64 * 1024, "a response head of over 64 KiB");
+        match stream.read(&mut chunk) {
+            Ok(0) => return None,
+            Ok(n) => bytes.extend_from_slice(&chunk[..n]),
+            Err(error) if error.kind() == ErrorKind::ConnectionReset => return None,
+            Err(error) => panic!("reading a response: {error}"),
+        }
+    };
+    let head = String::from_utf8(bytes[..head_end].to_vec()).unwrap();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head:?}"));
+    let mut response = Response {
+        status,
+        head,
+        body: String::new(),
+    };
+    let length: usize = response
+        .header("content-length")
+        .map_or(0, |l| l.parse().unwrap());
+    let mut body = bytes[head_end + 4..].to_vec();
+    while body.len() < length {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => body.extend_from_slice(&chunk[..n]),
+            Err(error) => panic!("reading a body: {error}"),
+        }
+    }
+    response.body = String::from_utf8(body).unwrap();
+    Some(response)
+}
+
+/// Sends `request` on a new connection and reads the response.
+fn exchange(address: SocketAddr, request: &str) -> Response {
+    let mut stream = connect(address);
+    stream.write_all(request.as_bytes()).unwrap();
+    read_response(&mut stream).unwrap_or_else(|| panic!("no response to {request:?}"))
+}
+
+/// A well-formed request for `path` from the playground's own page.
+fn request(address: SocketAddr, method: &str, path: &str) -> Response {
+    exchange(
+        address,
+        &format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
+    )
+}
+
+/// `request`, which must be answered 200 within [`PROMPT`].
+fn prompt(address: SocketAddr, method: &str, path: &str) -> (Value, Duration) {
+    let started = Instant::now();
+    let response = request(address, method, path);
+    let took = started.elapsed();
+    assert_eq!(response.status, 200, "{method} {path}: {}", response.body);
+    assert!(took < PROMPT, "{method} {path} took {took:?}");
+    (response.json(), took)
+}
+
+/// The resident memory of this process, in KiB.
+fn resident_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS in /proc/self/status")
+}
+
+fn assert_memory_bounded(before_kib: u64) {
+    let after = resident_kib();
+    assert!(
+        after < before_kib + MAX_GROWTH_KIB,
+        "the process grew from {before_kib} KiB to {after} KiB"
+    );
+}
+
+/// The server closes `stream` (an end of stream or a reset, not a time-out).
+fn assert_closed(stream: &mut TcpStream) {
+    let mut rest = Vec::new();
+    if let Err(error) = stream.read_to_end(&mut rest) {
+        assert_eq!(
+            error.kind(),
+            ErrorKind::ConnectionReset,
+            "not closed: {error}"
+        );
+    }
+}
+
+fn create_session(address: SocketAddr, query: &str) -> u64 {
+    let response = request(address, "POST", &format!("/api/sessions?{query}"));
+    assert_eq!(response.status, 200, "{}", response.body);
+    response.json()["id"].as_u64().unwrap()
+}
+
+#[test]
+fn lying_and_huge_content_lengths_are_refused_without_allocating_them() {
+    let (_turn, _server, address) = start();
+    let before = resident_kib();
+    // More requests than any worker pool: none may take a thread or the process down.
+    for round in 0..3 {
+        for (length, status) in [
+            ("1000000000000", 413),
+            // Beyond hyper's largest length (2^64 - 3): refused by its parser.
+            ("18446744073709551615", 431),
+            (&(MAX_BODY_BYTES + 1).to_string(), 413),
+        ] {
+            let mut stream = connect(address);
+            write!(
+                stream,
+                "POST /api/sessions HTTP/1.1\r\nHost: {address}\r\nContent-Length: {length}\r\n\r\nabc"
+            )
+            .unwrap();
+            let response = read_response(&mut stream)
+                .unwrap_or_else(|| panic!("round {round}: no answer to Content-Length {length}"));
+            assert_eq!(
+                response.status, status,
+                "Content-Length {length}: {response:?}"
+            );
+            if status == 413 {
+                assert!(response.json()["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("larger than"));
+            }
+            // The connection is closed after the refusal, not left waiting for the body.
+            assert_closed(&mut stream);
+        }
+    }
+    // A chunked body that is larger than declared nothing: cut off at the cap.
+    let mut stream = connect(address);
+    write!(
+        stream,
+        "POST /api/sessions HTTP/1.1\r\nHost: {address}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    .unwrap();
+    let chunk = format!("1000\r\n{}\r\n", "a".repeat(0x1000));
+    for _ in 0..(MAX_BODY_BYTES / 0x1000 + 2) {
+        if stream.write_all(chunk.as_bytes()).is_err() {
+            break;
+        }
+    }
+    let response = read_response(&mut stream).expect("an answer to an endless chunked body");
+    assert_eq!(response.status, 413);
+    // A small body is read and ignored: the API takes its parameters from the URL.
+    let response = exchange(
+        address,
+        &format!("POST /api/sessions?points=40&batch=8 HTTP/1.1\r\nHost: {address}\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    prompt(address, "GET", "/api/defaults");
+    assert_memory_bounded(before);
+}
+
+#[test]
+fn bodies_and_headers_left_half_sent_are_dropped_and_block_no_one() {
+    let (_turn, _server, address) = start();
+    let id = create_session(address, "points=40&batch=8");
+    let mut half_bodies: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = connect(address);
+            write!(
+                stream,
+                "POST /api/sessions/{id}/step HTTP/1.1\r\nHost: {address}\r\nContent-Length: 100\r\n\r\n0123456789"
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    let mut half_heads: Vec<TcpStream> = (0..8)
+        .map(|_| {
+            let mut stream = connect(address);
+            write!(
+                stream,
+                "GET /api/defaults HTTP/1.1\r\nHost: {address}\r\nX-Slow: a"
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    let started = Instant::now();
+    // Meanwhile every other client is answered at once.
+    for _ in 0..5 {
+        prompt(address, "GET", "/api/defaults");
+        prompt(address, "GET", &format!("/api/sessions/{id}/status"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for stream in &mut half_bodies {
+        let response = read_response(stream).expect("a 408 for a body that never arrives");
+        assert_eq!(response.status, 408, "{}", response.body);
+        assert_closed(stream);
+    }
+    for stream in &mut half_heads {
+        // hyper closes a connection whose head does not arrive in time, without a reply.
+        assert!(read_response(stream).is_none(), "a reply to half a head");
+    }
+    let took = started.elapsed();
+    let limit = BODY_TIMEOUT.max(HEADER_TIMEOUT) + Duration::from_secs(3);
+    assert!(
+        took < limit,
+        "the half-sent requests were dropped after {took:?}"
+    );
+    // The half-sent steps never ran.
+    let (status, _) = prompt(address, "GET", &format!("/api/sessions/{id}/status"));
+    assert_eq!(status["steps"], 0);
+}
+
+#[test]
+fn a_header_of_megabytes_is_refused_after_a_few_kilobytes() {
+    let (_turn, _server, address) = start();
+    let before = resident_kib();
+    let mut stream = connect(address);
+    write!(
+        stream,
+        "GET /api/defaults HTTP/1.1\r\nHost: {address}\r\nX-Big: "
+    )
+    .unwrap();
+    let chunk = vec![b'a'; 64 * 1024];
+    const MOST_CHUNKS: usize = 512; // 32 MiB: more than the kernel buffers on loopback
+    let mut sent = 0;
+    let mut refused = false;
+    for _ in 0..MOST_CHUNKS {
+        if stream.write_all(&chunk).is_err() {
+            refused = true;
+            break;
+        }
+        sent += chunk.len();
+    }
+    assert!(
+        refused,
+        "the server read all {sent} bytes of one header line"
+    );
+    // The 431 may be lost when the connection is reset under the unread rest; if it
+    // arrives, it is a 431.
+    if let Some(response) = read_response(&mut stream) {
+        assert_eq!(response.status, 431, "{response:?}");
+    }
+    // The same for a head of many small headers, and for a long request line.
+    let many = format!(
+        "GET /api/defaults HTTP/1.1\r\nHost: {address}\r\n{}\r\n",
+        "X-A: b\r\n".repeat(MAX_HEAD_BYTES / 8 + 10)
+    );
+    assert_eq!(exchange(address, &many).status, 431);
+    let long_line = format!(
+        "GET /api/sessions?{} HTTP/1.1\r\nHost: {address}\r\n\r\n",
+        "a".repeat(MAX_HEAD_BYTES + 1)
+    );
+    assert_eq!(exchange(address, &long_line).status, 431);
+    prompt(address, "GET", "/api/defaults");
+    assert_memory_bounded(before);
+}
+
+#[test]
+fn foreign_hosts_and_origins_are_403s() {
+    let (_turn, _server, address) = start();
+    let port = address.port();
+    for host in [
+        format!("evil.example:{port}"),
+        "evil.example".to_string(),
+        format!("localhost.evil.example:{port}"),
+        format!("192.168.1.5:{port}"),
+    ] {
+        let response = exchange(
+            address,
+            &format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(response.status, 403, "Host {host}");
+        let message = response.json()["error"].as_str().unwrap().to_string();
+        assert!(
+            message.contains("is not served") && !message.contains('\n'),
+            "{message}"
+        );
+    }
+    for host in [
+        format!("localhost:{port}"),
+        "localhost".to_string(),
+        format!("127.0.0.1:{port}"),
+        format!("[::1]:{port}"),
+    ] {
+        let response = exchange(
+            address,
+            &format!("GET /api/defaults HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(response.status, 200, "Host {host}");
+    }
+    // A cross-site form or script cannot create or drive a session.
+    for origin in [
+        "http://evil.example",
+        "null",
+        &format!("http://localhost:{port}"),
+    ] {
+        let response = exchange(
+            address,
+            &format!("POST /api/sessions HTTP/1.1\r\nHost: {address}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(response.status, 403, "Origin {origin}");
+        assert!(response.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused"));
+    }
+    let missing = request(address, "GET", "/api/sessions/0/status");
+    assert_eq!(
+        missing.status, 404,
+        "no session was created: {}",
+        missing.body
+    );
+    let response = exchange(
+        address,
+        &format!("POST /api/sessions?points=40&batch=8 HTTP/1.1\r\nHost: {address}\r\nOrigin: http://{address}\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(
+        response.status, 200,
+        "the page's own origin: {}",
+        response.body
+    );
+    let id = response.json()["id"].as_u64().unwrap();
+    let response = exchange(
+        address,
+        &format!("POST /api/sessions/{id}/play HTTP/1.1\r\nHost: {address}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n"),
+    );
+    assert_eq!(response.status, 403);
+    let (status, _) = prompt(address, "GET", &format!("/api/sessions/{id}/status"));
+    assert_eq!(status["playing"], false);
+}
+
+#[test]
+fn a_known_path_with_another_method_is_a_405_naming_the_allowed_one() {
+    let (_turn, _server, address) = start();
+    let id = create_session(address, "points=40&batch=8");
+    for (method, path, allowed) in [
+        ("PUT", format!("/api/sessions/{id}/status"), "GET"),
+        ("DELETE", format!("/api/sessions/{id}/status"), "GET"),
+        ("GET", format!("/api/sessions/{id}/play"), "POST"),
+        ("GET", format!("/api/sessions/{id}/step?count=5"), "POST"),
+        ("GET", "/api/sessions".to_string(), "POST"),
+        ("POST", "/api/defaults".to_string(), "GET"),
+        ("POST", "/".to_string(), "GET"),
+        ("PATCH", "/playground.js".to_string(), "GET"),
+    ] {
+        let response = exchange(
+            address,
+            &format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(response.status, 405, "{method} {path}: {}", response.body);
+        assert_eq!(response.header("allow"), Some(allowed), "{method} {path}");
+        assert!(response.json()["error"].as_str().unwrap().contains(method));
+    }
+    let (status, _) = prompt(address, "GET", &format!("/api/sessions/{id}/status"));
+    assert_eq!(status["steps"], 0, "a GET of /step made no step");
+    assert_eq!(request(address, "PUT", "/nothing").status, 404);
+    assert_eq!(
+        request(address, "GET", &format!("/api/sessions/{id}/fly")).status,
+        404
+    );
+}
+
+#[test]
+fn connections_beyond_the_cap_get_a_503_and_the_server_recovers() {
+    let (_turn, _server, address) = start();
+    let mut open: Vec<TcpStream> = Vec::new();
+    for _ in 0..MAX_CONNECTIONS {
+        let mut stream = connect(address);
+        // One complete request each, so every connection is surely accepted and counted.
+        write!(
+            stream,
+            "GET /api/defaults HTTP/1.1\r\nHost: {address}\r\n\r\n"
+        )
+        .unwrap();
+        assert_eq!(read_response(&mut stream).unwrap().status, 200);
+        open.push(stream);
+    }
+    // The server answers the connection beyond the cap at once (before it sends anything,
+    // so the reply is not lost to a reset) and closes it.
+    let mut extra = connect(address);
+    let refused = read_response(&mut extra).expect("a 503 for one connection too many");
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(refused.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("too many connections"));
+    drop(open);
+    // The server sees the closes and frees the places; bounded retries.
+    let started = Instant::now();
+    loop {
+        let response = request(address, "GET", "/api/defaults");
+        if response.status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still {}",
+            response.status
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn heavy_steps_and_play_on_other_sessions_delay_no_reply() {
+    let (_turn, _server, address) = start();
+    let before = resident_kib();
+    const HEAVY: &str = "points=4000&batch=1024&hidden=64,64,64";
+    const COUNT: u64 = 300;
+    let playing = create_session(address, HEAVY);
+    let stepped: Vec<u64> = (0..4).map(|_| create_session(address, HEAVY)).collect();
+    let light = create_session(address, "points=40&batch=8");
+    prompt(address, "POST", &format!("/api/sessions/{playing}/play"));
+    let steppers: Vec<_> = stepped
+        .iter()
+        .map(|&id| {
+            std::thread::spawn(move || {
+                let response = request(
+                    address,
+                    "POST",
+                    &format!("/api/sessions/{id}/step?count={COUNT}"),
+                );
+                assert_eq!(response.status, 200, "{}", response.body);
+                response.json()
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut polls = 0;
+    let mut play_steps = Vec::new();
+    // Poll while the four step requests run (bounded in time and count).
+    while polls < 20 || !steppers.iter().all(|s| s.is_finished()) {
+        assert!(
+            polls < 2000 && started.elapsed() < Duration::from_secs(300),
+            "the steps never finished"
+        );
+        let (status, took) = prompt(address, "GET", &format!("/api/sessions/{playing}/status"));
+        assert_eq!(status["playing"], true);
+        play_steps.push(status["steps"].as_u64().unwrap());
+        slowest = slowest.max(took);
+        slowest = slowest.max(prompt(address, "GET", &format!("/api/sessions/{light}/status")).1);
+        slowest = slowest.max(prompt(address, "GET", "/api/defaults").1);
+        polls += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for stepper in steppers {
+        let status = stepper.join().unwrap();
+        assert_eq!(
+            status["steps"], COUNT,
+            "after the reply the session has made its steps"
+        );
+        assert_eq!(status["playing"], false);
+        assert_eq!(
+            status["history"].as_array().unwrap().last().unwrap()["step"],
+            COUNT
+        );
+    }
+    assert!(
+        play_steps.last() > play_steps.first(),
+        "the playing session trained meanwhile: {play_steps:?}"
+    );
+    let (paused, _) = prompt(address, "POST", &format!("/api/sessions/{playing}/pause"));
+    assert_eq!(paused["playing"], false);
+    // The light session steps at once, as before.
+    let (status, _) = prompt(
+        address,
+        "POST",
+        &format!("/api/sessions/{light}/step?count=3"),
+    );
+    assert_eq!(status["steps"], 3);
+    eprintln!("{polls} polls while stepping; the slowest reply took {slowest:?}");
+    assert_memory_bounded(before);
+}
+
+#[test]
+fn a_client_that_never_reads_its_replies_is_cut_off() {
+    let (_turn, _server, address) = start();
+    let script = request(address, "GET", "/playground.js");
+    assert_eq!(script.status, 200);
+    // Pipelined requests whose replies (tens of megabytes) never fit the socket buffers.
+    const REQUESTS: usize = 2000;
+    let all_replies = REQUESTS * script.body.len();
+    let mut stream = connect(address);
+    let one = format!("GET /playground.js HTTP/1.1\r\nHost: {address}\r\n\r\n");
+    stream.write_all(one.repeat(REQUESTS).as_bytes()).unwrap();
+    // Meanwhile others are served; then the stalled connection is closed.
+    let started = Instant::now();
+    let limit = STALL_TIMEOUT + Duration::from_secs(5);
+    while started.elapsed() < limit {
+        prompt(address, "GET", "/api/defaults");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut received = 0;
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => received += n,
+            Err(error) if error.kind() == ErrorKind::ConnectionReset => break,
+            Err(error) => panic!("the stalled connection was not closed: {error}"),
+        }
+        assert!(
+            received < all_replies,
+            "every reply was sent: the connection stayed open"
+        );
+    }
+    assert!(
+        received < all_replies / 2,
+        "{received} of {all_replies} bytes"
+    );
+}
