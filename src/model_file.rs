@@ -189,20 +189,18 @@ fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Reads a model file written by [`save_model`] (or by anyone who follows its layout).
+/// Files of other layouts (PyTorch state dicts, plain `W1 .. Wk`) are read by
+/// [`crate::model_io::import::load_any_model`], from the bytes of [`read_model_bytes`].
 pub fn load_model(path: &Path) -> Result<LoadedModel, ModelFileError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
+    let bytes = read_model_bytes(path)?;
+    parse_model(&bytes).map_err(|error| error.at(path))
+}
+
+/// The bytes of the model file at `path`.
+pub fn read_model_bytes(path: &Path) -> Result<Vec<u8>, ModelFileError> {
+    std::fs::read(path).map_err(|source| ModelFileError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    parse_model(&bytes).map_err(|error| match error {
-        ParseError::NotSafetensors(detail) => ModelFileError::NotSafetensors {
-            path: path.to_path_buf(),
-            detail,
-        },
-        ParseError::Invalid(detail) => ModelFileError::Invalid {
-            path: path.to_path_buf(),
-            detail,
-        },
     })
 }
 
@@ -213,6 +211,22 @@ pub enum ParseError {
     NotSafetensors(String),
     /// Safetensors, but not a model of this crate.
     Invalid(String),
+}
+
+impl ParseError {
+    /// The error as a [`ModelFileError`] of the file at `path`.
+    pub fn at(self, path: &Path) -> ModelFileError {
+        match self {
+            ParseError::NotSafetensors(detail) => ModelFileError::NotSafetensors {
+                path: path.to_path_buf(),
+                detail,
+            },
+            ParseError::Invalid(detail) => ModelFileError::Invalid {
+                path: path.to_path_buf(),
+                detail,
+            },
+        }
+    }
 }
 
 /// Parses the bytes of a model file; never panics, whatever the bytes.
