@@ -85,6 +85,22 @@ def main():
         differences[f"{name} val accuracy vs eval"] = abs(accuracy - evaluated["accuracy"])
     differences["onnxruntime logits vs pytorch logits"] = float(np.abs(onnx_logits - torch_logits).max())
 
+    # The reverse direction: the PyTorch module's state dict, saved as PyTorch saves it, read
+    # back by backprop eval.
+    from safetensors.torch import save_file
+
+    state_file = os.path.join(work, "state_dict.safetensors")
+    save_file(net.state_dict(), state_file)
+    reread = json.loads(
+        subprocess.run(
+            [args.backprop, "eval", "--model", state_file, "--activation", "tanh", "--loss", "cross-entropy",
+             "--dataset", os.path.join(work, "data"), "--split", "val", "--val-fraction", "0.2", "--json"],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    )
+    differences["state dict eval loss vs eval"] = abs(reread["loss"] - evaluated["loss"])
+    differences["state dict eval accuracy vs eval"] = abs(reread["accuracy"] - evaluated["accuracy"])
+
     largest_predict = {"onnxruntime": 0.0, "pytorch": 0.0}
     torch_probabilities = torch.softmax(torch.from_numpy(torch_logits), dim=1).numpy()
     for i in range(8):

@@ -3,7 +3,8 @@
 # Installs onnxruntime, torch, safetensors and numpy into a virtualenv outside the repository
 # if missing (the one bench/compare.sh uses), trains a small tanh model on synthetic
 # MNIST-shaped data with a validation share, exports it as ONNX and as a PyTorch module,
-# and prints the largest difference of both from backprop's own outputs (`eval --json` on
+# saves the PyTorch module's state dict and evaluates it with backprop again, and prints
+# the largest difference of all from backprop's own outputs (`eval --json` on
 # the validation split, `predict` on a few images); it fails when one is 1e-5 or more.
 #
 #   bench/interop_check.sh
