@@ -32,7 +32,7 @@ impl ImportFlags {
     }
 }
 
-/// Reads the model file `path` named by `flag`, printing the importer's notes (conversions,
+/// Reads the model file `path` (any layout the importer knows), printing its notes (conversions,
 /// the layer order it chose) on stderr.
 pub fn open_model(path: &Path, choices: &ImportChoices) -> Result<ImportedModel> {
     let imported = load_any_model(path, choices)?;
