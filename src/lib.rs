@@ -24,6 +24,7 @@ pub mod data;
 pub mod explain;
 pub mod graph;
 pub mod model_file;
+pub mod model_io;
 pub mod nn;
 pub mod optim;
 pub mod playground;

@@ -23,6 +23,8 @@ enum Command {
     Eval(cli::evaluate::EvalArgs),
     /// Class probabilities for one grayscale PNG image.
     Predict(cli::predict::PredictArgs),
+    /// Write a model as an ONNX graph, or as a Python module that rebuilds it in PyTorch.
+    Export(cli::export::ExportArgs),
     /// Check backward propagation against central finite differences (f64); exits 1 when a
     /// gradient is out of tolerance.
     Gradcheck(cli::gradcheck::GradcheckArgs),
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Train(args) => cli::train::run(args, &given),
         Command::Eval(args) => cli::evaluate::run(args),
         Command::Predict(args) => cli::predict::run(args),
+        Command::Export(args) => cli::export::run(args),
         Command::Gradcheck(args) => cli::gradcheck::run(args),
         Command::Graph(args) => cli::graph::run(args),
         Command::Explain(args) => cli::explain::run(args),

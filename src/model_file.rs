@@ -238,24 +238,22 @@ fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// Reads a model file written by [`save_model`] (or by anyone who follows its layout).
+/// Files of other layouts (PyTorch state dicts, plain `W1 .. Wk`) are read by
+/// [`crate::model_io::import::load_any_model`], from the bytes of [`read_model_bytes`].
 pub fn load_model(path: &Path) -> Result<LoadedModel, ModelFileError> {
-    let bytes =
-        read_regular(path, MAX_MODEL_FILE_BYTES, "a model file").map_err(|error| match error {
-            RegularFileError::Io { path, error } => ModelFileError::Io {
-                path,
-                source: error,
-            },
-            other => ModelFileError::NotReadable(other),
-        })?;
-    parse_model(&bytes).map_err(|error| match error {
-        ParseError::NotSafetensors(detail) => ModelFileError::NotSafetensors {
-            path: path.to_path_buf(),
-            detail,
+    let bytes = read_model_bytes(path)?;
+    parse_model(&bytes).map_err(|error| error.at(path))
+}
+
+/// The bytes of the model file at `path`: a regular file of at most
+/// [`MAX_MODEL_FILE_BYTES`] (a FIFO, a device or a folder is refused before reading).
+pub fn read_model_bytes(path: &Path) -> Result<Vec<u8>, ModelFileError> {
+    read_regular(path, MAX_MODEL_FILE_BYTES, "a model file").map_err(|error| match error {
+        RegularFileError::Io { path, error } => ModelFileError::Io {
+            path,
+            source: error,
         },
-        ParseError::Invalid(detail) => ModelFileError::Invalid {
-            path: path.to_path_buf(),
-            detail,
-        },
+        other => ModelFileError::NotReadable(other),
     })
 }
 
@@ -266,6 +264,22 @@ pub enum ParseError {
     NotSafetensors(String),
     /// Safetensors, but not a model of this crate.
     Invalid(String),
+}
+
+impl ParseError {
+    /// The error as a [`ModelFileError`] of the file at `path`.
+    pub fn at(self, path: &Path) -> ModelFileError {
+        match self {
+            ParseError::NotSafetensors(detail) => ModelFileError::NotSafetensors {
+                path: path.to_path_buf(),
+                detail,
+            },
+            ParseError::Invalid(detail) => ModelFileError::Invalid {
+                path: path.to_path_buf(),
+                detail,
+            },
+        }
+    }
 }
 
 /// Parses the bytes of a model file; never panics, whatever the bytes.

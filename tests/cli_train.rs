@@ -211,7 +211,8 @@ fn an_idx_folder_with_validation_and_test_splits() {
         ],
     );
     assert_success(&out);
-    assert!(stdout(&out).contains("train split, 400 samples"));
+    // The training split less the 25 % training held out for validation.
+    assert!(stdout(&out).contains("train split, 300 samples"));
 }
 
 /// `--init`, `--no-shuffle`, `--steps 1` and one batch holding the whole file: the written

@@ -1,69 +1,176 @@
-//! `backprop eval`: loss, accuracy and confusion matrix of a trained model.
+//! `backprop eval`: loss, accuracy and confusion matrix of a trained model on one split of
+//! a data set: by default the data set its file records, with the validation share training
+//! held out, so that `--split val` reproduces the validation figures `train` printed.
 
-use super::dataset_arg::{load_splits, Split};
-use super::flag_values::count;
-use anyhow::{Context, Result};
-use backprop::model_file::load_model;
+use super::dataset_arg::load_splits;
+use super::flag_values::{count, fraction};
+use super::model_source::{open_model, ImportFlags};
+use super::resource_limits::thread_count;
+use anyhow::{bail, Context, Result};
+use backprop::data::Dataset;
 use backprop::train::evaluate;
 use clap::Args;
+use std::collections::HashMap;
 use std::path::PathBuf;
+
+/// Which samples `eval` scores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalSplit {
+    /// The training file less the held-out validation tail: the samples training used.
+    Train,
+    /// The held-out tail of the training file (file order), as `train --val-fraction` split it.
+    Val,
+    /// The test files (`t10k-*`).
+    Test,
+}
+
+impl std::fmt::Display for EvalSplit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EvalSplit::Train => "train",
+            EvalSplit::Val => "val",
+            EvalSplit::Test => "test",
+        })
+    }
+}
 
 /// Flags of `backprop eval`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// The model file (safetensors, as `backprop train --out` writes it).
+    /// The model file: as `backprop train --out` writes it, a PyTorch state dict of
+    /// nn.Linear layers, or plain W1 .. Wk (safetensors).
     #[arg(long)]
     model: PathBuf,
-    /// spiral, circles, xor, blobs, mnist, fashion-mnist, or a folder of IDX files.
-    #[arg(long, default_value = "spiral")]
-    dataset: String,
+    #[command(flatten)]
+    import: ImportFlags,
+    /// spiral, circles, xor, blobs, mnist, fashion-mnist, or a folder of IDX files
+    /// [default: the data set the model file records].
+    #[arg(long)]
+    dataset: Option<String>,
     /// Folder of the mnist / fashion-mnist files.
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Which split to evaluate.
-    #[arg(long, value_enum, default_value_t = Split::Test)]
-    split: Split,
-    /// Samples per forward pass.
-    #[arg(long, default_value = "1024", value_parser = count)]
-    batch_size: usize,
+    #[arg(long, value_enum, default_value_t = EvalSplit::Test)]
+    split: EvalSplit,
+    /// The share of the training file held out for validation (its last F, file order)
+    /// [default: the one the model file records, else 0].
+    #[arg(long, value_parser = fraction)]
+    val_fraction: Option<f64>,
+    /// Samples per forward pass [default: the training batch size the file records, else
+    /// 1024].
+    #[arg(long, value_parser = count)]
+    batch_size: Option<usize>,
+    /// Threads [default: the training run's, else all cores].
+    #[arg(long, value_parser = count)]
+    threads: Option<usize>,
+    /// Print one JSON object (loss and accuracy at full precision) instead of the report.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What a model file's metadata records about the run that trained it (the `training` entry
+/// `backprop train` writes).
+#[derive(Debug, Default)]
+struct TrainingRecord {
+    dataset: Option<String>,
+    val_fraction: Option<f64>,
+    batch_size: Option<usize>,
+    threads: Option<usize>,
+}
+
+impl TrainingRecord {
+    /// The record in `metadata`, or an empty one for a file without it.
+    fn from_metadata(metadata: &HashMap<String, String>) -> Self {
+        let Some(value) = metadata
+            .get("training")
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        else {
+            return TrainingRecord::default();
+        };
+        let size = |key: &str| {
+            value[key]
+                .as_u64()
+                .and_then(|v| usize::try_from(v).ok())
+                .filter(|&v| v >= 1)
+        };
+        TrainingRecord {
+            dataset: value["dataset"].as_str().map(String::from),
+            val_fraction: value["val_fraction"]
+                .as_f64()
+                .filter(|f| (0.0..1.0).contains(f)),
+            batch_size: size("batch_size"),
+            threads: size("threads"),
+        }
+    }
 }
 
 /// Runs `backprop eval`.
 pub fn run(args: &EvalArgs) -> Result<bool> {
-    let mut model = load_model(&args.model)?.mlp;
-    let splits = load_splits(&args.dataset, args.data_dir.as_deref(), true)?;
-    let data = match args.split {
-        Split::Train => splits.train,
-        Split::Test => splits.test.with_context(|| {
-            format!(
-                "the dataset '{}' has no test split (t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]); use --split train",
-                args.dataset
-            )
-        })?,
+    let imported = open_model(&args.model, &args.import.choices(None))?;
+    let record = TrainingRecord::from_metadata(&imported.loaded.metadata);
+    // The thread count of the training run, when this machine allows it, so that the
+    // figures are the ones training computed.
+    let threads = match args.threads {
+        Some(threads) => thread_count(Some(threads))?,
+        None => record
+            .threads
+            .and_then(|t| thread_count(Some(t)).ok())
+            .map_or_else(|| thread_count(None), Ok)?,
     };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .context("starting the thread pool")?;
+    let mut model = imported.loaded.mlp;
+    pool.install(|| evaluate_split(args, &record, &mut model))
+}
+
+/// Loads the split, scores `model` on it and prints the result.
+fn evaluate_split(
+    args: &EvalArgs,
+    record: &TrainingRecord,
+    model: &mut backprop::nn::Mlp<f32>,
+) -> Result<bool> {
+    let (dataset, data) = load_split(args, record)?;
     if data.input_dim() != model.config().inputs {
-        anyhow::bail!(
-            "the model {} takes {} input features, but the dataset '{}' has {}",
+        bail!(
+            "the model {} takes {} input features, but the dataset '{dataset}' has {}",
             args.model.display(),
             model.config().inputs,
-            args.dataset,
             data.input_dim()
         );
     }
     let q = model.config().outputs;
     if data.num_classes() > q {
-        anyhow::bail!(
+        bail!(
             "the {} split has label {}, but the model {} has only {q} outputs",
             args.split,
             data.num_classes() - 1,
             args.model.display()
         );
     }
-    let result = evaluate(&mut model, &data, args.batch_size)?;
+    let batch_size = args.batch_size.or(record.batch_size).unwrap_or(1024);
+    let result = evaluate(model, &data, batch_size)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "model": args.model.display().to_string(),
+                "dataset": dataset,
+                "split": args.split.to_string(),
+                "samples": result.samples,
+                "loss": result.loss,
+                "accuracy": result.accuracy,
+                "confusion": result.confusion,
+            })
+        );
+        return Ok(true);
+    }
     println!("model    {} ({})", args.model.display(), model.config());
     println!(
-        "data     {} {} split, {} samples",
-        args.dataset, args.split, result.samples
+        "data     {dataset} {} split, {} samples",
+        args.split, result.samples
     );
     println!("loss     {:.6}", result.loss);
     println!("accuracy {:.2}%", 100.0 * result.accuracy);
@@ -89,4 +196,47 @@ pub fn run(args: &EvalArgs) -> Result<bool> {
         println!("{line}");
     }
     Ok(true)
+}
+
+/// The data set's name and the samples of `--split`: `--dataset`, else the one the model
+/// file records; the training file split at the validation share as training split it.
+fn load_split(args: &EvalArgs, record: &TrainingRecord) -> Result<(String, Dataset)> {
+    let (dataset, recorded) = match (&args.dataset, &record.dataset) {
+        (Some(dataset), _) => (dataset.clone(), false),
+        (None, Some(dataset)) => (dataset.clone(), true),
+        (None, None) => bail!(
+            "the model file {} does not record the data set it was trained on; give --dataset",
+            args.model.display()
+        ),
+    };
+    let splits =
+        load_splits(&dataset, args.data_dir.as_deref(), !args.json).with_context(|| {
+            if recorded {
+                format!(
+                    "the model {} was trained on --dataset {dataset} (recorded in its metadata), \
+                 which cannot be loaded here; give --dataset",
+                    args.model.display()
+                )
+            } else {
+                format!("loading --dataset {dataset}")
+            }
+        })?;
+    let val_fraction = args.val_fraction.or(record.val_fraction).unwrap_or(0.0);
+    let data = match args.split {
+        EvalSplit::Test => splits.test.with_context(|| {
+            format!(
+                "the dataset '{dataset}' has no test split (t10k-images-idx3-ubyte[.gz] and \
+                 t10k-labels-idx1-ubyte[.gz]); use --split train or val"
+            )
+        })?,
+        EvalSplit::Train if val_fraction == 0.0 => splits.train,
+        EvalSplit::Train => splits.train.split_tail(val_fraction)?.0,
+        EvalSplit::Val if val_fraction == 0.0 => bail!(
+            "the model {} records no validation share (it was trained without \
+             --val-fraction); give --val-fraction",
+            args.model.display()
+        ),
+        EvalSplit::Val => splits.train.split_tail(val_fraction)?.1,
+    };
+    Ok((dataset, data))
 }

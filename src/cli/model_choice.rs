@@ -3,11 +3,12 @@
 
 use super::dataset_arg::{load_splits, Split};
 use super::flag_values::{count, non_negative_number};
+use super::model_source::open_model;
 use super::output_paths::OutputPaths;
 use super::resource_limits::{check_inspected_depth, inspection_bytes, MemoryLimitArgs};
 use anyhow::{bail, Context, Result};
 use backprop::data::Dataset;
-use backprop::model_file::load_model;
+use backprop::model_io::import::ImportChoices;
 use backprop::nn::gradcheck::{random_batch, random_model};
 use backprop::nn::precision::convert_precision;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
@@ -18,8 +19,9 @@ use std::path::{Path, PathBuf};
 /// The model: `--model FILE`, or the seed's network built from the size flags.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// A model file written by `backprop train` (any depth, with or without biases).
-    /// Without it: the seed's network (one hidden layer, no bias) with small sizes.
+    /// A model file written by `backprop train` (any depth, with or without biases), a
+    /// PyTorch state dict of nn.Linear layers or plain W1 .. Wk (safetensors). Without it:
+    /// the seed's network (one hidden layer, no bias) with small sizes.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Number of input features d (without --model) [default: the dataset's, else 4].
@@ -31,12 +33,14 @@ pub struct ModelArgs {
     /// Number of outputs q (without --model) [default: the dataset's classes, else 3].
     #[arg(long, value_parser = count, conflicts_with = "model")]
     pub outputs: Option<usize>,
-    /// The activation phi (without --model).
-    #[arg(long, value_enum, default_value_t = Activation::Relu, conflicts_with = "model")]
-    pub activation: Activation,
-    /// The loss l (without --model).
-    #[arg(long, value_enum, default_value_t = Loss::CrossEntropy, conflicts_with = "model")]
-    pub loss: Loss,
+    /// The activation phi [default: relu; with --model, the file's, which it must agree
+    /// with].
+    #[arg(long, value_enum)]
+    pub activation: Option<Activation>,
+    /// The loss l [default: cross-entropy; with --model, the file's, which it must agree
+    /// with].
+    #[arg(long, value_enum)]
+    pub loss: Option<Loss>,
     /// Give every layer a bias, drawn from N(0, 0.5²) (without --model; the seed has none).
     #[arg(long, conflicts_with = "model")]
     pub bias: bool,
@@ -120,7 +124,12 @@ pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>, batch: usize) -> R
     };
     match &args.model {
         Some(path) => {
-            let loaded = load_model(path)?;
+            let choices = ImportChoices {
+                activation: args.activation,
+                loss: args.loss,
+                fallback_loss: None,
+            };
+            let loaded = open_model(path, &choices)?.loaded;
             check_sizes(loaded.mlp.config(), &format!("--model {}", path.display()))?;
             let mut mlp: Mlp<f64> = convert_precision(&loaded.mlp)?;
             if let Some(lambda) = args.lambda {
@@ -141,8 +150,8 @@ pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>, batch: usize) -> R
                 outputs: args
                     .outputs
                     .unwrap_or_else(|| data.map_or(3, |d| d.num_classes().max(2))),
-                activation: args.activation,
-                loss: args.loss,
+                activation: args.activation.unwrap_or(Activation::Relu),
+                loss: args.loss.unwrap_or(Loss::CrossEntropy),
                 bias: args.bias,
                 weight_decay: args.lambda.unwrap_or(0.01),
             };

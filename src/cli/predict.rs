@@ -1,8 +1,9 @@
 //! `backprop predict`: class probabilities for one grayscale image.
 
+use super::model_source::{open_model, ImportFlags};
 use anyhow::{bail, Result};
 use backprop::data::png_input::load_grayscale_image;
-use backprop::model_file::load_model;
+use backprop::nn::Loss;
 use backprop::tensor::Tensor;
 use clap::Args;
 use std::path::PathBuf;
@@ -10,9 +11,12 @@ use std::path::PathBuf;
 /// Flags of `backprop predict`.
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// The model file (safetensors, as `backprop train --out` writes it).
+    /// The model file: as `backprop train --out` writes it, a PyTorch state dict of
+    /// nn.Linear layers, or plain W1 .. Wk (safetensors).
     #[arg(long)]
     model: PathBuf,
+    #[command(flatten)]
+    import: ImportFlags,
     /// A PNG image; it is converted to grayscale and resized to the model's input.
     #[arg(long)]
     image: PathBuf,
@@ -24,7 +28,8 @@ pub struct PredictArgs {
 
 /// Runs `backprop predict`.
 pub fn run(args: &PredictArgs) -> Result<bool> {
-    let loaded = load_model(&args.model)?;
+    // The probabilities are softmax(o) whatever the loss, so a file need not name one.
+    let loaded = open_model(&args.model, &args.import.choices(Some(Loss::CrossEntropy)))?.loaded;
     let inputs = loaded.mlp.config().inputs;
     let (rows, cols) = match loaded.image_shape() {
         Some(shape) if shape.0 * shape.1 == inputs => shape,

@@ -5,6 +5,7 @@ use super::dataset_arg::load_splits;
 use super::exit_status::{Interrupted, UsageError};
 use super::flag_values::{count, fraction, non_negative_number, positive_number};
 use super::given_flags::GivenFlags;
+use super::model_source::open_model;
 use super::output_paths::OutputPaths;
 use super::progress::TrainingReporter;
 use super::resource_limits::{thread_count, training_bytes, MemoryLimitArgs};
@@ -12,7 +13,8 @@ use super::stop_signals::StopSignals;
 use anyhow::{anyhow, bail, Context, Result};
 use backprop::checkpoint::{default_checkpoint_path, load_checkpoint, Checkpoint};
 use backprop::data::Dataset;
-use backprop::model_file::{load_model, save_model};
+use backprop::model_file::save_model;
+use backprop::model_io::import::ImportChoices;
 use backprop::nn::memory::memory_picture;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
@@ -665,7 +667,19 @@ fn build_model(
     };
     let start = match (start, &args.init) {
         (Some(start), _) => Some(start),
-        (None, Some(path)) => Some((format!("--init {}", path.display()), load_model(path)?.mlp)),
+        (None, Some(path)) => Some((
+            format!("--init {}", path.display()),
+            open_model(
+                path,
+                &ImportChoices {
+                    activation,
+                    loss,
+                    fallback_loss: None,
+                },
+            )?
+            .loaded
+            .mlp,
+        )),
         (None, None) => None,
     };
     let mlp = match start {
