@@ -22,6 +22,7 @@ pub mod atomic_file;
 pub mod checkpoint;
 pub mod data;
 pub mod explain;
+pub mod format;
 pub mod graph;
 pub mod model_file;
 pub mod nn;

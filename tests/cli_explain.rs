@@ -68,10 +68,10 @@ fn the_twelve_equations_in_order_with_three_way_agreement() {
         assert!(text.contains(&format!("\n  {kept}")), "{kept}");
     }
     assert!(
-        text.contains("training keeps 13.0 KiB (13312 bytes)"),
+        text.contains("training keeps 13.0 KiB (13,312 bytes)"),
         "{text}"
     );
-    assert!(text.contains("prediction alone needs 9.0 KiB (9216 bytes)"));
+    assert!(text.contains("prediction alone needs 9.0 KiB (9,216 bytes)"));
 }
 
 #[test]

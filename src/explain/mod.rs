@@ -9,7 +9,6 @@
 //! the same equation numbers.
 
 pub mod finite_differences;
-pub mod numbers;
 pub mod render_markdown;
 pub mod render_text;
 pub mod walkthrough;

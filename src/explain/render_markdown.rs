@@ -1,9 +1,9 @@
 //! An [`Explanation`] as Markdown, for notes: one table per phase.
 
 use super::finite_differences::STEP;
-use super::numbers::{short_bytes, short_number, short_value_or_values, short_values};
 use super::render_text::equation_label;
 use super::{Explanation, AGREEMENT_TOLERANCE};
+use crate::format::{bytes, count, short_number, short_value_or_values, short_values};
 use std::fmt::Write;
 
 /// The whole explanation as Markdown.
@@ -77,8 +77,8 @@ pub fn render_markdown(explanation: &Explanation) -> String {
             out,
             "| `{}` | {} | {} | {} |",
             kept.name,
-            kept.elements,
-            kept.bytes,
+            count(kept.elements as u64),
+            count(kept.bytes as u64),
             cell(&kept.reason)
         );
     }
@@ -86,8 +86,8 @@ pub fn render_markdown(explanation: &Explanation) -> String {
         out,
         "\nTraining keeps **{}** from forward until backward; prediction alone needs **{}** \
          (two layer outputs at a time, nothing kept).",
-        short_bytes(memory.training_bytes),
-        short_bytes(memory.prediction_bytes)
+        bytes(memory.training_bytes),
+        bytes(memory.prediction_bytes)
     );
     let _ = writeln!(
         out,

@@ -1,9 +1,11 @@
 //! An [`Explanation`] as plain text, with ANSI colour when asked (a terminal without
 //! `NO_COLOR`; the command decides).
 
-use super::numbers::{short_bytes, short_number, short_value_or_values, short_values};
 use super::{BackwardStep, Explanation, ForwardStep, AGREEMENT_TOLERANCE};
 use crate::explain::finite_differences::STEP;
+use crate::format::{
+    bytes, bytes_exactly, count, short_number, short_value_or_values, short_values,
+};
 use std::fmt::Write;
 
 /// ANSI styling, or none.
@@ -204,18 +206,16 @@ fn memory(out: &mut String, explanation: &Explanation, style: Style) {
             out,
             "  {:<12} {:>10} elements {:>10}   {}",
             kept.name,
-            kept.elements,
-            short_bytes(kept.bytes),
+            count(kept.elements as u64),
+            bytes(kept.bytes),
             style.dim(&format!("for {}", kept.reason))
         );
     }
     let _ = writeln!(
         out,
-        "  training keeps {} ({} bytes) from forward until backward; prediction alone needs {} ({} bytes): two layer outputs at a time, nothing kept",
-        short_bytes(memory.training_bytes),
-        memory.training_bytes,
-        short_bytes(memory.prediction_bytes),
-        memory.prediction_bytes
+        "  training keeps {} from forward until backward; prediction alone needs {}: two layer outputs at a time, nothing kept",
+        bytes_exactly(memory.training_bytes),
+        bytes_exactly(memory.prediction_bytes),
     );
 }
 

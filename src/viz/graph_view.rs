@@ -7,7 +7,7 @@
 //! [`super::graph_layout`] places them, [`super::graph_svg`] and [`super::graph_dot`] draw
 //! them.
 
-use crate::explain::numbers::{norm, short_bytes, short_number};
+use crate::format::{bytes, short_number, values_or_norm};
 use crate::graph::{Op, OpId, SavedForBackward, VarId, VarKind};
 use crate::nn::Mlp;
 use crate::tensor::Element;
@@ -107,19 +107,19 @@ pub fn graph_view<T: Element>(mlp: &Mlp<T>, options: ViewOptions) -> GraphView {
         )];
         if options.values {
             let values: Vec<f64> = value.as_slice().iter().map(|x| x.to_f64()).collect();
-            details.push(format!("value {}", summary(&values)));
+            details.push(format!("value {}", values_or_norm(&values)));
             details.push(match graph.grad(id) {
                 Some(g) => {
                     let g: Vec<f64> = g.as_slice().iter().map(|x| x.to_f64()).collect();
-                    format!("∂J {}", summary(&g))
+                    format!("∂J {}", values_or_norm(&g))
                 }
                 None => "∂J none".to_string(),
             });
         }
         let kept_bytes = (options.saved && saved.contains(&SavedForBackward::Variable(id)))
             .then(|| value.len() * element_bytes);
-        if let Some(bytes) = kept_bytes {
-            details.push(format!("kept: {}", short_bytes(bytes)));
+        if let Some(kept) = kept_bytes {
+            details.push(format!("kept: {}", bytes(kept)));
         }
         nodes.push(ViewNode {
             node: NodeRef::Variable(id),
@@ -149,9 +149,9 @@ pub fn graph_view<T: Element>(mlp: &Mlp<T>, options: ViewOptions) -> GraphView {
                 })
             })
             .flatten();
-        if let Some(bytes) = kept_bytes {
+        if let Some(kept) = kept_bytes {
             let input = &variables[operator.inputs[0].0].name;
-            details.push(format!("kept: softmax({input}) {}", short_bytes(bytes)));
+            details.push(format!("kept: softmax({input}) {}", bytes(kept)));
         }
         nodes.push(ViewNode {
             node: NodeRef::Operator(id),
@@ -214,16 +214,6 @@ fn shape_label(
         (true, Some(_)) => format!("B x {cols}"),
         (false, _) if rows == 1 && cols == 1 => "scalar".to_string(),
         (false, _) => format!("{rows}x{cols}"),
-    }
-}
-
-/// The numbers when there are at most three, else the norm.
-fn summary(values: &[f64]) -> String {
-    if values.len() <= 3 {
-        let numbers: Vec<String> = values.iter().map(|&v| short_number(v)).collect();
-        format!("[{}]", numbers.join(", "))
-    } else {
-        format!("‖·‖ {}", short_number(norm(values)))
     }
 }
 
