@@ -3,7 +3,7 @@
 //! Forward propagation, backward propagation and the computational graph of a multilayer
 //! perceptron, exactly as *Dive into Deep Learning* §4.7 derives them, and a fast trainer.
 //!
-//! The seed's story, in the order the code tells it:
+//! The D2L network's story (§4.7), in the order the code tells it:
 //!
 //! 1. A batch `X` (`B x d`, rows are samples) enters the graph ([`graph::Graph`]).
 //! 2. Forward propagation: `z = x W1ᵀ` (4.7.1), `h = phi(z)` (4.7.2), `o = h W2ᵀ` (4.7.3),
@@ -20,6 +20,7 @@
 
 pub mod atomic_file;
 pub mod checkpoint;
+pub mod d2l;
 pub mod data;
 pub mod explain;
 pub mod format;

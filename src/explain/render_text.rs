@@ -2,10 +2,11 @@
 //! `NO_COLOR`; the command decides).
 
 use super::{BackwardStep, Explanation, ForwardStep, AGREEMENT_TOLERANCE};
-use crate::explain::finite_differences::STEP;
+use crate::d2l::catalogue::equation_label;
 use crate::format::{
     bytes, bytes_exactly, count, short_number, short_value_or_values, short_values,
 };
+use crate::nn::gradcheck::STEP;
 use std::fmt::Write;
 
 /// ANSI styling, or none.
@@ -53,14 +54,6 @@ impl Style {
     }
 }
 
-/// The equation label: `4.7.13`, or `4.7.13 (layer 2)` for deeper models.
-pub fn equation_label(equation: &str, layer: Option<usize>) -> String {
-    match layer {
-        Some(k) => format!("{equation} (layer {k})"),
-        None => equation.to_string(),
-    }
-}
-
 /// The whole explanation as text.
 pub fn render_text(explanation: &Explanation, style: Style) -> String {
     let mut out = String::new();
@@ -76,7 +69,7 @@ pub fn render_text(explanation: &Explanation, style: Style) -> String {
     let _ = writeln!(
         out,
         "{}",
-        style.dim("each value by the seed's closed form; \"graph\" is its largest difference to the graph's forward pass")
+        style.dim("each value by §4.7's closed form; \"graph\" is its largest difference to the graph's forward pass")
     );
     for step in &explanation.forward {
         forward_step(&mut out, step, style);
@@ -87,8 +80,8 @@ pub fn render_text(explanation: &Explanation, style: Style) -> String {
         out,
         "{}",
         style.dim(&format!(
-            "each gradient three ways: the seed's closed form, the graph's backward pass, central \
-             finite differences in f64 (ε = {STEP:e});\ndifferences are relative to the \
+            "each gradient three ways: §4.7's closed form, the graph's backward pass, central \
+             finite differences in f64 (ε = {STEP:e});\ndifferences are scaled by the \
              tensor's largest element"
         ))
     );
@@ -101,7 +94,7 @@ pub fn render_text(explanation: &Explanation, style: Style) -> String {
     let largest = explanation.largest_difference();
     let _ = writeln!(
         out,
-        "{} {} backward equations, largest relative difference {} {}",
+        "{} {} backward equations, largest scaled difference {} {}",
         if explanation.all_agree() {
             "all"
         } else {

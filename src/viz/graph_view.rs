@@ -49,7 +49,7 @@ pub struct ViewNode {
     /// Bytes forward keeps of it for backward, when `--saved` asked for it and it is kept.
     pub kept_bytes: Option<usize>,
     /// Whether it belongs to the L2 term's sub-chain (`‖W_k‖²`, their sum and the scale),
-    /// which the drawing groups as the seed's single operator `l2`.
+    /// which the drawing groups as §4.7's single operator `l2`.
     pub in_l2_group: bool,
 }
 
@@ -57,7 +57,7 @@ pub struct ViewNode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ViewOptions {
     /// `Some(B)`: shapes as the batch `B x n` the graph computes; `None`: per sample, as
-    /// the seed's column vectors `n x 1`.
+    /// §4.7's column vectors `n x 1`.
     pub batch: Option<usize>,
     /// Show a summary of each variable's value and gradient.
     pub values: bool,
@@ -198,7 +198,7 @@ pub fn operator_symbol<T: Element>(op: &Op<T>) -> (String, String) {
     }
 }
 
-/// `n x 1` per sample (the seed's column vectors), `B x n` for a batch, `h x d` for a
+/// `n x 1` per sample (§4.7's column vectors), `B x n` for a batch, `h x d` for a
 /// parameter, `scalar` for `1 x 1` values that do not depend on the batch.
 fn shape_label(
     rows: usize,
@@ -234,7 +234,7 @@ fn batch_dependent_variables<T: Element>(mlp: &Mlp<T>) -> Vec<bool> {
 }
 
 /// The nodes strictly between the weights and `s`: the squared norms, their sums and the
-/// scale by `λ/2` (the seed's single operator `l2`).
+/// scale by `λ/2` (§4.7's single operator `l2`).
 fn l2_group<T: Element>(mlp: &Mlp<T>) -> Vec<NodeRef> {
     let graph = mlp.graph();
     let mut group = Vec::new();
@@ -261,7 +261,7 @@ mod tests {
     use crate::nn::{Loss, MlpConfig};
     use crate::tensor::Tensor;
 
-    fn seed_mlp(batch: usize) -> Mlp<f32> {
+    fn d2l_network(batch: usize) -> Mlp<f32> {
         let config = MlpConfig::seed(4, 5, 3, Activation::Relu, Loss::CrossEntropy, 0.01);
         let mut mlp = Mlp::<f32>::new(config, 0).unwrap();
         let x = Tensor::from_fn(batch, 4, |r, c| (r * 4 + c) as f32 * 0.1 - 0.5);
@@ -276,8 +276,8 @@ mod tests {
     }
 
     #[test]
-    fn per_sample_shapes_are_the_seeds_column_vectors() {
-        let view = graph_view(&seed_mlp(1), ViewOptions::default());
+    fn per_sample_shapes_are_section_4_7s_column_vectors() {
+        let view = graph_view(&d2l_network(1), ViewOptions::default());
         assert_eq!(node(&view, "x").details, ["4x1"]);
         assert_eq!(node(&view, "z").details, ["5x1"]);
         assert_eq!(node(&view, "W1").details, ["5x4"]);
@@ -303,7 +303,7 @@ mod tests {
             values: true,
             saved: true,
         };
-        let view = graph_view(&seed_mlp(8), options);
+        let view = graph_view(&d2l_network(8), options);
         let h = node(&view, "h");
         assert_eq!(h.details[0], "B x 5");
         assert!(h.details[1].starts_with("value ‖·‖ "), "{:?}", h.details);
