@@ -541,7 +541,7 @@ where
         .x_label_area_size(48)
         .y_label_area_size(72);
     let (y_low, y_high) = value_range(panel);
-    let x_formatter = |x: &f64| format!("{x:.0}");
+    let x_formatter = |x: &f64| crate::format::rounded_count(*x);
     let y_formatter = |y: &f64| crate::format::axis_tick(*y);
     // The two branches build charts of different coordinate types, so the mesh and curves
     // are drawn by the same code expanded twice.
