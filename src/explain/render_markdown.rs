@@ -68,7 +68,7 @@ pub fn render_markdown(explanation: &Explanation) -> String {
     let _ = writeln!(
         out,
         "\n## Memory at batch size {} (f32)\n",
-        memory.batch_size
+        count(memory.batch_size as u64)
     );
     let _ = writeln!(out, "| kept for backward | elements | bytes | read by |");
     let _ = writeln!(out, "|---|---|---|---|");

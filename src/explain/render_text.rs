@@ -158,8 +158,8 @@ fn backward_step(out: &mut String, step: &BackwardStep, style: Style) {
     } else {
         format!(
             "  ({} of {} elements)",
-            step.finite_differences.len(),
-            step.closed_form.len()
+            count(step.finite_differences.len() as u64),
+            count(step.closed_form.len() as u64)
         )
     };
     let _ = writeln!(
@@ -191,7 +191,7 @@ fn memory(out: &mut String, explanation: &Explanation, style: Style) {
         "{}",
         style.heading(&format!(
             "Memory: what training keeps for backward, at batch size {} (f32)",
-            memory.batch_size
+            count(memory.batch_size as u64)
         ))
     );
     for kept in &memory.kept {

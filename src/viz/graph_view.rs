@@ -7,7 +7,7 @@
 //! [`super::graph_layout`] places them, [`super::graph_svg`] and [`super::graph_dot`] draw
 //! them.
 
-use crate::format::{bytes, short_number, values_or_norm};
+use crate::format::{bytes, count, short_number, values_or_norm};
 use crate::graph::{Op, OpId, SavedForBackward, VarId, VarKind};
 use crate::nn::Mlp;
 use crate::tensor::Element;
@@ -172,7 +172,7 @@ pub fn graph_view<T: Element>(mlp: &Mlp<T>, options: ViewOptions) -> GraphView {
         edges.push((op, index(NodeRef::Variable(operator.output))));
     }
     let view = match options.batch {
-        Some(b) => format!("batch B = {b}"),
+        Some(b) => format!("batch B = {}", count(b as u64)),
         None => "one sample".to_string(),
     };
     GraphView {
