@@ -6,11 +6,11 @@
 use backprop::data::Dataset;
 use backprop::graph::{Activation, Op};
 use backprop::nn::{Loss, Mlp, MlpConfig};
-use backprop::optim::{Optimizer, OptimizerKind};
+use backprop::optim::OptimizerKind;
 use backprop::rng::Rng;
 use backprop::tensor::matmul::{matmul_a_b, matmul_a_bt, matmul_at_b, prepare_threads};
 use backprop::tensor::{Tensor, Write};
-use backprop::train::{train_step, NoObserver};
+use backprop::train::{NoObserver, TrainConfig, Trainer};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 
@@ -119,30 +119,24 @@ fn training_step(c: &mut Criterion) {
         weight_decay: 1e-4,
     };
     let mut mlp = Mlp::<f32>::new(config, 1).unwrap();
-    let mut optimizer = Optimizer::new(OptimizerKind::Sgd);
-    let mut order: Vec<usize> = (0..samples).collect();
-    rng.shuffle(&mut order);
+    // The training loop's own step: the next batch of a seeded shuffle, forward, backward,
+    // update, without end.
+    let mut trainer = Trainer::new(TrainConfig {
+        epochs: 1,
+        max_steps: Some(u64::MAX),
+        batch_size: B,
+        shuffle: true,
+        seed: 10,
+        learning_rate: 0.01,
+        optimizer: OptimizerKind::Sgd,
+    })
+    .unwrap();
     let mut group = c.benchmark_group("training step");
     group.throughput(Throughput::Elements(B as u64));
-    let mut next = 0;
     prepare_threads();
     {
         group.bench_function("784-256-10 relu, batch 256, sgd", |b| {
-            b.iter(|| {
-                let batch = &order[next * B..(next + 1) * B];
-                next = (next + 1) % (samples / B);
-                black_box(
-                    train_step(
-                        &mut mlp,
-                        &mut optimizer,
-                        &data,
-                        batch,
-                        0.01,
-                        &mut NoObserver,
-                    )
-                    .unwrap(),
-                )
-            })
+            b.iter(|| black_box(trainer.step(&mut mlp, &data, &mut NoObserver).unwrap()))
         });
     }
     group.finish();

@@ -40,18 +40,43 @@ pub fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     write_atomically(path, |w| w.write_all(bytes))
 }
 
+/// The longest file name (in bytes) the common file systems allow (ext4, XFS, Btrfs, APFS,
+/// NTFS in UTF-16 units); every temporary name fits within it.
+pub const MAX_FILE_NAME_BYTES: usize = 255;
+
 /// The temporary name used while `path` is being written: a hidden file in the same folder,
-/// unique to this process so that two runs never write the same temporary file.
+/// `.<name>.<pid>.tmp`, unique to this process so that two runs never write the same
+/// temporary file. When that would pass [`MAX_FILE_NAME_BYTES`] (a name of 240 bytes and
+/// more), the visible part is cut and followed by `~` and a digest of the whole name, so
+/// the temporary name still fits and two long names that share their start still differ.
 pub fn temporary_path_for(path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".to_string());
-    let temporary_name = format!(".{name}.{}.tmp", std::process::id());
+    let suffix = format!(".{}.tmp", std::process::id());
+    let mut temporary_name = format!(".{name}{suffix}");
+    if temporary_name.len() > MAX_FILE_NAME_BYTES {
+        let digest = format!("~{:016x}", name_digest(&name));
+        let room = MAX_FILE_NAME_BYTES - 1 - suffix.len() - digest.len();
+        let mut cut = room.min(name.len());
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        temporary_name = format!(".{}{digest}{suffix}", &name[..cut]);
+    }
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.join(temporary_name),
         _ => PathBuf::from(temporary_name),
     }
+}
+
+/// A 64-bit FNV-1a digest of `name`: stable across runs, so a cut temporary name is the
+/// same every time for the same output.
+fn name_digest(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Syncs the folder holding `path` so that the rename itself survives a power loss.
@@ -78,6 +103,33 @@ mod tests {
         write_bytes_atomically(&path, b"new contents").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new contents");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_name_of_255_bytes_is_written_through_a_temporary_name_that_fits() {
+        let dir = tempfile::tempdir().unwrap();
+        for length in [240, 250, 255] {
+            let path = dir.path().join("m".repeat(length));
+            let temporary = temporary_path_for(&path);
+            let temporary_name = temporary.file_name().unwrap().len();
+            assert!(temporary_name <= MAX_FILE_NAME_BYTES, "{temporary_name}");
+            write_bytes_atomically(&path, b"long").unwrap();
+            assert_eq!(fs::read(&path).unwrap(), b"long");
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3);
+    }
+
+    #[test]
+    fn long_names_sharing_their_start_get_different_temporary_names() {
+        let start = "é".repeat(120);
+        let a = temporary_path_for(Path::new(&format!("{start}a.safetensors")));
+        let b = temporary_path_for(Path::new(&format!("{start}b.safetensors")));
+        assert_ne!(a, b);
+        assert!(a.as_os_str().len() <= MAX_FILE_NAME_BYTES);
+        assert_eq!(
+            temporary_path_for(Path::new("out/model.bin")),
+            Path::new(&format!("out/.model.bin.{}.tmp", std::process::id()))
+        );
     }
 
     #[test]

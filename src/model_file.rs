@@ -6,6 +6,7 @@
 //! whatever else the writer adds (the training configuration, the image shape).
 
 use crate::atomic_file::write_bytes_atomically;
+use crate::data::regular_file::{read_regular, RegularFileError};
 use crate::graph::Activation;
 use crate::nn::mlp::MlpError;
 use crate::nn::{Loss, Mlp, MlpConfig};
@@ -13,6 +14,51 @@ use crate::tensor::Tensor;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+
+/// The largest model file read: 1 GiB, about 268 million `f32` parameters (a 784-input
+/// network with hidden layers of 300,000 units). The size is checked before the file is
+/// read, and only a regular file is read (a FIFO, a device or a folder is an error that says
+/// what the path is).
+pub const MAX_MODEL_FILE_BYTES: u64 = 1 << 30;
+
+/// The most characters of a value read from a file that an error message repeats.
+pub const ECHOED_CHARS: usize = 60;
+
+/// `value` as an error message quotes it: in single quotes, cut as [`shortened`] does.
+pub fn echoed(value: &str) -> String {
+    match cut(value) {
+        (head, None) => format!("'{head}'"),
+        (head, Some(total)) => format!("'{head}...' ({total} bytes in all)"),
+    }
+}
+
+/// `text` cut after [`ECHOED_CHARS`] characters (then followed by "... (N bytes in all)"),
+/// with line breaks and other control characters escaped, so that a message quoting it
+/// stays one readable line.
+pub fn shortened(text: &str) -> String {
+    match cut(text) {
+        (head, None) => head,
+        (head, Some(total)) => format!("{head}... ({total} bytes in all)"),
+    }
+}
+
+/// The first [`ECHOED_CHARS`] characters of `text`, control characters escaped, and the
+/// length of `text` in bytes if it was cut.
+fn cut(text: &str) -> (String, Option<usize>) {
+    let (head, total) = match text.char_indices().nth(ECHOED_CHARS) {
+        None => (text, None),
+        Some((end, _)) => (&text[..end], Some(text.len())),
+    };
+    let mut escaped = String::with_capacity(head.len());
+    for c in head.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    (escaped, total)
+}
 
 /// The value of the `format` metadata key of every model file this crate writes.
 pub const FORMAT: &str = "backprop-mlp";
@@ -28,6 +74,9 @@ pub enum ModelFileError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// The path is not a regular file (a FIFO, a device, a folder), or is too large.
+    #[error(transparent)]
+    NotReadable(RegularFileError),
     /// The file is not a safetensors file.
     #[error("{path}: not a safetensors file ({detail})")]
     NotSafetensors {
@@ -190,10 +239,14 @@ fn canonical_header(bytes: &[u8]) -> Result<Vec<u8>, String> {
 
 /// Reads a model file written by [`save_model`] (or by anyone who follows its layout).
 pub fn load_model(path: &Path) -> Result<LoadedModel, ModelFileError> {
-    let bytes = std::fs::read(path).map_err(|source| ModelFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes =
+        read_regular(path, MAX_MODEL_FILE_BYTES, "a model file").map_err(|error| match error {
+            RegularFileError::Io { path, error } => ModelFileError::Io {
+                path,
+                source: error,
+            },
+            other => ModelFileError::NotReadable(other),
+        })?;
     parse_model(&bytes).map_err(|error| match error {
         ParseError::NotSafetensors(detail) => ModelFileError::NotSafetensors {
             path: path.to_path_buf(),
@@ -237,29 +290,38 @@ pub fn parse_model(bytes: &[u8]) -> Result<LoadedModel, ParseError> {
         .collect::<Result<_, _>>()
         .map_err(|_| {
             invalid(format!(
-                "layer_sizes '{}' is not a list of sizes",
-                metadata["layer_sizes"]
+                "layer_sizes {} is not a list of sizes",
+                echoed(&metadata["layer_sizes"])
             ))
         })?;
     if sizes.len() < 2 {
         return Err(invalid(format!(
-            "layer_sizes '{}' needs at least an input and an output size",
-            metadata["layer_sizes"]
+            "layer_sizes {} needs at least an input and an output size",
+            echoed(&metadata["layer_sizes"])
         )));
     }
-    let activation = Activation::from_name(get("activation")?)
-        .ok_or_else(|| invalid(format!("unknown activation '{}'", metadata["activation"])))?;
+    let activation = Activation::from_name(get("activation")?).ok_or_else(|| {
+        invalid(format!(
+            "unknown activation {}",
+            echoed(&metadata["activation"])
+        ))
+    })?;
     let loss = Loss::from_name(get("loss")?)
-        .ok_or_else(|| invalid(format!("unknown loss '{}'", metadata["loss"])))?;
+        .ok_or_else(|| invalid(format!("unknown loss {}", echoed(&metadata["loss"]))))?;
     let bias = match get("bias")?.as_str() {
         "true" => true,
         "false" => false,
-        other => return Err(invalid(format!("bias '{other}' is neither true nor false"))),
+        other => {
+            return Err(invalid(format!(
+                "bias {} is neither true nor false",
+                echoed(other)
+            )))
+        }
     };
     let weight_decay = match metadata.get("weight_decay") {
         Some(v) => v
             .parse::<f64>()
-            .map_err(|_| invalid(format!("weight_decay '{v}' is not a number")))?,
+            .map_err(|_| invalid(format!("weight_decay {} is not a number", echoed(v))))?,
         None => 0.0,
     };
     let config = MlpConfig {
@@ -322,4 +384,47 @@ pub fn parse_model(bytes: &[u8]) -> Result<LoadedModel, ParseError> {
     let mlp = Mlp::from_parameters(config, weights, biases)
         .map_err(|e: MlpError| invalid(e.to_string()))?;
     Ok(LoadedModel { mlp, metadata })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_value_is_echoed_cut_with_its_length() {
+        assert_eq!(echoed("relu"), "'relu'");
+        assert_eq!(echoed("a\nb"), "'a\\nb'");
+        let long = "x".repeat(4 << 20);
+        assert_eq!(
+            echoed(&long),
+            format!("'{}...' (4194304 bytes in all)", "x".repeat(ECHOED_CHARS))
+        );
+    }
+
+    #[test]
+    fn an_invalid_value_of_megabytes_gives_a_short_message() {
+        let mlp = Mlp::new(
+            MlpConfig {
+                inputs: 2,
+                hidden: vec![3],
+                outputs: 2,
+                activation: Activation::Relu,
+                loss: Loss::CrossEntropy,
+                bias: true,
+                weight_decay: 0.0,
+            },
+            0,
+        )
+        .unwrap();
+        let tensors = model_tensors(&mlp);
+        let mut metadata = model_metadata(&mlp, &BTreeMap::new());
+        metadata.insert("activation".into(), "é".repeat(2 << 20));
+        let bytes = safetensors_bytes(&tensors, metadata).unwrap();
+        let error = match parse_model(&bytes) {
+            Err(ParseError::Invalid(detail)) => detail,
+            other => panic!("{other:?}"),
+        };
+        assert!(error.len() < 200, "{} bytes", error.len());
+        assert!(error.ends_with("(4194304 bytes in all)"), "{error}");
+    }
 }

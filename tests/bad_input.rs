@@ -1,7 +1,8 @@
 //! The bad-input table: every user-controlled path (IDX files, model files, checkpoints,
-//! flags) ends in one clear line on stderr and exit code 2 (usage) or 1 (the rest), never a
-//! panic or a backtrace, and leaves every file as it was (no model, metrics, plot or
-//! checkpoint created; a pre-existing `--out` file keeps its bytes).
+//! flags, output paths, sizes) ends in one clear line on stderr and exit code 2 (usage) or 1
+//! (the rest), never a panic or a backtrace, and leaves every file as it was (no model,
+//! metrics, plot or checkpoint created; a pre-existing `--out` or `--metrics` file keeps its
+//! bytes).
 
 mod common;
 
@@ -17,6 +18,9 @@ use std::process::{Command, Output};
 
 /// The bytes of the pre-existing model file every case must leave alone.
 const PREVIOUS_MODEL: &[u8] = b"the previous model, which a failed run must not touch";
+
+/// The bytes of the pre-existing metrics file every case must leave alone.
+const PREVIOUS_METRICS: &[u8] = b"{\"epoch\": 1, \"note\": \"the previous run's metrics\"}\n";
 
 /// Runs the binary with backtraces requested, so that a panic would show one.
 fn run(dir: &Path, args: &[String]) -> Output {
@@ -236,7 +240,29 @@ fn write_inputs(dir: &Path) {
     );
     assert_success(&out);
 
+    // Inputs for the output and size checks.
+    fs::hard_link(
+        dir.join("three-outputs.safetensors"),
+        dir.join("hard-link-to-model.jsonl"),
+    )
+    .unwrap();
+    let big = 3000 * 3000;
+    let big_images = encode_idx_images(3000, 3000, &vec![0; 2 * big], false).unwrap();
+    let big_labels = encode_idx_labels(&[0, 1], false).unwrap();
+    idx_folder(dir, "two-3000x3000-images", &big_images, &big_labels);
+    let deep = MlpConfig {
+        hidden: vec![1; 1001],
+        ..model_config(4, 3)
+    };
+    save_model(
+        &dir.join("deep.safetensors"),
+        &Mlp::new(deep, 0).unwrap(),
+        &none,
+    )
+    .unwrap();
+
     fs::write(dir.join("model.safetensors"), PREVIOUS_MODEL).unwrap();
+    fs::write(dir.join("metrics.jsonl"), PREVIOUS_METRICS).unwrap();
 }
 
 /// One row of the table: extra arguments, the exit code, and a piece of the message.
@@ -286,6 +312,15 @@ fn eval(model: &str, message: &'static str) -> Case {
         .map(String::from)
         .to_vec(),
         code: 1,
+        message,
+    }
+}
+
+/// Any other command, with its arguments.
+fn command(args: &[&str], code: i32, message: &'static str) -> Case {
+    Case {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        code,
         message,
     }
 }
@@ -356,8 +391,42 @@ fn cases() -> Vec<Case> {
             "good",
             &["--checkpoint", "model.safetensors"],
             2,
-            "--checkpoint and --out both name model.safetensors",
+            "--out and --checkpoint both name model.safetensors",
         ),
+        // Outputs: two outputs, or an output and an input, naming one file.
+        train("good", &["--plot", "model.svg", "--out", "model.svg"], 2, "--out and --plot both name model.svg"),
+        train("good", &["--metrics", "model.safetensors"], 2, "--out and --metrics both name model.safetensors"),
+        train("good", &["--metrics", "./model.safetensors"], 2, "--out and --metrics both name model.safetensors"),
+        train("good", &["--init", "three-outputs.safetensors", "--metrics", "three-outputs.safetensors"], 2, "--metrics three-outputs.safetensors is the file --init reads (three-outputs.safetensors)"),
+        train("good", &["--init", "three-outputs.safetensors", "--metrics", "hard-link-to-model.jsonl"], 2, "--metrics hard-link-to-model.jsonl is the file --init reads"),
+        train("good", &["--resume", "run.checkpoint.safetensors", "--metrics", "run.checkpoint.safetensors"], 2, "--metrics run.checkpoint.safetensors is the file --resume reads"),
+        train("good", &["--out", "good/train-images-idx3-ubyte.gz"], 2, "--out good/train-images-idx3-ubyte.gz is the file --dataset reads"),
+        // Outputs: folders that are missing, not folders, or folders given as files.
+        train("good", &["--plot", "missing-folder/p.svg"], 2, "--plot missing-folder/p.svg: the folder missing-folder does not exist"),
+        train("good", &["--out", "missing-folder/m.safetensors"], 2, "--out missing-folder/m.safetensors: the folder missing-folder does not exist"),
+        train("good", &["--checkpoint", "missing-folder/c.safetensors"], 2, "--checkpoint missing-folder/c.safetensors: the folder missing-folder does not exist"),
+        train("good", &["--metrics", "text.safetensors/m.jsonl"], 2, "--metrics text.safetensors/m.jsonl: text.safetensors is not a folder"),
+        train("good", &["--out", "good"], 2, "--out good: is a folder"),
+        command(&["graph", "--out", "deep.safetensors", "--model", "deep.safetensors"], 2, "--out deep.safetensors is the file --model reads"),
+        command(&["graph", "--out", "missing-folder/g.svg"], 2, "--out missing-folder/g.svg: the folder missing-folder does not exist"),
+        command(&["explain", "--out", "good"], 2, "--out good: is a folder"),
+        // Caps on sizes, from the memory they would need.
+        train("good", &["--hidden", "30000000"], 2, "above the memory limit of 2.0 GiB"),
+        train("good", &["--hidden", "4", "--memory-limit", "1K"], 2, "above the memory limit of 1.0 KiB"),
+        train("two-3000x3000-images", &[], 2, "training 9000000-256-2"),
+        train("good", &["--memory-limit", "lots"], 2, "expected a byte count such as 512M or 8G"),
+        train("good", &["--threads", "100000"], 2, "--threads 100000 is out of range"),
+        command(&["explain", "--batch-size", "18446744073709551615"], 2, "above the memory limit"),
+        command(&["explain", "--hidden", "1000000000000"], 2, "above the memory limit"),
+        command(&["explain", "--outputs", "1000000000000"], 2, "above the memory limit"),
+        command(&["graph", "--batch", "1000000000000"], 2, "above the memory limit"),
+        command(&["graph", "--inputs", "1000000000000"], 2, "above the memory limit"),
+        command(&["gradcheck", "--inputs", "4096", "--hidden", "4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096", "--batch-size", "100000"], 2, "above the memory limit"),
+        command(&["gradcheck", "--inputs", "4096", "--hidden", "4096"], 2, "multiply-adds of finite differences"),
+        // Depth: graph and explain refuse more than 1,000 hidden layers.
+        command(&["graph", "--model", "deep.safetensors"], 2, "--model deep.safetensors has 1001 hidden layers; graph and explain show at most 1000"),
+        command(&["explain", "--model", "deep.safetensors"], 2, "has 1001 hidden layers"),
+        command(&["graph", "--hidden", &["1"; 1001].join(",")], 2, "has 1001 hidden layers"),
         train("imagenet", &[], 1, "--dataset 'imagenet' is neither a dataset name"),
         train("good", &["--plot", "curves.txt"], 1, "curves.txt"),
     ]
@@ -398,4 +467,34 @@ fn every_bad_input_gets_one_line_an_exit_code_and_changes_no_file() {
         fs::read(dir.path().join("model.safetensors")).unwrap(),
         PREVIOUS_MODEL
     );
+    assert_eq!(
+        fs::read(dir.path().join("metrics.jsonl")).unwrap(),
+        PREVIOUS_METRICS
+    );
+}
+
+#[test]
+fn an_os_error_is_printed_once_and_long_values_are_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("a-folder")).unwrap();
+    let long = "x".repeat(5_000);
+    for args in [
+        vec!["eval", "--model", "a-folder"],
+        vec!["train", "--dataset", &long],
+        vec!["train", "--out", &long],
+    ] {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let out = run(dir.path(), &args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        let shown = format!("{:?}\nstderr:\n{err}", &args[..2]);
+        assert!(matches!(out.status.code(), Some(1 | 2)), "{shown}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {shown}");
+        assert!(
+            err.chars().count() < 700,
+            "cut to a readable length: {shown}"
+        );
+        assert!(!err.contains("panicked"), "{shown}");
+        let os_errors = err.matches("(os error").count();
+        assert!(os_errors <= 1, "one OS error, printed once: {shown}");
+    }
 }

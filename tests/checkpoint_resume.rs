@@ -358,6 +358,7 @@ fn a_checkpoint_holds_the_trainer_state_exactly() {
             records: &[],
             run: &run,
             model_metadata: &Default::default(),
+            data: &data.fingerprint(),
         },
     )
     .unwrap();

@@ -694,3 +694,45 @@ fn bias_flags_choose_whether_layers_have_biases() {
         assert_eq!(model.mlp.bias(1).is_some(), expected, "{flags:?}");
     }
 }
+
+#[test]
+fn a_batch_larger_than_the_data_trains_on_full_batches_within_the_memory_limit() {
+    // The memory estimate counts the batch training really uses (at most every sample), so a
+    // huge --batch-size on a small set is full-batch gradient descent, not a refusal.
+    let dir = tempfile::tempdir().unwrap();
+    let data = image_folder(dir.path(), "data", 40, 0, 3);
+    let out = backprop(
+        dir.path(),
+        &[
+            "train",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--hidden",
+            "4",
+            "--epochs",
+            "2",
+            "--quiet",
+            "--batch-size",
+            "18446744073709551615",
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        stdout(&out).contains("epoch 2/2  step 2 "),
+        "{}",
+        stdout(&out)
+    );
+    // --memory-limit is the one way past the limit, and it is read.
+    let out = backprop(
+        dir.path(),
+        &[
+            "train",
+            "--dataset",
+            data.to_str().unwrap(),
+            "--memory-limit",
+            "64K",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("above the memory limit of 64.0 KiB"));
+}

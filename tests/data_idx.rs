@@ -276,10 +276,20 @@ fn a_huge_header_count_in_a_small_file_is_rejected_before_allocating() {
         "{message}"
     );
 
-    // The largest sizes the header can express.
+    // The largest sizes the header can express: refused by the caps, before the file's
+    // length is even considered.
     let message = images_error(&idx_bytes(8, &[u32::MAX, u32::MAX, u32::MAX], &[0; 84]));
     assert!(
-        message.contains("declares 79228162458924105385300197375 bytes of data but only 84 follow"),
+        message.contains(
+            "declares images of 4294967295x4294967295 pixels, more than the limit of 65536 pixels per image"
+        ),
+        "{message}"
+    );
+    let message = images_error(&idx_bytes(8, &[u32::MAX, 256, 256], &[0; 84]));
+    assert!(
+        message.contains(
+            "declares 281474976645120 bytes of data, more than the limit of 1073741824 bytes for an IDX file"
+        ),
         "{message}"
     );
 

@@ -106,7 +106,7 @@ fn lying_gzip_headers_allocate_little() {
 fn an_honest_file_allocates_its_data_once() {
     let dir = tempfile::tempdir().unwrap();
     let images = dir.path().join("images");
-    let mut bytes = header(&[4, 500, 500]);
+    let mut bytes = header(&[16, 250, 250]);
     bytes.resize(16 + 1_000_000, 3);
     std::fs::write(&images, &bytes).unwrap();
     let largest = largest_allocation_of(|| {

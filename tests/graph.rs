@@ -171,7 +171,7 @@ fn prediction_equals_the_graphs_outputs() {
 }
 
 #[test]
-fn backward_for_update_gives_every_parameter_gradient_but_moves_pass_through_ones() {
+fn backward_leaves_dj_of_every_variable_and_moves_pass_through_gradients() {
     // Two hidden layers with biases and a weight decay: every kind of node the trainer uses.
     let config = MlpConfig {
         inputs: 3,
@@ -182,50 +182,85 @@ fn backward_for_update_gives_every_parameter_gradient_but_moves_pass_through_one
         bias: true,
         weight_decay: 0.3,
     };
-    let build = || {
-        let mut mlp = Mlp::<f64>::new(config.clone(), 11).unwrap();
-        let x = Tensor::from_vec(2, 3, vec![1.0, -2.0, 0.5, 0.3, 0.8, -1.0]).unwrap();
+    let x = Tensor::from_vec(2, 3, vec![1.0, -2.0, 0.5, 0.3, 0.8, -1.0]).unwrap();
+    let run = |config: MlpConfig| {
+        let mut mlp = Mlp::<f64>::new(config, 11).unwrap();
         mlp.set_batch(&x, &[1, 0]).unwrap();
         mlp.forward().unwrap();
+        mlp.backward().unwrap();
         mlp
     };
-    let mut complete = build();
-    complete.backward().unwrap();
-    let mut update = build();
-    let decay = update.backward_for_update().unwrap();
-    assert_eq!(decay.factor, 0.3);
-    for (name, id) in complete.named_parameters().to_vec() {
-        let full = complete.graph().grad(id).unwrap();
-        let partial = update.graph().grad(id).unwrap();
-        let is_weight = complete.nodes().weights.contains(&id);
-        let value = complete.graph().value(id);
-        for ((f, p), w) in full
+    let decayed = run(config.clone());
+    let undecayed = run(MlpConfig {
+        weight_decay: 0.0,
+        ..config
+    });
+    // Weights hold dJ/dW = dL/dW + λW (4.7.10 in the graph, once); biases dL/db.
+    for (name, id) in decayed.named_parameters().to_vec() {
+        let full = decayed.graph().grad(id).unwrap();
+        let loss_only = undecayed.graph().grad(id).unwrap();
+        let is_weight = decayed.nodes().weights.contains(&id);
+        let value = decayed.graph().value(id);
+        for ((f, l), w) in full
             .as_slice()
             .iter()
-            .zip(partial.as_slice())
+            .zip(loss_only.as_slice())
             .zip(value.as_slice())
         {
-            // Weights lack their decay term λW; biases have none.
-            let expected = if is_weight { f - 0.3 * w } else { *f };
+            let expected = if is_weight { l + 0.3 * w } else { *l };
             assert!(
-                (expected - p).abs() < 1e-12,
-                "{name}: {expected} against {p}"
+                (expected - f).abs() < 1e-12,
+                "{name}: {expected} against {f}"
             );
         }
     }
-    // The hidden layers' pre-activations got the gradient of `z + b` itself, moved: the sum's
-    // own gradient is not kept, while `backward` keeps it.
-    let moved: Vec<_> = update
-        .graph()
-        .variables()
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| {
-            let id = backprop::graph::VarId(*i);
-            complete.graph().grad(id).is_some() && update.graph().grad(id).is_none()
-        })
-        .map(|(_, v)| v.name.clone())
-        .collect();
-    // One `z + b` per layer, and the sums of the objective.
-    assert!(moved.len() >= 3, "moved: {moved:?}");
+    // Every variable that leads to a parameter has its gradient, including each `z = u + b`
+    // whose gradient was moved (not copied) to `u`: the two share one buffer.
+    let graph = decayed.graph();
+    for (i, variable) in graph.variables().iter().enumerate() {
+        let id = backprop::graph::VarId(i);
+        assert_eq!(
+            graph.grad(id).is_some(),
+            graph.requires_grad(id),
+            "{}",
+            variable.name
+        );
+    }
+    let nodes = decayed.nodes();
+    for (z, u) in nodes.pre_activations.iter().zip(&nodes.products) {
+        let u = u.expect("biased layers have a product");
+        assert!(std::ptr::eq(
+            graph.grad(*z).unwrap(),
+            graph.grad(u).unwrap()
+        ));
+    }
+    let u_o = nodes.products.last().unwrap().unwrap();
+    assert!(std::ptr::eq(
+        graph.grad(nodes.output).unwrap(),
+        graph.grad(u_o).unwrap()
+    ));
+}
+
+#[test]
+fn a_gradient_is_not_moved_into_a_variable_that_other_operators_read() {
+    // u feeds both `u + b` and `‖u‖²`: its gradient is the sum of both, so it cannot share
+    // the sum's buffer, and the sum keeps its own gradient.
+    let mut g = Graph::<f64>::new();
+    let x = g.input("x", 1, 2);
+    let w = g.parameter("w", Tensor::from_vec(1, 2, vec![0.5, -1.0]).unwrap());
+    let b = g.parameter("b", Tensor::from_vec(1, 1, vec![0.25]).unwrap());
+    let u = g.matmul(x, w, "u").unwrap();
+    let z = g.add_bias(u, b, "z").unwrap();
+    let norm = g.squared_frobenius(u, "‖u‖²").unwrap();
+    let zz = g.squared_frobenius(z, "‖z‖²").unwrap();
+    let j = g.add(zz, norm, "J").unwrap();
+    g.set_input(x, &Tensor::from_vec(1, 2, vec![1.0, 3.0]).unwrap())
+        .unwrap();
+    g.forward().unwrap();
+    g.backward(j).unwrap();
+    // u = 0.5 - 3 = -2.5, z = -2.25: dJ/dz = 2z = -4.5, dJ/du = 2z + 2u = -9.5.
+    assert_eq!(g.grad(z).unwrap().item(), -4.5);
+    assert_eq!(g.grad(u).unwrap().item(), -9.5);
+    assert_eq!(g.grad(w).unwrap().as_slice(), &[-9.5, -28.5]);
+    assert_eq!(g.grad(b).unwrap().item(), -4.5);
 }

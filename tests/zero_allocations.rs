@@ -1,12 +1,14 @@
-//! A training step in steady state allocates nothing: a counting global allocator proves it.
+//! A training step in steady state allocates nothing: a counting global allocator proves it,
+//! for the step that `backprop train` and the playground share ([`Trainer::step`]: the batch,
+//! forward, backward, the update, the epoch's bookkeeping and a new shuffle per epoch).
 
 mod common;
 
 use common::mnist_shaped;
 
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
-use backprop::optim::{Optimizer, OptimizerKind};
-use backprop::train::{train_step, NoObserver, StepOutcome};
+use backprop::optim::OptimizerKind;
+use backprop::train::{NoObserver, StepOutcome, TrainConfig, Trainer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -56,24 +58,28 @@ fn a_training_step_allocates_nothing_in_steady_state() {
             };
             backprop::tensor::matmul::prepare_threads();
             let mut mlp = Mlp::<f32>::new(config, 3).unwrap();
-            let mut optimizer = Optimizer::new(kind);
-            let order: Vec<usize> = (0..1000).collect();
-            // Batches of 256 and the last, partial batch of 232: both shapes warm up first.
-            let batches: Vec<&[usize]> = order.chunks(256).collect();
-            let mut step = |batch: &[usize]| {
-                let outcome =
-                    train_step(&mut mlp, &mut optimizer, &data, batch, 0.1, &mut NoObserver)
-                        .unwrap();
-                assert!(matches!(outcome, StepOutcome::Updated(_)));
+            let mut trainer = Trainer::new(TrainConfig {
+                epochs: 1,
+                max_steps: Some(1000),
+                batch_size: 256,
+                shuffle: true,
+                seed: 5,
+                learning_rate: 0.1,
+                optimizer: kind,
+            })
+            .unwrap();
+            // 1000 samples: batches of 256 and a last, partial batch of 232, so one epoch
+            // warms up both shapes; then three more epochs, each with its own shuffle.
+            let mut step = || {
+                let outcome = trainer.step(&mut mlp, &data, &mut NoObserver).unwrap();
+                assert!(matches!(outcome, StepOutcome::Updated { .. }));
             };
-            for batch in &batches {
-                step(batch);
+            for _ in 0..4 {
+                step();
             }
             let before = ALLOCATIONS.load(Ordering::SeqCst);
-            for _ in 0..3 {
-                for batch in &batches {
-                    step(batch);
-                }
+            for _ in 0..12 {
+                step();
             }
             let allocations = ALLOCATIONS.load(Ordering::SeqCst) - before;
             assert_eq!(

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use backprop::checkpoint::{save_checkpoint, CheckpointExtras};
+use backprop::data::DataFingerprint;
 use backprop::nn::Mlp;
 use backprop::train::{EpochRecord, StepProgress, Trainer, TrainingObserver};
 use std::collections::BTreeMap;
@@ -16,18 +17,21 @@ pub struct CheckpointWriter<'a> {
     run: serde_json::Value,
     model_metadata: BTreeMap<String, String>,
     records: Vec<EpochRecord>,
+    data: DataFingerprint,
     last_written_step: Option<u64>,
 }
 
 impl<'a> CheckpointWriter<'a> {
     /// A writer of checkpoints to `path`; `records` are the epochs of the run so far (those
-    /// of the checkpoint a run resumes from), `run` the command line's description of the run.
+    /// of the checkpoint a run resumes from), `run` the command line's description of the run,
+    /// `data` the fingerprint of the training set.
     pub fn new(
         inner: &'a mut dyn TrainingObserver,
         path: PathBuf,
         run: serde_json::Value,
         model_metadata: BTreeMap<String, String>,
         records: Vec<EpochRecord>,
+        data: DataFingerprint,
     ) -> Self {
         CheckpointWriter {
             inner,
@@ -35,6 +39,7 @@ impl<'a> CheckpointWriter<'a> {
             run,
             model_metadata,
             records,
+            data,
             last_written_step: None,
         }
     }
@@ -49,6 +54,7 @@ impl<'a> CheckpointWriter<'a> {
                 records: &self.records,
                 run: &self.run,
                 model_metadata: &self.model_metadata,
+                data: &self.data,
             },
         )?;
         self.last_written_step = Some(trainer.steps());
@@ -69,10 +75,6 @@ impl<'a> CheckpointWriter<'a> {
 impl TrainingObserver for CheckpointWriter<'_> {
     fn after_backward(&mut self, mlp: &Mlp<f32>) {
         self.inner.after_backward(mlp);
-    }
-
-    fn reads_gradients(&self) -> bool {
-        self.inner.reads_gradients()
     }
 
     fn on_step(&mut self, progress: &StepProgress) {

@@ -7,6 +7,31 @@ use backprop::data::{
 };
 use std::path::Path;
 
+/// Which split of a dataset a command reads (`--split`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Split {
+    /// The training split (`train-*` files).
+    Train,
+    /// The test split (`t10k-*` files).
+    Test,
+}
+
+impl Split {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
+impl std::fmt::Display for Split {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The names `--dataset` accepts besides a folder.
 pub const DATASET_NAMES: &str = "spiral, circles, xor, blobs, mnist, fashion-mnist";
 

@@ -1,6 +1,6 @@
 //! `backprop eval`: loss, accuracy and confusion matrix of a trained model.
 
-use super::dataset_arg::load_splits;
+use super::dataset_arg::{load_splits, Split};
 use super::flag_values::count;
 use anyhow::{Context, Result};
 use backprop::model_file::load_model;
@@ -21,8 +21,8 @@ pub struct EvalArgs {
     #[arg(long)]
     data_dir: Option<PathBuf>,
     /// Which split to evaluate.
-    #[arg(long, default_value = "test", value_parser = ["test", "train"])]
-    split: String,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    split: Split,
     /// Samples per forward pass.
     #[arg(long, default_value = "1024", value_parser = count)]
     batch_size: usize,
@@ -32,9 +32,9 @@ pub struct EvalArgs {
 pub fn run(args: &EvalArgs) -> Result<bool> {
     let mut model = load_model(&args.model)?.mlp;
     let splits = load_splits(&args.dataset, args.data_dir.as_deref(), true)?;
-    let data = match args.split.as_str() {
-        "train" => splits.train,
-        _ => splits.test.with_context(|| {
+    let data = match args.split {
+        Split::Train => splits.train,
+        Split::Test => splits.test.with_context(|| {
             format!(
                 "the dataset '{}' has no test split (t10k-images-idx3-ubyte[.gz] and t10k-labels-idx1-ubyte[.gz]); use --split train",
                 args.dataset

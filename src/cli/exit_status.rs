@@ -33,7 +33,10 @@ pub fn report_failure(error: &anyhow::Error) -> ExitCode {
         eprintln!("{}", interrupted.message);
         return ExitCode::from(interrupted.exit_code);
     }
-    eprintln!("error: {}", one_line(&format!("{error:#}")));
+    eprintln!(
+        "error: {}",
+        shorten(&one_line(&chain_text(error)), MAX_MESSAGE_CHARS)
+    );
     if error.downcast_ref::<UsageError>().is_some() {
         ExitCode::from(USAGE_EXIT_CODE)
     } else {
@@ -84,6 +87,41 @@ pub fn clap_error_line(rendered: &str) -> String {
     line
 }
 
+/// The longest error line printed, in characters: an error that echoes a huge value (a
+/// metadata entry, a path) is cut in the middle.
+pub const MAX_MESSAGE_CHARS: usize = 600;
+
+/// An error and its causes joined with ": ", each cause once: a cause whose text its
+/// context already shows (an error type that prints its source and also returns it as
+/// `source()`) is not repeated.
+fn chain_text(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
+}
+
+/// `text` cut to at most `limit` characters: its start, `…`, and its end.
+pub fn shorten(text: &str, limit: usize) -> String {
+    let count = text.chars().count();
+    if count <= limit {
+        return text.to_string();
+    }
+    let head = (limit - 1) / 2;
+    let tail = limit - 1 - head;
+    let start: String = text.chars().take(head).collect();
+    let end: String = text.chars().skip(count - tail).collect();
+    format!("{start}…{end}")
+}
+
 /// Joins the lines of a message with "; " so that it stays on one line.
 fn one_line(message: &str) -> String {
     message
@@ -105,6 +143,28 @@ mod tests {
             clap_error_line(rendered),
             "error: unexpected argument '--epoch' found (tip: a similar argument exists: '--epochs'); see --help"
         );
+    }
+
+    #[test]
+    fn an_os_error_is_printed_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{0}")]
+        struct Wrapper(#[source] std::io::Error);
+        let io = std::io::Error::from_raw_os_error(21);
+        let error = anyhow::Error::new(Wrapper(io)).context("cannot write out.svg");
+        let text = chain_text(&error);
+        assert_eq!(text.matches("os error 21").count(), 1, "{text}");
+        assert!(text.starts_with("cannot write out.svg: "), "{text}");
+    }
+
+    #[test]
+    fn long_text_is_cut_in_the_middle() {
+        let long = "a".repeat(100) + &"b".repeat(100);
+        let short = shorten(&long, 21);
+        assert_eq!(short.chars().count(), 21);
+        assert!(short.starts_with("aaaaaaaaaa…"));
+        assert!(short.ends_with("bbbbbbbbbb"));
+        assert_eq!(shorten("short", 21), "short");
     }
 
     #[test]

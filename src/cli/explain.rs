@@ -2,7 +2,9 @@
 //! three ways.
 
 use super::flag_values::count;
-use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
+use super::model_choice::{
+    check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
+};
 use super::output::write_text;
 use anyhow::Result;
 use backprop::explain::render_markdown::render_markdown;
@@ -12,15 +14,35 @@ use clap::Args;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
+/// The formats `explain` writes in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExplainFormat {
+    /// Plain text, for a terminal.
+    Text,
+    /// Markdown, for notes.
+    Markdown,
+}
+
+/// When `explain` colours its text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Colour {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
 /// Flags of `backprop explain`.
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
     /// text (for a terminal) or markdown (for notes).
-    #[arg(long, default_value = "text", value_parser = ["text", "markdown"])]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    pub format: ExplainFormat,
     /// Colour the text: auto (on a terminal, unless NO_COLOR is set), always or never.
-    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
-    pub color: String,
+    #[arg(long, value_enum, default_value_t = Colour::Auto)]
+    pub color: Colour,
     /// The batch size of the memory picture.
     #[arg(long, default_value = "256", value_parser = count)]
     pub batch_size: usize,
@@ -35,8 +57,9 @@ pub struct ExplainArgs {
 
 /// Runs `backprop explain`; `Ok(false)` (exit 1) when a gradient disagrees.
 pub fn run(args: &ExplainArgs) -> Result<bool> {
+    check_paths(args.out.as_deref(), &args.model, &args.sample)?;
     let data = load_sample_set(&args.sample)?;
-    let mlp = choose_model(&args.model, data.as_ref())?;
+    let mlp = choose_model(&args.model, data.as_ref(), args.batch_size)?;
     let (x, labels, description) = choose_samples(
         &args.sample,
         data.as_ref(),
@@ -52,17 +75,17 @@ pub fn run(args: &ExplainArgs) -> Result<bool> {
         memory_batch_size: args.batch_size,
     })?;
     let colour = args.out.is_none()
-        && match args.color.as_str() {
-            "always" => true,
-            "never" => false,
-            _ => {
+        && match args.color {
+            Colour::Always => true,
+            Colour::Never => false,
+            Colour::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                     && std::io::stdout().is_terminal()
             }
         };
-    let text = match args.format.as_str() {
-        "markdown" => render_markdown(&explanation),
-        _ => render_text(&explanation, Style::new(colour)),
+    let text = match args.format {
+        ExplainFormat::Markdown => render_markdown(&explanation),
+        ExplainFormat::Text => render_text(&explanation, Style::new(colour)),
     };
     write_text(args.out.as_deref(), &text, "explanation")?;
     Ok(explanation.all_agree())

@@ -1,6 +1,10 @@
 //! `backprop gradcheck`: backward propagation against finite differences, for a learner to
 //! see that backprop is right.
 
+use super::exit_status::{shorten, UsageError};
+use super::resource_limits::{
+    gradcheck_bytes, gradcheck_work, MemoryLimitArgs, MAX_GRADCHECK_WORK,
+};
 use anyhow::Result;
 use backprop::nn::gradcheck::{check_gradients, random_batch, random_model, Tolerance, STEP};
 use backprop::nn::{Activation, Loss, MlpConfig};
@@ -19,11 +23,11 @@ pub struct GradcheckArgs {
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
     outputs: u32,
     /// Activation phi; every one of relu, sigmoid and tanh when not given.
-    #[arg(long, value_parser = ["relu", "sigmoid", "tanh"])]
-    activation: Option<String>,
+    #[arg(long, value_enum)]
+    activation: Option<Activation>,
     /// Loss l; both cross-entropy and mse when not given.
-    #[arg(long, value_parser = ["cross-entropy", "mse"])]
-    loss: Option<String>,
+    #[arg(long, value_enum)]
+    loss: Option<Loss>,
     /// Give every layer a bias (the D2L network has none).
     #[arg(long)]
     bias: bool,
@@ -36,6 +40,8 @@ pub struct GradcheckArgs {
     /// Number of random samples in the batch.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch_size: u32,
+    #[command(flatten)]
+    memory: MemoryLimitArgs,
 }
 
 /// Runs the check and prints one line per parameter tensor; `Ok(false)` when any is out of
@@ -47,14 +53,24 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
             args.lambda
         );
     }
-    let activations: Vec<Activation> = match &args.activation {
-        Some(name) => vec![Activation::from_name(name).expect("clap checked the name")],
+    let activations: Vec<Activation> = match args.activation {
+        Some(activation) => vec![activation],
         None => vec![Activation::Relu, Activation::Sigmoid, Activation::Tanh],
     };
-    let losses: Vec<Loss> = match &args.loss {
-        Some(name) => vec![Loss::from_name(name).expect("clap checked the name")],
+    let losses: Vec<Loss> = match args.loss {
+        Some(loss) => vec![loss],
         None => vec![Loss::CrossEntropy, Loss::Squared],
     };
+    let sizes = MlpConfig {
+        inputs: args.inputs as usize,
+        hidden: args.hidden.iter().map(|&h| h as usize).collect(),
+        outputs: args.outputs as usize,
+        activation: Activation::Relu,
+        loss: Loss::CrossEntropy,
+        bias: args.bias,
+        weight_decay: args.lambda,
+    };
+    check_sizes(&sizes, args.batch_size as usize, &args.memory)?;
     let tolerance = Tolerance::default();
     println!(
         "gradient check: backward propagation vs central finite differences in f64 \
@@ -104,4 +120,34 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
         }
     );
     Ok(all_passed)
+}
+
+/// A usage error when checking a model of these sizes at `batch` samples would need more
+/// than the memory limit, or more than [`MAX_GRADCHECK_WORK`] multiply-adds.
+fn check_sizes(config: &MlpConfig, batch: usize, memory: &MemoryLimitArgs) -> Result<()> {
+    let sizes = format!(
+        "--inputs {} --hidden {} --outputs {} --batch-size {batch}",
+        config.inputs,
+        config
+            .hidden
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        config.outputs
+    );
+    let sizes = shorten(&sizes, 120);
+    memory.check(
+        &format!("gradcheck {sizes}"),
+        gradcheck_bytes(config, batch),
+    )?;
+    let work = gradcheck_work(config, batch);
+    if work > MAX_GRADCHECK_WORK {
+        return Err(UsageError(format!(
+            "gradcheck {sizes} would take about {work:.1e} multiply-adds of finite \
+             differences, more than the {MAX_GRADCHECK_WORK:.0e} it runs; use smaller sizes"
+        ))
+        .into());
+    }
+    Ok(())
 }

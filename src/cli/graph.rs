@@ -1,7 +1,9 @@
 //! `backprop graph`: draws the computational graph that a forward pass built.
 
 use super::flag_values::count;
-use super::model_choice::{choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs};
+use super::model_choice::{
+    check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
+};
 use super::output::write_text;
 use anyhow::Result;
 use backprop::nn::precision::convert_precision;
@@ -13,13 +15,22 @@ use backprop::viz::graph_view::{graph_view, ViewOptions};
 use clap::Args;
 use std::path::PathBuf;
 
+/// The formats `graph` draws in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// SVG, drawn here (no Graphviz needed).
+    Svg,
+    /// DOT, for Graphviz.
+    Dot,
+}
+
 /// Flags of `backprop graph`.
 #[derive(Args, Debug)]
 pub struct GraphArgs {
     /// svg (drawn here, no Graphviz needed) or dot (for Graphviz) [default: from --out's
     /// extension, else svg].
-    #[arg(long, value_parser = ["svg", "dot"])]
-    pub format: Option<String>,
+    #[arg(long, value_enum)]
+    pub format: Option<GraphFormat>,
     /// Where to write the drawing [default: standard output].
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -42,14 +53,15 @@ pub struct GraphArgs {
 
 /// Runs `backprop graph`.
 pub fn run(args: &GraphArgs) -> Result<bool> {
-    let format = match (&args.format, &args.out) {
-        (Some(format), _) => format.clone(),
-        (None, Some(out)) if has_extension(out, &["dot", "gv"]) => "dot".to_string(),
-        (None, _) => "svg".to_string(),
+    let format = match (args.format, &args.out) {
+        (Some(format), _) => format,
+        (None, Some(out)) if has_extension(out, &["dot", "gv"]) => GraphFormat::Dot,
+        (None, _) => GraphFormat::Svg,
     };
+    check_paths(args.out.as_deref(), &args.model, &args.sample)?;
     let data = load_sample_set(&args.sample)?;
-    let model = choose_model(&args.model, data.as_ref())?;
     let batch_size = args.batch.unwrap_or(1);
+    let model = choose_model(&args.model, data.as_ref(), batch_size)?;
     let (x, labels, _) = choose_samples(
         &args.sample,
         data.as_ref(),
@@ -70,9 +82,9 @@ pub fn run(args: &GraphArgs) -> Result<bool> {
             saved: args.saved,
         },
     );
-    let text = match format.as_str() {
-        "dot" => graph_dot(&view),
-        _ => graph_svg(&view, &layout(&mlp, &view)),
+    let text = match format {
+        GraphFormat::Dot => graph_dot(&view),
+        GraphFormat::Svg => graph_svg(&view, &layout(&mlp, &view)),
     };
     write_text(args.out.as_deref(), &text, "graph")?;
     Ok(true)

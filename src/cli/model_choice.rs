@@ -1,8 +1,10 @@
 //! Flags shared by `graph` and `explain`: which model (a file, or a small seed network) and
 //! which samples (from a dataset, or random).
 
-use super::dataset_arg::load_splits;
+use super::dataset_arg::{load_splits, Split};
 use super::flag_values::{count, non_negative_number};
+use super::output_paths::OutputPaths;
+use super::resource_limits::{check_inspected_depth, inspection_bytes, MemoryLimitArgs};
 use anyhow::{bail, Context, Result};
 use backprop::data::Dataset;
 use backprop::model_file::load_model;
@@ -11,7 +13,7 @@ use backprop::nn::precision::convert_precision;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::tensor::Tensor;
 use clap::Args;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The model: `--model FILE`, or the seed's network built from the size flags.
 #[derive(Args, Debug, Clone)]
@@ -30,11 +32,11 @@ pub struct ModelArgs {
     #[arg(long, value_parser = count, conflicts_with = "model")]
     pub outputs: Option<usize>,
     /// The activation phi (without --model).
-    #[arg(long, default_value = "relu", value_parser = ["relu", "sigmoid", "tanh"], conflicts_with = "model")]
-    pub activation: String,
+    #[arg(long, value_enum, default_value_t = Activation::Relu, conflicts_with = "model")]
+    pub activation: Activation,
     /// The loss l (without --model).
-    #[arg(long, default_value = "cross-entropy", value_parser = ["cross-entropy", "mse"], conflicts_with = "model")]
-    pub loss: String,
+    #[arg(long, value_enum, default_value_t = Loss::CrossEntropy, conflicts_with = "model")]
+    pub loss: Loss,
     /// Give every layer a bias, drawn from N(0, 0.5²) (without --model; the seed has none).
     #[arg(long, conflicts_with = "model")]
     pub bias: bool,
@@ -44,6 +46,8 @@ pub struct ModelArgs {
     /// Seed of the random weights and of the random sample.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    #[command(flatten)]
+    pub memory: MemoryLimitArgs,
 }
 
 /// The samples: from `--dataset` at `--index`, or random.
@@ -60,8 +64,32 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 0, requires = "dataset")]
     pub index: usize,
     /// Which split of the dataset.
-    #[arg(long, default_value = "train", value_parser = ["train", "test"], requires = "dataset")]
-    pub split: String,
+    #[arg(long, value_enum, default_value_t = Split::Train, requires = "dataset")]
+    pub split: Split,
+}
+
+/// Checks `--out` (writable, and not the `--model` file or a dataset file) before anything is
+/// read or written; shared by `graph` and `explain`.
+pub fn check_paths(out: Option<&Path>, model: &ModelArgs, sample: &SampleArgs) -> Result<()> {
+    let Some(out) = out else {
+        return Ok(());
+    };
+    let mut paths = OutputPaths::new();
+    paths.output("--out", out);
+    if let Some(model) = &model.model {
+        paths.input("--model", model);
+    }
+    if let Some(dataset) = &sample.dataset {
+        let folder = Path::new(dataset);
+        if folder.is_dir() {
+            paths.inputs_in_folder("--dataset", folder);
+        }
+    }
+    if let Some(data_dir) = &sample.data_dir {
+        paths.inputs_in_folder("--data-dir", data_dir);
+    }
+    paths.check()?;
+    Ok(())
 }
 
 /// The split of `--dataset` that samples come from, if one was named.
@@ -70,21 +98,30 @@ pub fn load_sample_set(args: &SampleArgs) -> Result<Option<Dataset>> {
         return Ok(None);
     };
     let splits = load_splits(spec, args.data_dir.as_deref(), false)?;
-    let set = match args.split.as_str() {
-        "test" => splits
+    let set = match args.split {
+        Split::Test => splits
             .test
             .with_context(|| format!("--dataset {spec} has no test split"))?,
-        _ => splits.train,
+        Split::Train => splits.train,
     };
     Ok(Some(set))
 }
 
 /// The chosen model in `f64`, its parameters exact copies of the file's `f32` ones. A new
-/// model takes its input and output sizes from `data` unless the flags give them.
-pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>) -> Result<Mlp<f64>> {
+/// model takes its input and output sizes from `data` unless the flags give them. The model
+/// must be at most [`MAX_INSPECTED_LAYERS`](super::resource_limits::MAX_INSPECTED_LAYERS)
+/// deep, and inspecting it at `batch` samples must fit in the memory limit.
+pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>, batch: usize) -> Result<Mlp<f64>> {
+    let check_sizes = |config: &MlpConfig, source: &str| -> Result<()> {
+        check_inspected_depth(config.hidden.len(), source)?;
+        let what = format!("{source} ({config}) at {batch} sample(s)");
+        args.memory.check(&what, inspection_bytes(config, batch))?;
+        Ok(())
+    };
     match &args.model {
         Some(path) => {
             let loaded = load_model(path)?;
+            check_sizes(loaded.mlp.config(), &format!("--model {}", path.display()))?;
             let mut mlp: Mlp<f64> = convert_precision(&loaded.mlp)?;
             if let Some(lambda) = args.lambda {
                 let config = MlpConfig {
@@ -104,11 +141,12 @@ pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>) -> Result<Mlp<f64>
                 outputs: args
                     .outputs
                     .unwrap_or_else(|| data.map_or(3, |d| d.num_classes().max(2))),
-                activation: Activation::from_name(&args.activation).expect("clap checked it"),
-                loss: Loss::from_name(&args.loss).expect("clap checked it"),
+                activation: args.activation,
+                loss: args.loss,
                 bias: args.bias,
                 weight_decay: args.lambda.unwrap_or(0.01),
             };
+            check_sizes(&config, "the model of --inputs, --hidden and --outputs")?;
             Ok(random_model(config, args.seed)?)
         }
     }

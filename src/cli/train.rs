@@ -5,9 +5,11 @@ use super::dataset_arg::load_splits;
 use super::exit_status::{Interrupted, UsageError};
 use super::flag_values::{count, fraction, non_negative_number, positive_number};
 use super::given_flags::GivenFlags;
+use super::output_paths::OutputPaths;
 use super::progress::TrainingReporter;
+use super::resource_limits::{thread_count, training_bytes, MemoryLimitArgs};
 use super::stop_signals::StopSignals;
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use backprop::checkpoint::{default_checkpoint_path, load_checkpoint, Checkpoint};
 use backprop::data::Dataset;
 use backprop::format;
@@ -17,11 +19,12 @@ use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
 use backprop::train::grad_stats::{GradientStatistics, KEY_PREFIX};
 use backprop::train::metrics::MetricsLog;
-use backprop::train::{TrainConfig, TrainData, TrainError, Trainer, TrainingObserver};
+use backprop::train::{EpochRecord, TrainConfig, TrainData, TrainError, Trainer, TrainingObserver};
 use backprop::viz::plot::{plot_training_curves, plot_training_curves_with_extra, ExtraPanel};
 use clap::Args;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// Flags of `backprop train`.
 #[derive(Args, Debug, Clone)]
@@ -40,11 +43,11 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',', value_parser = count)]
     pub hidden: Option<Vec<usize>>,
     /// The activation phi [default: relu].
-    #[arg(long, value_parser = ["relu", "sigmoid", "tanh"])]
-    pub activation: Option<String>,
+    #[arg(long, value_enum)]
+    pub activation: Option<Activation>,
     /// The loss l [default: cross-entropy].
-    #[arg(long, value_parser = ["cross-entropy", "mse"])]
-    pub loss: Option<String>,
+    #[arg(long, value_enum)]
+    pub loss: Option<Loss>,
     /// Give every layer a bias (the default).
     #[arg(long, overrides_with = "no_bias")]
     pub bias: bool,
@@ -58,8 +61,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// sgd, momentum (0.9) or adam.
-    #[arg(long, default_value = "sgd", value_parser = ["sgd", "momentum", "adam"])]
-    pub optimizer: String,
+    #[arg(long, value_enum, default_value_t = OptimizerKind::Sgd)]
+    pub optimizer: OptimizerKind,
     /// Learning rate.
     #[arg(long, default_value = "0.1", value_parser = positive_number)]
     pub lr: f64,
@@ -111,6 +114,12 @@ pub struct TrainArgs {
     /// --epochs / --steps count from the start of the first run.
     #[arg(long, conflicts_with = "init")]
     pub resume: Option<PathBuf>,
+    /// Resume even though the training set differs from the one the checkpoint was trained
+    /// on (same number of samples, other content); without it that is an error.
+    #[arg(long, requires = "resume")]
+    pub resume_on_other_data: bool,
+    #[command(flatten)]
+    pub memory: MemoryLimitArgs,
 }
 
 impl TrainArgs {
@@ -125,10 +134,7 @@ impl TrainArgs {
 /// Runs `backprop train`; `given` says which flags were typed (they override what a resumed
 /// checkpoint saved, or conflict with it).
 pub fn run(args: &TrainArgs, given: &GivenFlags) -> Result<bool> {
-    let resumed = match &args.resume {
-        Some(path) => Some(load_checkpoint(path)?),
-        None => None,
-    };
+    let resumed = args.resume.as_deref().map(load_checkpoint).transpose()?;
     let resolved;
     let args = match &resumed {
         Some(checkpoint) => {
@@ -137,19 +143,8 @@ pub fn run(args: &TrainArgs, given: &GivenFlags) -> Result<bool> {
         }
         None => args,
     };
-    if let Some(plot) = &args.plot {
-        backprop::viz::plot::check_plot_path(plot)?;
-    }
-    if args.checkpoint_path() == args.out {
-        return Err(UsageError(format!(
-            "--checkpoint and --out both name {}; checkpoints need a file of their own",
-            args.out.display()
-        ))
-        .into());
-    }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    check_output_paths(args)?;
+    let threads = thread_count(args.threads)?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
@@ -157,19 +152,85 @@ pub fn run(args: &TrainArgs, given: &GivenFlags) -> Result<bool> {
     pool.install(|| train(args, threads, resumed))
 }
 
+/// The run, step by step: load the data, resolve the model (new, `--init` or `--resume`),
+/// open the outputs, train, save the model, draw the plot.
 fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Result<bool> {
+    let data = load_data(args)?;
+    let mut start = resolve_start(args, &data.train, resumed)?;
+    let mut reporter = open_outputs(args, &mut start, &data)?;
+    // From here on, SIGINT and SIGTERM stop training cleanly (after the current step).
+    let signals = StopSignals::install()?;
+    start.trainer.set_stop_flag(signals.stop_flag());
+    report_start(args, &mut start, &data, threads, &reporter)?;
+    let steps = train_and_checkpoint(args, threads, &mut start, &data, &mut reporter, &signals)?;
+    save_trained_model(args, threads, &start.mlp, &data.train, steps)?;
+    draw_plot(args, &start.mlp, &reporter.records)?;
+    report_other_outputs(args);
+    Ok(true)
+}
+
+/// The three splits of a run: training (less the held-out tail), validation, test.
+struct RunData {
+    train: Dataset,
+    validation: Option<Dataset>,
+    test: Option<Dataset>,
+}
+
+impl RunData {
+    /// The splits as the trainer takes them.
+    fn view(&self) -> TrainData<'_> {
+        TrainData {
+            train: &self.train,
+            validation: self.validation.as_ref(),
+            test: self.test.as_ref(),
+        }
+    }
+}
+
+/// Loads `--dataset` and holds out the last `--val-fraction` of its training split.
+fn load_data(args: &TrainArgs) -> Result<RunData> {
     let splits = load_splits(&args.dataset, args.data_dir.as_deref(), !args.quiet)?;
-    let (train_set, validation): (Dataset, Option<Dataset>) = if args.val_fraction > 0.0 {
-        let (train, val) = splits.train.split_tail(args.val_fraction)?;
-        (train, Some(val))
+    let (train, validation) = if args.val_fraction > 0.0 {
+        let (train, validation) = splits.train.split_tail(args.val_fraction)?;
+        (train, Some(validation))
     } else {
         (splits.train, None)
     };
-    let test = splits.test;
+    Ok(RunData {
+        train,
+        validation,
+        test: splits.test,
+    })
+}
 
-    let (start, resumed) = match resumed {
+/// Where training starts: the model, the trainer (fresh or resumed) and the epochs a resumed
+/// run already recorded.
+struct Start {
+    mlp: Mlp<f32>,
+    trainer: Trainer,
+    earlier_records: Vec<EpochRecord>,
+}
+
+/// The model and trainer to start from: the checkpoint of `--resume`, else `--init`'s model
+/// or a new one from the flags, checked against the data and the memory limit.
+fn resolve_start(
+    args: &TrainArgs,
+    train_set: &Dataset,
+    resumed: Option<Checkpoint>,
+) -> Result<Start> {
+    let (loaded, resumed) = match resumed {
         Some(checkpoint) => {
             let source = format!("--resume {}", args.resume.as_ref().unwrap().display());
+            let fingerprint = train_set.fingerprint();
+            if checkpoint.data != fingerprint && !args.resume_on_other_data {
+                bail!(
+                    "{source} was trained on other data ({}); --dataset {} gives {}; pass \
+                     --resume-on-other-data to continue on this data on purpose",
+                    checkpoint.data,
+                    args.dataset,
+                    fingerprint
+                );
+            }
             (
                 Some((source, checkpoint.mlp)),
                 Some((checkpoint.state, checkpoint.records)),
@@ -177,7 +238,7 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
         }
         None => (None, None),
     };
-    let mut mlp = build_model(args, &train_set, start)?;
+    let mlp = build_model(args, train_set, loaded)?;
     let trainer_config = TrainConfig {
         epochs: args.epochs,
         max_steps: args.steps.map(|s| s as u64),
@@ -185,88 +246,125 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
         shuffle: !args.no_shuffle,
         seed: args.seed,
         learning_rate: args.lr,
-        optimizer: OptimizerKind::from_name(&args.optimizer).expect("clap checked the name"),
+        optimizer: args.optimizer,
     };
-    let total_epochs = match args.steps {
-        Some(steps) => steps.div_ceil(train_set.len().div_ceil(args.batch_size)),
-        None => args.epochs,
-    };
-    let data = TrainData {
-        train: &train_set,
-        validation: validation.as_ref(),
-        test: test.as_ref(),
-    };
-    let (mut trainer, earlier_records) = match resumed {
+    let (trainer, earlier_records) = match resumed {
         Some((state, records)) => (Trainer::resume(trainer_config, state)?, records),
         None => (Trainer::new(trainer_config)?, Vec::new()),
     };
-    // Every check on the data is done before the first file is created.
-    trainer.check_data(&mlp, data)?;
-    trainer.set_checkpoint_every(args.checkpoint_every.map(|n| n as u64));
+    Ok(Start {
+        mlp,
+        trainer,
+        earlier_records,
+    })
+}
+
+/// Checks the data against the model (every check is done before the first file is
+/// written), then opens the metrics file (with a resumed run's epochs), the progress
+/// reporter and the stop signals.
+fn open_outputs(args: &TrainArgs, start: &mut Start, data: &RunData) -> Result<TrainingReporter> {
+    start.trainer.check_data(&start.mlp, data.view())?;
+    start
+        .trainer
+        .set_checkpoint_every(args.checkpoint_every.map(|n| n as u64));
     let mut metrics = args
         .metrics
         .as_deref()
         .map(MetricsLog::create)
         .transpose()?;
     if let Some(metrics) = &mut metrics {
-        for record in &earlier_records {
+        for record in &start.earlier_records {
             metrics.push(record.clone())?;
         }
     }
+    let total_epochs = match args.steps {
+        Some(steps) => steps.div_ceil(data.train.len().div_ceil(args.batch_size)),
+        None => args.epochs,
+    };
     let mut reporter = TrainingReporter::new(total_epochs, args.quiet, metrics);
-    reporter.records = earlier_records.clone();
-    // From here on, SIGINT and SIGTERM stop training cleanly (after the current step).
-    let signals = StopSignals::install()?;
-    trainer.set_stop_flag(signals.stop_flag());
-    reporter.println(&format!(
-        "training {} on {} ({} samples{}{}), {} threads",
-        mlp.config(),
-        args.dataset,
-        train_set.len(),
-        validation
-            .as_ref()
-            .map_or(String::new(), |v| format!(", {} for validation", v.len())),
-        test.as_ref()
-            .map_or(String::new(), |t| format!(", {} for test", t.len())),
-        threads
-    ));
-    reporter.println(&memory_line(&mut mlp, &train_set, args.batch_size)?);
+    reporter.records = start.earlier_records.clone();
+    Ok(reporter)
+}
+
+/// Says what is trained on what (model, data, threads), the memory a batch needs, and where
+/// a resumed run starts.
+fn report_start(
+    args: &TrainArgs,
+    start: &mut Start,
+    data: &RunData,
+    threads: usize,
+    reporter: &TrainingReporter,
+) -> Result<()> {
+    reporter.println(&run_header(args, &start.mlp, data, threads));
+    reporter.println(&memory_line(&mut start.mlp, &data.train, args.batch_size)?);
     if let Some(resume) = &args.resume {
         reporter.println(&format!(
             "resuming {} at step {} (epoch {})",
             resume.display(),
-            trainer.steps(),
-            trainer.epoch()
+            start.trainer.steps(),
+            start.trainer.epoch()
         ));
     }
-    let mut image_metadata = BTreeMap::new();
-    if let Some((rows, cols)) = train_set.image_shape() {
-        image_metadata.insert("image_shape".to_string(), format!("{rows}x{cols}"));
-    }
+    Ok(())
+}
+
+/// The first line of a run: the model, the data and the threads.
+fn run_header(args: &TrainArgs, mlp: &Mlp<f32>, data: &RunData, threads: usize) -> String {
+    format!(
+        "training {} on {} ({} samples{}{}), {} threads",
+        mlp.config(),
+        args.dataset,
+        data.train.len(),
+        data.validation
+            .as_ref()
+            .map_or(String::new(), |v| format!(", {} for validation", v.len())),
+        data.test
+            .as_ref()
+            .map_or(String::new(), |t| format!(", {} for test", t.len())),
+        threads
+    )
+}
+
+/// Trains until the epochs or steps are done, writing checkpoints as asked; returns the
+/// number of parameter updates. A stop signal ends training after the current step, with a
+/// checkpoint; a diverged run names the last good checkpoint.
+fn train_and_checkpoint(
+    args: &TrainArgs,
+    threads: usize,
+    start: &mut Start,
+    data: &RunData,
+    reporter: &mut TrainingReporter,
+    signals: &StopSignals,
+) -> Result<u64> {
     let mut gradient_statistics;
     let observer: &mut dyn TrainingObserver = if args.grad_stats {
-        gradient_statistics = GradientStatistics::new(&mut reporter);
+        gradient_statistics = GradientStatistics::new(reporter);
         &mut gradient_statistics
     } else {
-        &mut reporter
+        reporter
     };
     let mut checkpoints = CheckpointWriter::new(
         observer,
         args.checkpoint_path(),
         run_description(args, threads),
-        image_metadata.clone(),
-        earlier_records,
+        image_metadata(&data.train),
+        std::mem::take(&mut start.earlier_records),
+        data.train.fingerprint(),
     );
-    let result = trainer.run(&mut mlp, data, &mut checkpoints);
-    let summary = match result {
-        Ok(summary) => summary,
+    let (mlp, trainer) = (&mut start.mlp, &mut start.trainer);
+    let result = trainer.run(mlp, data.view(), &mut checkpoints);
+    let outcome = match result {
+        Ok(summary) => {
+            if writes_checkpoints(args) {
+                checkpoints.write(trainer, mlp)?;
+            }
+            Ok(summary.steps)
+        }
         Err(TrainError::Interrupted { step, epoch }) => {
-            checkpoints.write(&trainer, &mlp)?;
-            drop(checkpoints);
-            reporter.finish();
+            checkpoints.write(trainer, mlp)?;
             let signal = signals.received();
             let path = args.checkpoint_path();
-            return Err(Interrupted {
+            Err(Interrupted {
                 message: format!(
                     "interrupted by {} after step {step} (epoch {epoch}); checkpoint written to {}; \
                      continue with: backprop train --resume {}",
@@ -276,7 +374,7 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
                 ),
                 exit_code: signal.map_or(130, |s| s.exit_code),
             }
-            .into());
+            .into())
         }
         Err(error) => {
             let last_good = checkpoints.last_written_step().map(|step| {
@@ -285,46 +383,115 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
                     checkpoints.path().display()
                 )
             });
-            drop(checkpoints);
-            reporter.finish();
-            bail!("{error}{}", last_good.unwrap_or_default());
+            Err(anyhow!("{error}{}", last_good.unwrap_or_default()))
         }
     };
-    if args.checkpoint_every.is_some() || args.checkpoint.is_some() {
-        checkpoints.write(&trainer, &mlp)?;
-    }
     drop(checkpoints);
     reporter.finish();
+    outcome
+}
 
-    let mut metadata = image_metadata;
+/// Whether the run writes checkpoints (`--checkpoint-every` or `--checkpoint`).
+fn writes_checkpoints(args: &TrainArgs) -> bool {
+    args.checkpoint_every.is_some() || args.checkpoint.is_some()
+}
+
+/// The metadata every saved file carries about images: their shape, when the data has one.
+fn image_metadata(train_set: &Dataset) -> BTreeMap<String, String> {
+    let mut metadata = BTreeMap::new();
+    if let Some((rows, cols)) = train_set.image_shape() {
+        metadata.insert("image_shape".to_string(), format!("{rows}x{cols}"));
+    }
+    metadata
+}
+
+/// Writes the trained model to `--out`, with the image shape and the run's configuration.
+fn save_trained_model(
+    args: &TrainArgs,
+    threads: usize,
+    mlp: &Mlp<f32>,
+    train_set: &Dataset,
+    steps: u64,
+) -> Result<()> {
+    let mut metadata = image_metadata(train_set);
     metadata.insert(
         "training".to_string(),
-        training_description(args, threads, summary.steps),
+        training_description(args, threads, steps),
     );
-    save_model(&args.out, &mlp, &metadata)?;
+    save_model(&args.out, mlp, &metadata)?;
     println!("model written to {}", args.out.display());
-    if let Some(plot) = &args.plot {
-        let title = format!("{} on {}", mlp.config(), args.dataset);
-        if args.grad_stats {
-            let panel = ExtraPanel::with_prefix(
-                &reporter.records,
-                KEY_PREFIX,
-                "Gradient norms (mean over each epoch's steps)",
-                "‖∂J/∂W_k‖, ‖∂J/∂z_k‖",
-            );
-            plot_training_curves_with_extra(plot, &reporter.records, &title, panel.as_ref())?;
-        } else {
-            plot_training_curves(plot, &reporter.records, &title)?;
-        }
-        println!("plot written to {}", plot.display());
+    Ok(())
+}
+
+/// Draws the loss and accuracy curves to `--plot` (with a panel of gradient norms under
+/// `--grad-stats`).
+fn draw_plot(args: &TrainArgs, mlp: &Mlp<f32>, records: &[EpochRecord]) -> Result<()> {
+    let Some(plot) = &args.plot else {
+        return Ok(());
+    };
+    let title = format!("{} on {}", mlp.config(), args.dataset);
+    if args.grad_stats {
+        let panel = ExtraPanel::with_prefix(
+            records,
+            KEY_PREFIX,
+            "Gradient norms (mean over each epoch's steps)",
+            "‖∂J/∂W_k‖, ‖∂J/∂z_k‖",
+        );
+        plot_training_curves_with_extra(plot, records, &title, panel.as_ref())?;
+    } else {
+        plot_training_curves(plot, records, &title)?;
     }
+    println!("plot written to {}", plot.display());
+    Ok(())
+}
+
+/// Says where the metrics and the final checkpoint went.
+fn report_other_outputs(args: &TrainArgs) {
     if let Some(metrics) = &args.metrics {
         println!("metrics written to {}", metrics.display());
     }
-    if args.checkpoint_every.is_some() || args.checkpoint.is_some() {
+    if writes_checkpoints(args) {
         println!("checkpoint written to {}", args.checkpoint_path().display());
     }
-    Ok(true)
+}
+
+/// Checks every file the run reads and writes before the first is written: the plot's
+/// format, and that outputs (`--out`, `--metrics`, `--plot`, checkpoints) are writable and
+/// name no other output or input (`--init`, `--resume`, the dataset's files). Checkpoints may
+/// replace the `--resume` file they continue.
+fn check_output_paths(args: &TrainArgs) -> Result<()> {
+    if let Some(plot) = &args.plot {
+        backprop::viz::plot::check_plot_path(plot)?;
+    }
+    let checkpoint = args.checkpoint_path();
+    let mut paths = OutputPaths::new();
+    paths.output("--out", &args.out);
+    if let Some(metrics) = &args.metrics {
+        paths.output("--metrics", metrics);
+    }
+    if let Some(plot) = &args.plot {
+        paths.output("--plot", plot);
+    }
+    if writes_checkpoints(args) {
+        paths.output("--checkpoint", &checkpoint);
+    }
+    if let Some(init) = &args.init {
+        paths.input("--init", init);
+    }
+    if let Some(resume) = &args.resume {
+        paths
+            .input("--resume", resume)
+            .allow_replacing("--resume", "--checkpoint");
+    }
+    let dataset = Path::new(&args.dataset);
+    if dataset.is_dir() {
+        paths.inputs_in_folder("--dataset", dataset);
+    }
+    if let Some(data_dir) = &args.data_dir {
+        paths.inputs_in_folder("--data-dir", data_dir);
+    }
+    paths.check()?;
+    Ok(())
 }
 
 /// The flags of a resumed run: the checkpoint's configuration, with `--epochs`, `--steps`,
@@ -342,80 +509,58 @@ fn resumed_args(
         .display()
         .to_string();
     let run: SavedRun = serde_json::from_value(checkpoint.run.clone())
-        .map_err(|e| anyhow::anyhow!("{path}: the checkpoint's run description is damaged: {e}"))?;
+        .map_err(|e| anyhow!("{path}: the checkpoint's run description is damaged: {e}"))?;
     let config = &checkpoint.config;
-    let mut resolved = args.clone();
-    let keep = |id: &str, flag: &str, typed: String, saved: String| -> Result<()> {
-        if given.contains(id) && typed != saved {
-            return Err(UsageError(format!(
-                "{flag} {typed} conflicts with --resume {path}, whose run has {saved}; drop \
-                 {flag} (a resumed run keeps its configuration)"
-            ))
-            .into());
-        }
-        Ok(())
+    let weight_decay = checkpoint.mlp.config().weight_decay;
+    let kept = KeptFlags {
+        given,
+        resume: &path,
     };
-    keep(
-        "dataset",
-        "--dataset",
-        args.dataset.clone(),
-        run.dataset.clone(),
-    )?;
-    keep(
+    kept.check("dataset", "--dataset", &args.dataset, &run.dataset)?;
+    kept.check(
         "data_dir",
         "--data-dir",
-        display_path(&args.data_dir),
-        display_path(&run.data_dir),
+        &DataDir(args.data_dir.clone()),
+        &DataDir(run.data_dir.clone()),
     )?;
-    keep(
+    kept.check(
         "val_fraction",
         "--val-fraction",
-        args.val_fraction.to_string(),
-        run.val_fraction.to_string(),
+        &args.val_fraction,
+        &run.val_fraction,
     )?;
-    keep(
-        "seed",
-        "--seed",
-        args.seed.to_string(),
-        config.seed.to_string(),
-    )?;
-    keep(
+    kept.check("seed", "--seed", &args.seed, &config.seed)?;
+    kept.check(
         "optimizer",
         "--optimizer",
-        args.optimizer.clone(),
-        config.optimizer.name().to_string(),
+        &args.optimizer,
+        &config.optimizer,
     )?;
-    keep(
-        "lr",
-        "--lr",
-        args.lr.to_string(),
-        config.learning_rate.to_string(),
-    )?;
-    let weight_decay = checkpoint.mlp.config().weight_decay;
-    keep(
+    kept.check("lr", "--lr", &args.lr, &config.learning_rate)?;
+    kept.check(
         "weight_decay",
         "--weight-decay",
-        args.weight_decay.to_string(),
-        weight_decay.to_string(),
+        &args.weight_decay,
+        &weight_decay,
     )?;
-    keep(
+    kept.check(
         "batch_size",
         "--batch-size",
-        args.batch_size.to_string(),
-        config.batch_size.to_string(),
+        &args.batch_size,
+        &config.batch_size,
     )?;
-    let shuffle_name = |shuffle: bool| if shuffle { "shuffling" } else { "no shuffling" };
-    keep(
+    kept.check(
         "no_shuffle",
         "--no-shuffle",
-        shuffle_name(!args.no_shuffle).into(),
-        shuffle_name(config.shuffle).into(),
+        &Shuffling(!args.no_shuffle),
+        &Shuffling(config.shuffle),
     )?;
+    let mut resolved = args.clone();
     resolved.dataset = run.dataset;
     resolved.data_dir = run.data_dir;
     resolved.val_fraction = run.val_fraction;
     resolved.seed = config.seed;
-    resolved.optimizer = config.optimizer.name().to_string();
+    resolved.optimizer = config.optimizer;
     resolved.lr = config.learning_rate;
     resolved.weight_decay = weight_decay;
     resolved.batch_size = config.batch_size;
@@ -434,9 +579,54 @@ fn resumed_args(
     Ok(resolved)
 }
 
-fn display_path(path: &Option<PathBuf>) -> String {
-    path.as_ref()
-        .map_or("no --data-dir".into(), |p| p.display().to_string())
+/// The check that a typed flag repeats what the resumed checkpoint saved.
+struct KeptFlags<'a> {
+    given: &'a GivenFlags,
+    resume: &'a str,
+}
+
+impl KeptFlags<'_> {
+    /// A usage error when the flag with this `id` was typed with a value other than `saved`.
+    fn check<T: PartialEq + fmt::Display>(
+        &self,
+        id: &str,
+        flag: &str,
+        typed: &T,
+        saved: &T,
+    ) -> Result<()> {
+        if self.given.contains(id) && typed != saved {
+            return Err(UsageError(format!(
+                "{flag} {typed} conflicts with --resume {}, whose run has {saved}; drop \
+                 {flag} (a resumed run keeps its configuration)",
+                self.resume
+            ))
+            .into());
+        }
+        Ok(())
+    }
+}
+
+/// `--data-dir`, as a resumed run compares and shows it.
+#[derive(PartialEq)]
+struct DataDir(Option<PathBuf>);
+
+impl fmt::Display for DataDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            Some(path) => write!(f, "{}", path.display()),
+            None => f.write_str("no --data-dir"),
+        }
+    }
+}
+
+/// Whether samples are shuffled, as a resumed run compares and shows it.
+#[derive(PartialEq)]
+struct Shuffling(bool);
+
+impl fmt::Display for Shuffling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0 { "shuffling" } else { "no shuffling" })
+    }
 }
 
 /// What a checkpoint records of the command line, beyond the trainer's configuration and the
@@ -466,14 +656,7 @@ fn build_model(
     train_set: &Dataset,
     start: Option<(String, Mlp<f32>)>,
 ) -> Result<Mlp<f32>> {
-    let activation = args
-        .activation
-        .as_deref()
-        .map(|a| Activation::from_name(a).expect("clap checked the name"));
-    let loss = args
-        .loss
-        .as_deref()
-        .map(|l| Loss::from_name(l).expect("clap checked the name"));
+    let (activation, loss) = (args.activation, args.loss);
     let bias = if args.no_bias {
         Some(false)
     } else if args.bias {
@@ -531,6 +714,7 @@ fn build_model(
                 weight_decay: args.weight_decay,
                 ..from_file
             };
+            check_training_memory(args, &config, train_set.len())?;
             loaded.reconfigured(config)?
         }
         None => {
@@ -543,10 +727,20 @@ fn build_model(
                 bias: bias.unwrap_or(true),
                 weight_decay: args.weight_decay,
             };
+            check_training_memory(args, &config, train_set.len())?;
             Mlp::new(config, args.seed)?
         }
     };
     Ok(mlp)
+}
+
+/// A usage error when training `config` would need more than the memory limit, at the
+/// batch size training uses (`--batch-size`, at most the number of samples).
+fn check_training_memory(args: &TrainArgs, config: &MlpConfig, samples: usize) -> Result<()> {
+    let batch = args.batch_size.min(samples);
+    let what = format!("training {config} with batches of {batch}");
+    args.memory.check(&what, training_bytes(config, batch))?;
+    Ok(())
 }
 
 /// D2L 4.7's memory point, in numbers: the bytes forward keeps for backward per batch, next
@@ -585,7 +779,7 @@ fn training_description(args: &TrainArgs, threads: usize, steps: u64) -> String 
     serde_json::json!({
         "dataset": args.dataset,
         "val_fraction": args.val_fraction,
-        "optimizer": args.optimizer,
+        "optimizer": args.optimizer.name(),
         "lr": args.lr,
         "weight_decay": args.weight_decay,
         "epochs": args.epochs,

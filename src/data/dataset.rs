@@ -2,7 +2,8 @@
 //! gather of a mini-batch into a row-major `f32` buffer.
 
 use super::error::{DataError, Result};
-use crate::tensor::vectorised::{vectorised, VectorIsa};
+use crate::tensor::isa::Isa;
+use crate::tensor::vectorised::vectorised;
 use rayon::prelude::*;
 
 /// The feature value of a stored byte: `byte / 255` by division, the one definition used
@@ -163,10 +164,8 @@ impl Dataset {
             .for_each(|(out, indices)| match &self.features {
                 Features::Bytes(bytes) => {
                     // Both conversions give the same bits; the fused one needs hardware FMA.
-                    match VectorIsa::detect() {
-                        VectorIsa::Baseline => {
-                            gather_byte_rows(bytes, dim, indices, out, byte_to_unit)
-                        }
+                    match Isa::detect() {
+                        Isa::Baseline => gather_byte_rows(bytes, dim, indices, out, byte_to_unit),
                         _ => vectorised(
                             #[inline(always)]
                             || gather_byte_rows(bytes, dim, indices, out, byte_to_unit_fused),

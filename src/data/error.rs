@@ -6,6 +6,8 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+use super::regular_file::RegularFileError;
+
 /// Everything that can go wrong while reading, downloading, splitting or generating data.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -19,6 +21,34 @@ pub enum DataError {
         /// The underlying operating-system error.
         #[source]
         source: io::Error,
+    },
+
+    /// An input path is not a regular file (a FIFO, a device, a folder), or is too large.
+    #[error(transparent)]
+    NotReadable(RegularFileError),
+
+    /// The header declares more data than a dataset file may hold.
+    #[error("{path} declares {declared} bytes of data, more than the limit of {max} bytes for an IDX file")]
+    TooMuchData {
+        /// The file concerned.
+        path: PathBuf,
+        /// Bytes of data declared by the header.
+        declared: u128,
+        /// The limit ([`MAX_IDX_DATA_BYTES`](super::MAX_IDX_DATA_BYTES)).
+        max: u64,
+    },
+
+    /// The header declares images with more pixels than the model's input may have.
+    #[error("{path} declares images of {rows}x{cols} pixels, more than the limit of {max} pixels per image")]
+    ImageTooLarge {
+        /// The file concerned.
+        path: PathBuf,
+        /// Rows per image.
+        rows: u32,
+        /// Columns per image.
+        cols: u32,
+        /// The limit ([`MAX_IDX_IMAGE_PIXELS`](super::MAX_IDX_IMAGE_PIXELS)).
+        max: u64,
     },
 
     /// A gzip-compressed file could not be decompressed.
@@ -321,6 +351,17 @@ impl fmt::Display for DownloadFailures {
 
 /// Shorthand for results of the data module.
 pub type Result<T, E = DataError> = std::result::Result<T, E>;
+
+impl From<RegularFileError> for DataError {
+    /// An I/O error while opening keeps the [`DataError::Io`] form; the rest say what the
+    /// path is.
+    fn from(error: RegularFileError) -> Self {
+        match error {
+            RegularFileError::Io { path, error } => DataError::io("open", path, error),
+            other => DataError::NotReadable(other),
+        }
+    }
+}
 
 impl DataError {
     /// An [`DataError::Io`] for `action` on `path`.

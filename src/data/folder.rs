@@ -25,13 +25,16 @@ pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 pub const IDX_FILE_NAMES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
 
 /// The path of `name` in `folder`: the raw file if it exists, else `name.gz` if that exists.
+/// Anything of that name counts (a FIFO, a folder...), so that reading it reports what it
+/// is instead of calling it missing.
 pub fn find_idx_file(folder: &Path, name: &str) -> Option<PathBuf> {
+    let exists = |path: &Path| std::fs::symlink_metadata(path).is_ok();
     let raw = folder.join(name);
-    if raw.is_file() {
+    if exists(&raw) {
         return Some(raw);
     }
     let gzip = folder.join(format!("{name}.gz"));
-    gzip.is_file().then_some(gzip)
+    exists(&gzip).then_some(gzip)
 }
 
 /// Loads a folder of MNIST-style IDX files: the train pair is required, the test (`t10k`)

@@ -18,6 +18,7 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 use super::error::{DataError, Result};
+use super::regular_file::open_regular;
 
 /// The two bytes every gzip stream starts with.
 pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -33,6 +34,18 @@ pub const MAX_DEFLATE_RATIO: u64 = 1032;
 /// MNIST file holds). The ratio bound still lets a gzip file claim 1032 times its size, so a
 /// larger claim is only believed as the data actually arrives.
 const GZIP_PREALLOCATION_LIMIT: usize = 64 << 20;
+
+/// The most data bytes (after decompression) one IDX file may declare: 1 GiB, twenty times
+/// the 47 MB of MNIST's training images. The header's declared size is checked against it
+/// before anything is allocated, and a gzip stream is never inflated past the declared size
+/// plus one byte, so no file, however it is compressed, makes the reader hold more than this.
+pub const MAX_IDX_DATA_BYTES: u64 = 1 << 30;
+
+/// The most pixels (`rows * cols`) one image of an IDX file may have: 65,536 (256 x 256).
+/// Each pixel is an input of the network, so the first weight matrix grows with it; at this
+/// size a hidden layer of 1,000 units already holds 65 million weights (262 MB, and as much
+/// again for each of the gradient and the optimiser's moments).
+pub const MAX_IDX_IMAGE_PIXELS: u64 = 1 << 16;
 
 /// The images of one IDX image file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,11 +125,10 @@ fn images_from(sizes: Vec<usize>, pixels: Vec<u8>) -> IdxImages {
 }
 
 fn read_idx_file(path: &Path, kind: IdxKind) -> Result<(Vec<usize>, Vec<u8>)> {
-    let file = File::open(path).map_err(|e| DataError::io("open", path, e))?;
-    let stored_len = file
-        .metadata()
-        .map_err(|e| DataError::io("read the size of", path, e))?
-        .len();
+    // No limit on the stored size: a raw file must hold exactly what its (capped) header
+    // declares, and a gzip stream is read only up to the declared size.
+    let (file, metadata): (File, _) = open_regular(path, u64::MAX, "an IDX file")?;
+    let stored_len = metadata.len();
     decode_idx(BufReader::new(file), stored_len, path, kind)
 }
 
@@ -226,6 +238,24 @@ impl IdxStream<'_> {
             }
             declared *= u128::from(size);
             sizes.push(size as usize);
+        }
+        if let IdxKind::Images = self.kind {
+            let (rows, cols) = (sizes[1] as u32, sizes[2] as u32);
+            if u64::from(rows) * u64::from(cols) > MAX_IDX_IMAGE_PIXELS {
+                return Err(DataError::ImageTooLarge {
+                    path: self.path.to_path_buf(),
+                    rows,
+                    cols,
+                    max: MAX_IDX_IMAGE_PIXELS,
+                });
+            }
+        }
+        if declared > u128::from(MAX_IDX_DATA_BYTES) {
+            return Err(DataError::TooMuchData {
+                path: self.path.to_path_buf(),
+                declared,
+                max: MAX_IDX_DATA_BYTES,
+            });
         }
 
         let data_len = self.check_declared_fits(declared, header_len as u64)?;
@@ -375,9 +405,37 @@ mod tests {
     fn the_largest_declared_size_is_rejected_without_overflow() {
         let bytes = header(3, &[u32::MAX, u32::MAX, u32::MAX]);
         let err = decode_idx_images(&bytes, Path::new("big")).unwrap_err();
-        assert!(
-            matches!(err, DataError::Truncated { found: 0, .. }),
-            "{err}"
+        assert!(matches!(err, DataError::ImageTooLarge { .. }), "{err}");
+        let bytes = header(1, &[u32::MAX]);
+        let err = decode_idx_labels(&bytes, Path::new("big")).unwrap_err();
+        assert!(matches!(err, DataError::TooMuchData { .. }), "{err}");
+    }
+
+    #[test]
+    fn images_over_the_pixel_limit_are_refused_before_their_data() {
+        let bytes = header(3, &[1, 257, 256]);
+        let err = decode_idx_images(&bytes, Path::new("wide")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "wide declares images of 257x256 pixels, more than the limit of 65536 pixels per image"
+        );
+        // At the limit, the header is accepted and the missing data is what fails.
+        let bytes = header(3, &[1, 256, 256]);
+        let err = decode_idx_images(&bytes, Path::new("wide")).unwrap_err();
+        assert!(matches!(err, DataError::Truncated { .. }), "{err}");
+    }
+
+    #[test]
+    fn data_over_the_byte_limit_is_refused_before_allocating() {
+        // 2^15 images of 2^15 pixels: 2^30 bytes is allowed, one more image is not.
+        let at = header(3, &[1 << 15, 128, 256]);
+        let err = decode_idx_images(&at, Path::new("many")).unwrap_err();
+        assert!(matches!(err, DataError::Truncated { .. }), "{err}");
+        let over = header(3, &[(1 << 15) + 1, 128, 256]);
+        let err = decode_idx_images(&over, Path::new("many")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "many declares 1073774592 bytes of data, more than the limit of 1073741824 bytes for an IDX file"
         );
     }
 }

@@ -16,12 +16,14 @@ mod circles;
 mod dataset;
 mod download;
 mod error;
+mod fingerprint;
 mod folder;
 mod idx;
 mod idx_writer;
 mod named;
 mod planar;
 pub mod png_input;
+pub mod regular_file;
 mod spiral;
 mod xor;
 
@@ -30,13 +32,14 @@ pub use circles::{circles, CirclesConfig};
 pub use dataset::{byte_to_unit, byte_to_unit_fused, Dataset, FeatureRow, Features, Splits};
 pub use download::{download_missing, md5_hex, MirrorFile, MirrorSource, DEFAULT_MAX_FILE_BYTES};
 pub use error::{DataError, DownloadFailure, DownloadFailures, Result};
+pub use fingerprint::DataFingerprint;
 pub use folder::{
     find_idx_file, load_folder, load_idx_pair, IDX_FILE_NAMES, TEST_IMAGES, TEST_LABELS,
     TRAIN_IMAGES, TRAIN_LABELS,
 };
 pub use idx::{
     decode_idx_images, decode_idx_labels, read_idx_images, read_idx_labels, IdxImages, GZIP_MAGIC,
-    IDX_UNSIGNED_BYTE, MAX_DEFLATE_RATIO,
+    IDX_UNSIGNED_BYTE, MAX_DEFLATE_RATIO, MAX_IDX_DATA_BYTES, MAX_IDX_IMAGE_PIXELS,
 };
 pub use idx_writer::{encode_idx_images, encode_idx_labels, write_idx_images, write_idx_labels};
 pub use named::{

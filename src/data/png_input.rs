@@ -4,12 +4,13 @@
 //! 8-bit grey levels, resizes it by area averaging and returns the grey levels divided by 255,
 //! row by row: the same layout and scale as the MNIST-style datasets the network trains on.
 
-use std::fs;
-use std::io;
+use std::io::{self, Cursor};
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, GrayImage, ImageFormat, Luma};
+use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, Limits, Luma};
 use thiserror::Error;
+
+use super::regular_file::{read_regular, RegularFileError};
 
 /// The eight bytes every PNG file starts with.
 const PNG_SIGNATURE: [u8; 8] = *b"\x89PNG\r\n\x1a\n";
@@ -49,6 +50,19 @@ pub enum ImageInputError {
         /// The underlying I/O error.
         source: io::Error,
     },
+    /// The path is not a regular file (a FIFO, a device, a folder), or is too large.
+    #[error(transparent)]
+    NotReadable(RegularFileError),
+    /// The picture's header declares more pixels than [`MAX_IMAGE_PIXELS`].
+    #[error("the PNG file {} is {width}x{height} pixels, more than the limit of {MAX_IMAGE_PIXELS} pixels", path.display())]
+    TooManyPixels {
+        /// The path that was given.
+        path: PathBuf,
+        /// The width in the header.
+        width: u32,
+        /// The height in the header.
+        height: u32,
+    },
     /// The file does not start with the PNG signature.
     #[error("{} is not a PNG file (expected a file starting with the PNG signature)", path.display())]
     NotPng {
@@ -75,9 +89,22 @@ pub enum ImageInputError {
     },
 }
 
+/// The most pixels (`width * height`, read from the PNG header before anything is decoded)
+/// a picture may have: 16,777,216, e.g. 4096 x 4096. Decoding holds at most 8 bytes per
+/// pixel (16-bit RGBA), so a picture within the limit needs at most 128 MiB, however small
+/// its file is.
+pub const MAX_IMAGE_PIXELS: u64 = 1 << 24;
+
+/// The largest PNG file read: 256 MiB, more than any picture within [`MAX_IMAGE_PIXELS`]
+/// needs (16-bit RGBA stored uncompressed is 128 MiB).
+pub const MAX_IMAGE_FILE_BYTES: u64 = 1 << 28;
+
 /// Reads the PNG at `path` as `width * height` features in `[0, 1]`, row-major (the pixel at
 /// column `x` of row `y` is at index `y * width + x`).
 ///
+/// - Only a regular file of at most [`MAX_IMAGE_FILE_BYTES`] is read (a FIFO, a device or a
+///   folder is an error that says what the path is), and a picture of more than
+///   [`MAX_IMAGE_PIXELS`] pixels is refused from its header, before it is decoded.
 /// - Any PNG colour type and bit depth is accepted. Colour is converted to grey with the
 ///   Rec. 709 weights of the `image` crate (0.2126 R + 0.7152 G + 0.0722 B) and rounded to
 ///   8 bits; 16-bit samples are rounded to 8 bits.
@@ -87,6 +114,7 @@ pub enum ImageInputError {
 ///   mean of the source pixels under it, each weighted by the fraction of its area that the
 ///   output pixel covers. A 56x56 picture resized to 28x28 gives the means of its 2x2 blocks;
 ///   enlarging repeats pixels (blending the two at a boundary that falls inside a pixel).
+///   The resizing needs memory for the output only, whatever the picture's shape.
 /// - The features are the grey levels divided by 255: 0 is black, 1 is white. No inversion
 ///   is done; MNIST-style data is light ink on a dark background.
 pub fn load_grayscale_image(
@@ -100,27 +128,44 @@ pub fn load_grayscale_image(
     if width.checked_mul(height).is_none() {
         return Err(ImageInputError::TargetTooLarge { width, height });
     }
-    let bytes = fs::read(path).map_err(|source| match source.kind() {
-        io::ErrorKind::NotFound => ImageInputError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => ImageInputError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
+    let bytes =
+        read_regular(path, MAX_IMAGE_FILE_BYTES, "a PNG image").map_err(|error| match error {
+            RegularFileError::Io { error, .. } if error.kind() == io::ErrorKind::NotFound => {
+                ImageInputError::NotFound {
+                    path: path.to_path_buf(),
+                }
+            }
+            RegularFileError::Io { error, .. } => ImageInputError::Read {
+                path: path.to_path_buf(),
+                source: error,
+            },
+            other => ImageInputError::NotReadable(other),
+        })?;
     if !bytes.starts_with(&PNG_SIGNATURE) {
         return Err(ImageInputError::NotPng {
             path: path.to_path_buf(),
         });
     }
-    let decoded =
-        image::load_from_memory_with_format(&bytes, ImageFormat::Png).map_err(|source| {
-            ImageInputError::Decode {
+    if let Some((image_width, image_height)) = header_size(&bytes) {
+        if u64::from(image_width) * u64::from(image_height) > MAX_IMAGE_PIXELS {
+            return Err(ImageInputError::TooManyPixels {
                 path: path.to_path_buf(),
-                source,
-            }
-        })?;
+                width: image_width,
+                height: image_height,
+            });
+        }
+    }
+    let decode_error = |source| ImageInputError::Decode {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(&bytes), ImageFormat::Png);
+    let mut limits = Limits::default();
+    // A second guard behind the header check: the decoder itself never allocates more than
+    // the largest picture within the limit needs.
+    limits.max_alloc = Some(8 * MAX_IMAGE_PIXELS + (1 << 20));
+    reader.limits(limits);
+    let decoded = reader.decode().map_err(decode_error)?;
     if decoded.width() == 0 || decoded.height() == 0 {
         return Err(ImageInputError::EmptyImage {
             path: path.to_path_buf(),
@@ -129,10 +174,23 @@ pub fn load_grayscale_image(
         });
     }
     let grey = grey_over_white(&decoded);
+    drop(decoded);
     Ok(resize_by_area_averaging(&grey, width, height)
         .into_iter()
         .map(|level| (level / 255.0) as f32)
         .collect())
+}
+
+/// The width and height in a PNG's header (the `IHDR` chunk, which must come first), if the
+/// bytes hold one.
+fn header_size(bytes: &[u8]) -> Option<(u32, u32)> {
+    let chunk = bytes.get(8..24)?;
+    if &chunk[4..8] != b"IHDR" {
+        return None;
+    }
+    let width = u32::from_be_bytes(chunk[8..12].try_into().ok()?);
+    let height = u32::from_be_bytes(chunk[12..16].try_into().ok()?);
+    Some((width, height))
 }
 
 /// The picture as 8-bit grey levels, transparent pixels composited over white.
@@ -147,33 +205,24 @@ fn grey_over_white(picture: &DynamicImage) -> GrayImage {
 }
 
 /// Resizes `grey` to `width x height` by area averaging; returns grey levels (0 to 255, not
-/// rounded), row-major.
+/// rounded), row-major. Each output row sums the source rows under it, each first resized to
+/// `width` columns, so nothing but the output and one resized row is held.
 fn resize_by_area_averaging(grey: &GrayImage, width: usize, height: usize) -> Vec<f64> {
     let (source_width, source_height) = (grey.width() as usize, grey.height() as usize);
-    let column_weights = area_weights(source_width, width);
-    let row_weights = area_weights(source_height, height);
     let source = grey.as_raw();
-
-    // Horizontal pass: every source row resized to `width` columns.
-    let mut narrowed = vec![0.0f64; source_height * width];
-    for (source_row, narrowed_row) in source
-        .chunks_exact(source_width)
-        .zip(narrowed.chunks_exact_mut(width))
-    {
-        for (output, weights) in narrowed_row.iter_mut().zip(&column_weights) {
-            *output = weights
-                .iter()
-                .map(|&(column, weight)| weight * f64::from(source_row[column]))
-                .sum();
-        }
-    }
-
-    // Vertical pass: the narrowed rows combined into `height` rows.
+    let mut narrowed_row = vec![0.0f64; width];
     let mut resized = vec![0.0f64; height * width];
-    for (resized_row, weights) in resized.chunks_exact_mut(width).zip(&row_weights) {
-        for &(row, weight) in weights {
-            let narrowed_row = &narrowed[row * width..(row + 1) * width];
-            for (output, &value) in resized_row.iter_mut().zip(narrowed_row) {
+    for (output_row, resized_row) in resized.chunks_exact_mut(width).enumerate() {
+        for (row, weight) in area_weights(source_height, height, output_row) {
+            // Horizontal pass: the source row resized to `width` columns.
+            let source_row = &source[row * source_width..(row + 1) * source_width];
+            for (column, output) in narrowed_row.iter_mut().enumerate() {
+                *output = area_weights(source_width, width, column)
+                    .map(|(cell, weight)| weight * f64::from(source_row[cell]))
+                    .sum();
+            }
+            // Vertical pass: the narrowed row added in with its weight.
+            for (output, &value) in resized_row.iter_mut().zip(&narrowed_row) {
                 *output += weight * value;
             }
         }
@@ -181,32 +230,28 @@ fn resize_by_area_averaging(grey: &GrayImage, width: usize, height: usize) -> Ve
     resized
 }
 
-/// For each of the `target` output cells along one axis, the source cells it overlaps and
-/// the fraction of the output cell each covers (the fractions of one output cell sum to 1).
+/// For output cell `output` of `target` cells along one axis, the source cells (of
+/// `source`) it overlaps and the fraction of the output cell each covers (the fractions sum
+/// to 1).
 ///
 /// Both axes are measured in units of `1 / (source * target)` of the full length, so that
 /// source cell `i` spans `[i * target, (i + 1) * target)` and output cell `o` spans
 /// `[o * source, (o + 1) * source)`; the overlaps are then exact integers.
-fn area_weights(source: usize, target: usize) -> Vec<Vec<(usize, f64)>> {
-    (0..target)
-        .map(|output| {
-            let (start, end) = (output * source, (output + 1) * source);
-            let first = start / target;
-            let last = (end - 1) / target;
-            (first..=last)
-                .filter_map(|cell| {
-                    let overlap = end.min((cell + 1) * target) - start.max(cell * target);
-                    (overlap > 0).then(|| (cell, overlap as f64 / source as f64))
-                })
-                .collect()
-        })
-        .collect()
+fn area_weights(source: usize, target: usize, output: usize) -> impl Iterator<Item = (usize, f64)> {
+    let (start, end) = (output * source, (output + 1) * source);
+    let first = start / target;
+    let last = (end - 1) / target;
+    (first..=last).filter_map(move |cell| {
+        let overlap = end.min((cell + 1) * target) - start.max(cell * target);
+        (overlap > 0).then(|| (cell, overlap as f64 / source as f64))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use image::{codecs::png::PngEncoder, ExtendedColorType, ImageEncoder};
+    use std::fs;
 
     /// Writes raw pixel bytes as a PNG of the given colour type into a temporary folder.
     fn write_png(
@@ -419,10 +464,65 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_is_a_read_error() {
+    fn a_folder_is_named_as_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         let error = load_grayscale_image(dir.path(), 28, 28).unwrap_err();
-        assert!(matches!(error, ImageInputError::Read { .. }), "{error}");
+        assert!(
+            matches!(error, ImageInputError::NotReadable { .. }),
+            "{error}"
+        );
+        assert_eq!(
+            error.to_string(),
+            format!("{} is a folder, not a regular file", dir.path().display())
+        );
+    }
+
+    #[test]
+    fn a_picture_over_the_pixel_limit_is_refused_from_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_png(
+            dir.path(),
+            "line.png",
+            &[9u8; 4],
+            (4, 1),
+            ExtendedColorType::L8,
+        );
+        let mut bytes = fs::read(&path).unwrap();
+        // Claim 4096 x 4097 pixels in the header: refused before decoding (whose checksum
+        // would fail).
+        bytes[16..20].copy_from_slice(&4096u32.to_be_bytes());
+        bytes[20..24].copy_from_slice(&4097u32.to_be_bytes());
+        fs::write(&path, &bytes).unwrap();
+        let error = load_grayscale_image(&path, 28, 28).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "the PNG file {} is 4096x4097 pixels, more than the limit of 16777216 pixels",
+                path.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_tall_thin_picture_is_resized_in_bounded_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        // 1 x 100,000: the old two-pass resize held 100,000 x 28 intermediate values.
+        let pixels: Vec<u8> = (0..100_000u32).map(|i| (i % 256) as u8).collect();
+        let path = write_png(
+            dir.path(),
+            "tall.png",
+            &pixels,
+            (1, 100_000),
+            ExtendedColorType::L8,
+        );
+        let features = load_grayscale_image(&path, 2, 4).unwrap();
+        // Each quarter of the column averages 25,000 consecutive levels of the 0..255 ramp.
+        for (quarter, pair) in features.chunks(2).enumerate() {
+            let range = quarter * 25_000..(quarter + 1) * 25_000;
+            let mean = range.map(|i| (i % 256) as f64).sum::<f64>() / 25_000.0 / 255.0;
+            assert!((f64::from(pair[0]) - mean).abs() < 1e-6, "{pair:?} {mean}");
+            assert_eq!(pair[0], pair[1]);
+        }
     }
 
     #[test]
@@ -440,7 +540,8 @@ mod tests {
     #[test]
     fn area_weights_of_each_output_cell_sum_to_one() {
         for (source, target) in [(56, 28), (28, 28), (3, 2), (2, 5), (7, 3), (1, 4), (100, 1)] {
-            for weights in area_weights(source, target) {
+            for output in 0..target {
+                let weights: Vec<_> = area_weights(source, target, output).collect();
                 let total: f64 = weights.iter().map(|&(_, w)| w).sum();
                 assert!(
                     (total - 1.0).abs() < 1e-12,

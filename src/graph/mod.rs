@@ -13,6 +13,19 @@
 //! leads to a parameter ([`Graph::requires_grad`]): the input `x` and the labels never do,
 //! and every branch that leads to no parameter is skipped.
 //!
+//! **What backward leaves.** After [`Graph::backward`] from `J`, the gradient store holds
+//! `dJ/dv` for every variable `v` that leads to a parameter and that `J` depends on, whoever
+//! reads it afterwards: [`Graph::grad`] gives it. For a weight this is the whole gradient
+//! of the objective, the L2 term's `λ W` (4.7.10) included: the graph is the one place that
+//! differentiates the decay term (the rule of [`Op::SquaredFrobenius`]), and an optimiser
+//! uses the stored gradient as it is.
+//!
+//! **Moved, not copied.** A gradient that an operator passes on unchanged
+//! ([`Op::passes_gradient_through`]: the `Z` of `Z + b`, both terms of `A + B`) is moved to
+//! that input instead of copied when the input has no other consumer: the output and the
+//! input then share one buffer, and [`Graph::grad`] of either gives it (the two gradients
+//! are equal by the operator's rule).
+//!
 //! **Calling backward twice.** Like PyTorch, parameter gradients *accumulate*: each
 //! [`Graph::backward`] adds its gradient to what the parameters already hold, until
 //! [`Graph::zero_grad`]. The gradients of intermediates are scratch space that every
@@ -113,6 +126,12 @@ pub struct Graph<T> {
     /// Whether `grads[v]` holds a gradient (since the start of this backward pass for
     /// intermediates, since the last `zero_grad` for parameters).
     grad_written: Vec<bool>,
+    /// `Some(u)` when this backward pass moved `v`'s gradient to its input `u` (so
+    /// `dJ/dv = dJ/du`, held by `u`, or by whichever variable `u`'s was moved on to).
+    grad_moved_to: Vec<Option<VarId>>,
+    /// How many times each variable is read by an operator as an input that may carry a
+    /// gradient: a gradient is moved only into a variable read once.
+    consumers: Vec<usize>,
     operators: Vec<Operator<T>>,
     /// Cached reverse topological order of the operators that the last objective depends on.
     backward_order: Option<(VarId, Vec<OpId>)>,
@@ -132,6 +151,8 @@ impl<T: Element> Graph<T> {
             values: Vec::new(),
             grads: Vec::new(),
             grad_written: Vec::new(),
+            grad_moved_to: Vec::new(),
+            consumers: Vec::new(),
             operators: Vec::new(),
             backward_order: None,
         }
@@ -148,6 +169,8 @@ impl<T: Element> Graph<T> {
         self.values.push(value);
         self.grads.push(Tensor::default());
         self.grad_written.push(false);
+        self.grad_moved_to.push(None);
+        self.consumers.push(0);
         id
     }
 
@@ -179,6 +202,11 @@ impl<T: Element> Graph<T> {
             VarKind::Intermediate,
             Tensor::zeros(shape.rows, shape.cols),
         );
+        for (i, v) in inputs.iter().enumerate() {
+            if op.is_differentiable_input(i) {
+                self.consumers[v.0] += 1;
+            }
+        }
         let op_id = OpId(self.operators.len());
         self.variables[output.0].producer = Some(op_id);
         self.variables[output.0].requires_grad = requires_grad;
@@ -332,37 +360,11 @@ impl<T: Element> Graph<T> {
     /// gradients of its inputs ([`Op::vjp`]). A variable that feeds several operators sums
     /// their contributions. Operators whose output leads to no parameter are skipped.
     ///
-    /// Parameter gradients accumulate across calls until [`Graph::zero_grad`] (see the
-    /// module documentation). Call [`Graph::forward`] first.
+    /// Afterwards [`Graph::grad`] gives `dJ/dv` for every variable that leads to a parameter
+    /// (weights: `λ W` included), however the result is read; a gradient passed on unchanged
+    /// is moved rather than copied (see the module documentation). Parameter gradients
+    /// accumulate across calls until [`Graph::zero_grad`]. Call [`Graph::forward`] first.
     pub fn backward(&mut self, target: VarId) -> Result<(), GraphError> {
-        self.backward_with(target, &[], false)
-    }
-
-    /// Backward propagation as an optimiser step needs it, which differs from
-    /// [`Graph::backward`] in two ways:
-    ///
-    /// - the operators producing the variables in `skipped` do not pass their gradient on to
-    ///   their inputs (their own output gradient is still computed): the trainer leaves each
-    ///   weight's decay term `λW` (4.7.10) to the optimizer, which adds it inside its update;
-    /// - a gradient that an operator passes on unchanged ([`Op::passes_gradient_through`]:
-    ///   the `Z` of `Z + b`) is moved to its input rather than copied, so the operator's
-    ///   output does not keep its own gradient ([`Graph::grad`] gives `None` for it).
-    ///
-    /// Parameter gradients are the same as [`Graph::backward`]'s, minus the skipped terms.
-    pub fn backward_for_update(
-        &mut self,
-        target: VarId,
-        skipped: &[VarId],
-    ) -> Result<(), GraphError> {
-        self.backward_with(target, skipped, true)
-    }
-
-    fn backward_with(
-        &mut self,
-        target: VarId,
-        skipped: &[VarId],
-        move_through: bool,
-    ) -> Result<(), GraphError> {
         let shape = self.values[target.0].shape();
         if shape != Shape::SCALAR {
             return Err(GraphError::NotScalar {
@@ -378,6 +380,7 @@ impl<T: Element> Graph<T> {
                 self.grad_written[v] = false;
             }
         }
+        self.grad_moved_to.fill(None);
         if !self.variables[target.0].requires_grad {
             return Ok(());
         }
@@ -389,22 +392,18 @@ impl<T: Element> Graph<T> {
         for &op_id in &order.1 {
             let node = &self.operators[op_id.0];
             let out = node.output.0;
-            if !self.variables[out].requires_grad
-                || !self.grad_written[out]
-                || skipped.contains(&node.output)
-            {
+            if !self.variables[out].requires_grad || !self.grad_written[out] {
                 continue;
             }
             // The input that takes the output's gradient buffer itself, after every other
-            // input has read it: the first one that passes it through and has no gradient
-            // yet.
+            // input has read it: the first one that passes it through, has no gradient yet
+            // and no other consumer (so its gradient stays equal to the output's).
             let moved = node.inputs.iter().enumerate().position(|(i, input)| {
-                move_through
-                    && node.op.passes_gradient_through(i)
+                node.op.passes_gradient_through(i)
                     && self.variables[input.0].requires_grad
                     && !self.grad_written[input.0]
                     && input.0 != out
-                    && node.inputs.iter().filter(|other| *other == input).count() == 1
+                    && self.consumers[input.0] == 1
             });
             for (i, &input) in node.inputs.iter().enumerate() {
                 let v = input.0;
@@ -434,19 +433,30 @@ impl<T: Element> Graph<T> {
                 self.grad_written[v] = true;
             }
             if let Some(i) = moved {
-                let v = node.inputs[i].0;
-                self.grads.swap(v, out);
-                self.grad_written[v] = true;
+                let v = node.inputs[i];
+                self.grads.swap(v.0, out);
+                self.grad_written[v.0] = true;
                 self.grad_written[out] = false;
+                self.grad_moved_to[out] = Some(v);
             }
         }
         self.backward_order = Some(order);
         Ok(())
     }
 
+    /// The variable whose buffer holds `dJ/d(id)`: `id` itself, or where backward moved it.
+    fn gradient_holder(&self, id: VarId) -> usize {
+        let mut holder = id;
+        while let Some(next) = self.grad_moved_to[holder.0] {
+            holder = next;
+        }
+        holder.0
+    }
+
     /// Forgets all parameter gradients (the next backward overwrites instead of adding).
     pub fn zero_grad(&mut self) {
         self.grad_written.fill(false);
+        self.grad_moved_to.fill(None);
     }
 
     /// The value of a variable.
@@ -463,9 +473,10 @@ impl<T: Element> Graph<T> {
 
     /// `dJ/dv` from the last backward pass (accumulated, for parameters), or `None` when
     /// no gradient was computed for the variable (it leads to no parameter, or backward
-    /// did not reach it).
+    /// did not reach it). A gradient that backward moved to an input is read from there.
     pub fn grad(&self, id: VarId) -> Option<&Tensor<T>> {
-        self.grad_written[id.0].then(|| &self.grads[id.0])
+        let holder = self.gradient_holder(id);
+        self.grad_written[holder].then(|| &self.grads[holder])
     }
 
     /// A parameter's value, to update, together with its gradient (`None` if none was

@@ -15,7 +15,7 @@ use crate::tensor::{kernels, Element, Shape, Tensor, Write};
 use std::fmt;
 
 /// The element-wise nonlinearity `phi` of the seed (4.7.2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Activation {
     /// `phi(z) = max(z, 0)`
     Relu,

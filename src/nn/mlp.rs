@@ -180,12 +180,25 @@ pub struct MlpNodes {
     pub objective: VarId,
 }
 
-/// The decay term `λ W_k` that [`Mlp::backward_for_update`] left out of every weight's
-/// gradient, for the optimizer to add.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct DeferredDecay<T> {
-    /// The factor of `W_k` in `dJ/dW_k = dL/dW_k + factor · W_k`: `λ`.
-    pub factor: T,
+/// The layers' variables, as [`Mlp::from_parameters`] builds them.
+struct LayerNodes {
+    x: VarId,
+    weights: Vec<VarId>,
+    biases: Vec<Option<VarId>>,
+    products: Vec<Option<VarId>>,
+    pre_activations: Vec<VarId>,
+    hidden: Vec<VarId>,
+    output: VarId,
+}
+
+/// The objective's variables, as [`Mlp::from_parameters`] builds them.
+struct ObjectiveNodes {
+    y: VarId,
+    per_sample_loss: VarId,
+    loss: VarId,
+    squared_norms: Vec<VarId>,
+    penalty: VarId,
+    objective: VarId,
 }
 
 /// The numbers one forward pass produces.
@@ -226,12 +239,55 @@ impl<T: Element> Mlp<T> {
     }
 
     /// A model with the given parameters: `weights[k-1]` is `W_k` (`out x in`), `biases[k-1]`
-    /// is `b_k` (`1 x out`, present exactly when `config.bias`).
+    /// is `b_k` (`1 x out`, present exactly when `config.bias`). The parameters are checked
+    /// against the architecture first ([`Mlp::check_parameters`]), then the graph is built
+    /// around them: the layers (4.7.1 to 4.7.3), then the objective (4.7.4 to 4.7.6).
     pub fn from_parameters(
         config: MlpConfig,
         weights: Vec<Tensor<T>>,
         biases: Vec<Option<Tensor<T>>>,
     ) -> Result<Self, MlpError> {
+        Self::check_parameters(&config, &weights, &biases)?;
+        let mut graph = Graph::new();
+        let layers = Self::build_layers(&mut graph, &config, weights, biases)?;
+        let objective = Self::build_objective(&mut graph, &config, &layers)?;
+        let mut parameters = Vec::new();
+        for (k, (&w, b)) in layers.weights.iter().zip(&layers.biases).enumerate() {
+            parameters.push((format!("W{}", k + 1), w));
+            if let Some(b) = b {
+                parameters.push((format!("b{}", k + 1), *b));
+            }
+        }
+        Ok(Mlp {
+            config,
+            graph,
+            parameters,
+            nodes: MlpNodes {
+                x: layers.x,
+                y: objective.y,
+                weights: layers.weights,
+                biases: layers.biases,
+                products: layers.products,
+                pre_activations: layers.pre_activations,
+                hidden: layers.hidden,
+                output: layers.output,
+                per_sample_loss: objective.per_sample_loss,
+                loss: objective.loss,
+                squared_norms: objective.squared_norms,
+                penalty: objective.penalty,
+                objective: objective.objective,
+            },
+        })
+    }
+
+    /// Checks that `config` is valid and that the parameters have the shapes it needs:
+    /// `depth` weights `W_k` of `out x in`, and a `1 x out` bias per layer exactly when the
+    /// model has biases.
+    pub fn check_parameters(
+        config: &MlpConfig,
+        weights: &[Tensor<T>],
+        biases: &[Option<Tensor<T>>],
+    ) -> Result<(), MlpError> {
         config.validate()?;
         let depth = config.depth();
         if weights.len() != depth || biases.len() != depth {
@@ -241,7 +297,7 @@ impl<T: Element> Mlp<T> {
                 biases.len()
             )));
         }
-        for (k, (w, b)) in weights.iter().zip(&biases).enumerate() {
+        for (k, (w, b)) in weights.iter().zip(biases).enumerate() {
             let expected = config.weight_shape(k + 1);
             if w.shape() != expected {
                 return Err(MlpError::ParameterShape {
@@ -271,7 +327,20 @@ impl<T: Element> Mlp<T> {
             }
         }
 
-        let mut graph = Graph::new();
+        Ok(())
+    }
+
+    /// Adds `x` and the layers to `graph`: per layer `k`, the parameter `W_k`, `u_k = h_{k-1}
+    /// W_kᵀ` (4.7.1 / 4.7.3), `z_k = u_k + b_k` with a bias, and for hidden layers `h_k =
+    /// phi(z_k)` (4.7.2). With one hidden layer (the D2L network) the names are the book's
+    /// (`z`, `h`).
+    fn build_layers(
+        graph: &mut Graph<T>,
+        config: &MlpConfig,
+        weights: Vec<Tensor<T>>,
+        biases: Vec<Option<Tensor<T>>>,
+    ) -> Result<LayerNodes, MlpError> {
+        let depth = config.depth();
         let seed_names = config.hidden.len() == 1;
         let numbered = |base: &str, k: usize| {
             if seed_names {
@@ -326,6 +395,26 @@ impl<T: Element> Mlp<T> {
                 layer_input = h;
             }
         }
+        Ok(LayerNodes {
+            x,
+            weights: weight_ids,
+            biases: bias_ids,
+            products,
+            pre_activations,
+            hidden,
+            output,
+        })
+    }
+
+    /// Adds the objective to `graph` after the layers: the labels `y`, the per-sample losses
+    /// and their mean `L` (4.7.4), `s = λ/2 Σ_k ‖W_k‖²` (4.7.5) and `J = L + s` (4.7.6).
+    fn build_objective(
+        graph: &mut Graph<T>,
+        config: &MlpConfig,
+        layers: &LayerNodes,
+    ) -> Result<ObjectiveNodes, MlpError> {
+        let depth = config.depth();
+        let (output, weight_ids) = (layers.output, &layers.weights);
         let y = graph.input("y", 1, 1);
         let per_sample_loss = match config.loss {
             Loss::CrossEntropy => graph.softmax_cross_entropy(output, y, "l")?,
@@ -348,32 +437,13 @@ impl<T: Element> Mlp<T> {
         let penalty = graph.scale(sum, T::from_f64(config.weight_decay / 2.0), "s")?;
         let objective = graph.add(loss, penalty, "J")?;
 
-        let mut parameters = Vec::new();
-        for (k, (&w, b)) in weight_ids.iter().zip(&bias_ids).enumerate() {
-            parameters.push((format!("W{}", k + 1), w));
-            if let Some(b) = b {
-                parameters.push((format!("b{}", k + 1), *b));
-            }
-        }
-        Ok(Mlp {
-            config,
-            graph,
-            parameters,
-            nodes: MlpNodes {
-                x,
-                y,
-                weights: weight_ids,
-                biases: bias_ids,
-                products,
-                pre_activations,
-                hidden,
-                output,
-                per_sample_loss,
-                loss,
-                squared_norms: norms,
-                penalty,
-                objective,
-            },
+        Ok(ObjectiveNodes {
+            y,
+            per_sample_loss,
+            loss,
+            squared_norms: norms,
+            penalty,
+            objective,
         })
     }
 
@@ -467,29 +537,13 @@ impl<T: Element> Mlp<T> {
         })
     }
 
-    /// Backward propagation (4.7.9 to 4.7.14) from `J`. Parameter gradients accumulate until
-    /// [`Mlp::zero_grad`], as in PyTorch.
+    /// Backward propagation (4.7.9 to 4.7.14) from `J`: afterwards every parameter holds
+    /// `dJ/dθ` (for a weight, `dL/dW_k + λ W_k`, 4.7.11 and 4.7.14 with the decay term of
+    /// 4.7.10) and every hidden layer's `z_k` holds `dJ/dz_k` (see [`Graph::backward`]).
+    /// Parameter gradients accumulate until [`Mlp::zero_grad`], as in PyTorch.
     pub fn backward(&mut self) -> Result<(), MlpError> {
         self.graph.backward(self.nodes.objective)?;
         Ok(())
-    }
-
-    /// Backward propagation for an optimizer step: as [`Mlp::backward`], except that each
-    /// weight's gradient is left without its decay term `λ W_k` (4.7.10), which the optimizer
-    /// adds inside its update ([`crate::optim::Optimizer::step`] with the returned
-    /// [`DeferredDecay`]). 4.7.11 and 4.7.14 are then completed in the pass that updates
-    /// `W_k`, instead of one more pass over `W_k` and its gradient here; the arithmetic is
-    /// the same (`dJ/dW = dL/dW + λ W`, the term computed as the norm's rule computes it).
-    pub fn backward_for_update(&mut self) -> Result<DeferredDecay<T>, MlpError> {
-        self.graph
-            .backward_for_update(self.nodes.objective, &self.nodes.squared_norms)?;
-        // 4.7.10: ds/dW = 2 W · ds/d‖W‖², with ds/d‖W‖² = λ/2 as backward propagation found
-        // it (the same for every layer).
-        let factor = self
-            .graph
-            .grad(self.nodes.squared_norms[0])
-            .map_or(T::ZERO, |g| T::from_f64(2.0) * g.item());
-        Ok(DeferredDecay { factor })
     }
 
     /// Forgets the accumulated parameter gradients.

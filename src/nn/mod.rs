@@ -9,16 +9,17 @@ pub mod mlp;
 pub mod precision;
 
 pub use crate::graph::Activation;
-pub use mlp::{DeferredDecay, Mlp, MlpConfig, MlpNodes};
+pub use mlp::{Mlp, MlpConfig, MlpNodes};
 
 use std::fmt;
 
 /// The per-sample loss `l(o, y)` of 4.7.4.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Loss {
     /// `l = -log softmax(o)_y`
     CrossEntropy,
     /// `l = 1/2 ||o - onehot(y)||²`
+    #[value(name = "mse")]
     Squared,
 }
 

@@ -8,7 +8,7 @@
 //! the JSON API returns.
 //!
 //! - [`settings`]: what a page may ask for, and the caps on sizes;
-//! - [`session`]: one training run, stepped with [`crate::train::train_step`];
+//! - [`session`]: one training run, stepped with [`crate::train::Trainer::step`];
 //! - [`runner`]: a session's background training thread; [`registry`]: the sessions;
 //! - [`heatmap`], [`network`], [`d2l_graph`] (with [`equations`]): the views' data;
 //! - [`routes`]: the HTTP API; [`server`]: the server; [`assets`]: the embedded page.

@@ -1,14 +1,14 @@
-//! One playground session: its data, its network, its optimiser, the minibatch order and the
-//! history of train and test loss and accuracy. Everything advances one step at a time with
-//! this project's engine ([`train_step`], [`evaluate()`]); the same settings and the same
-//! number of steps give the same weights.
+//! One playground session: its data, its network, the [`Trainer`] that trains it, and the
+//! history of train and test loss and accuracy. The session keeps no training state of its
+//! own: the optimiser, the minibatch order, the position, the epoch and the shuffling seed
+//! are the trainer's, and each step is [`Trainer::step`], the step `backprop train` runs. So
+//! the same settings and number of steps give the same weights as `backprop train` with the
+//! same network, optimiser, batch size, seed and `--steps` (tests/one_training_loop.rs).
 
 use super::settings::{Settings, SettingsError};
 use crate::data::Dataset;
 use crate::nn::Mlp;
-use crate::optim::Optimizer;
-use crate::rng::Rng;
-use crate::train::{evaluate, train_step, NoObserver, StepOutcome};
+use crate::train::{evaluate, NoObserver, StepOutcome, TrainConfig, TrainError, Trainer};
 use serde::Serialize;
 
 /// The most history points kept; when full, every other one is dropped and points are
@@ -16,8 +16,6 @@ use serde::Serialize;
 pub const MAX_HISTORY: usize = 400;
 /// Steps between two history points at the start.
 pub const FIRST_RECORD_INTERVAL: u64 = 5;
-/// Mixed into the seed for the minibatch order, so it differs from the initial weights.
-const ORDER_SEED_MIX: u64 = 0x0005_eed0_fba7_c4e5;
 /// The most steps one session trains for; playing stops there.
 pub const MAX_STEPS: u64 = 1_000_000;
 
@@ -42,12 +40,7 @@ pub struct Session {
     train: Dataset,
     test: Dataset,
     mlp: Mlp<f32>,
-    optimizer: Optimizer<f32>,
-    rng: Rng,
-    order: Vec<usize>,
-    position: usize,
-    steps: u64,
-    epoch: usize,
+    trainer: Trainer,
     record_interval: u64,
     history: Vec<HistoryPoint>,
     diverged: bool,
@@ -62,55 +55,67 @@ impl Session {
             .ok_or_else(|| SettingsError("the dataset has no test points".to_string()))?;
         let mlp = Mlp::new(settings.mlp_config(), settings.seed)
             .map_err(|error| SettingsError(error.to_string()))?;
+        let trainer = Trainer::new(Self::train_config(&settings))
+            .map_err(|error| SettingsError(error.to_string()))?;
         let mut session = Session {
-            optimizer: Optimizer::new(settings.optimizer),
-            rng: Rng::new(settings.seed ^ ORDER_SEED_MIX),
-            order: (0..splits.train.len()).collect(),
-            position: 0,
             train: splits.train,
             test,
             mlp,
-            steps: 0,
-            epoch: 0,
+            trainer,
             record_interval: FIRST_RECORD_INTERVAL,
             history: Vec::new(),
             diverged: false,
             settings,
         };
-        session.rng.shuffle(&mut session.order);
+        session
+            .trainer
+            .check_data(
+                &session.mlp,
+                crate::train::TrainData {
+                    train: &session.train,
+                    validation: None,
+                    test: Some(&session.test),
+                },
+            )
+            .map_err(|error| SettingsError(error.to_string()))?;
         session.record()?;
         Ok(session)
     }
 
-    /// One parameter update on the next minibatch (reshuffled after each epoch). Returns
-    /// `false`, changing nothing, when training has stopped: the objective was not finite
-    /// (the learning rate is too large) or [`MAX_STEPS`] were made.
+    /// What `backprop train` would be given for these settings: a seeded shuffle every
+    /// epoch, at most [`MAX_STEPS`] updates.
+    pub fn train_config(settings: &Settings) -> TrainConfig {
+        TrainConfig {
+            epochs: 1,
+            max_steps: Some(MAX_STEPS),
+            batch_size: settings.batch_size,
+            shuffle: true,
+            seed: settings.seed,
+            learning_rate: settings.learning_rate,
+            optimizer: settings.optimizer,
+        }
+    }
+
+    /// One parameter update on the next minibatch ([`Trainer::step`]; a new shuffle after
+    /// each epoch). Returns `false`, changing nothing, when training has stopped: the
+    /// objective was not finite (the learning rate is too large) or [`MAX_STEPS`] were made.
     pub fn step(&mut self) -> Result<bool, SettingsError> {
-        if self.diverged || self.steps >= MAX_STEPS {
+        if self.diverged {
             return Ok(false);
         }
-        if self.position >= self.order.len() {
-            self.rng.shuffle(&mut self.order);
-            self.position = 0;
-            self.epoch += 1;
+        match self
+            .trainer
+            .step(&mut self.mlp, &self.train, &mut NoObserver)
+        {
+            Ok(StepOutcome::Updated { .. }) => {}
+            Ok(StepOutcome::Finished) => return Ok(false),
+            Err(TrainError::Diverged { .. }) => {
+                self.diverged = true;
+                return Ok(false);
+            }
+            Err(error) => return Err(SettingsError(error.to_string())),
         }
-        let end = (self.position + self.settings.batch_size).min(self.order.len());
-        let outcome = train_step(
-            &mut self.mlp,
-            &mut self.optimizer,
-            &self.train,
-            &self.order[self.position..end],
-            self.settings.learning_rate,
-            &mut NoObserver,
-        )
-        .map_err(|error| SettingsError(error.to_string()))?;
-        if let StepOutcome::NonFinite(_) = outcome {
-            self.diverged = true;
-            return Ok(false);
-        }
-        self.position = end;
-        self.steps += 1;
-        if self.steps.is_multiple_of(self.record_interval) {
+        if self.steps().is_multiple_of(self.record_interval) {
             self.record()?;
         }
         Ok(true)
@@ -122,11 +127,12 @@ impl Session {
             .map_err(|error| SettingsError(error.to_string()))?;
         let test = evaluate(&mut self.mlp, &self.test, 1024)
             .map_err(|error| SettingsError(error.to_string()))?;
-        if self.history.last().is_some_and(|p| p.step == self.steps) {
+        let step = self.steps();
+        if self.history.last().is_some_and(|p| p.step == step) {
             self.history.pop();
         }
         self.history.push(HistoryPoint {
-            step: self.steps,
+            step,
             train_loss: train.loss,
             train_accuracy: train.accuracy,
             test_loss: test.loss,
@@ -145,7 +151,7 @@ impl Session {
 
     /// Records a history point for the current step unless the last one is for it.
     pub fn record_now(&mut self) -> Result<(), SettingsError> {
-        if self.history.last().is_some_and(|p| p.step == self.steps) {
+        if self.history.last().is_some_and(|p| p.step == self.steps()) {
             return Ok(());
         }
         self.record()
@@ -173,12 +179,17 @@ impl Session {
 
     /// Parameter updates made so far.
     pub fn steps(&self) -> u64 {
-        self.steps
+        self.trainer.steps()
     }
 
     /// Completed passes over the training set.
     pub fn epoch(&self) -> usize {
-        self.epoch
+        self.trainer.completed_epochs()
+    }
+
+    /// The trainer that makes the steps (its configuration, its state for a checkpoint).
+    pub fn trainer(&self) -> &Trainer {
+        &self.trainer
     }
 
     /// Loss and accuracy so far, oldest first.

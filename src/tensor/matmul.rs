@@ -1,5 +1,5 @@
 //! Matrix products: `f32` on CPUs with AVX-512 or AVX2 by this crate's own kernels
-//! ([`super::sgemm`]), everything else by the `faer` crate (see `docs/decisions.md`).
+//! (`tensor/sgemm`), everything else by the `faer` crate (see `docs/decisions.md`).
 //!
 //! The three products of an MLP layer, in the batch form where rows are samples, each read
 //! its transposed operand in place through strides (never transposed in a separate pass):
@@ -21,7 +21,8 @@
 //! ([`prepare_threads`] fills them before training), so a training step in steady state
 //! allocates nothing.
 
-use super::sgemm::{self, Isa};
+use super::isa::Isa;
+use super::sgemm;
 use super::{Element, Tensor, Write};
 use faer::{Accum, MatMut, MatRef, Par};
 use std::ops::Range;
@@ -226,8 +227,9 @@ enum Kernel {
 impl Kernel {
     fn for_type<T: Element>() -> Kernel {
         if std::any::TypeId::of::<T>() == std::any::TypeId::of::<f32>() {
-            if let Some(isa) = Isa::detect() {
-                return Kernel::Own(isa);
+            match Isa::detect() {
+                Isa::Baseline => {}
+                isa => return Kernel::Own(isa),
             }
         }
         Kernel::Faer

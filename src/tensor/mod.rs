@@ -6,10 +6,11 @@
 //! rule of the seed explicit and every kernel a plain loop over a contiguous slice.
 
 mod element;
-pub mod kernels;
+pub(crate) mod isa;
+pub(crate) mod kernels;
 pub mod matmul;
-pub mod sgemm;
-pub mod vectorised;
+pub(crate) mod sgemm;
+pub(crate) mod vectorised;
 
 pub use element::Element;
 

@@ -2,44 +2,16 @@
 //!
 //! The crate is built for the baseline of its target (for `x86_64`, SSE2: four `f32` lanes),
 //! so that one binary runs on any CPU of the architecture. [`vectorised`] compiles the loop it
-//! is given a second and a third time, for AVX-512 and for AVX2, and picks one at run time,
-//! as the matrix product does with its kernel.
+//! is given a second and a third time, for AVX-512 and for AVX2, and picks one at run time
+//! by the detection the matrix product uses too ([`Isa::detect`]).
 //!
 //! Only the instruction set changes, never the arithmetic: Rust does not contract `a * b + c`
 //! into a fused multiply-add nor reorder a sum, so every version computes bit-identical
 //! results and a run is reproducible across machines.
 
-/// The vector instructions a loop given to [`vectorised`] is compiled for on this CPU.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VectorIsa {
-    /// AVX-512 (F, BW, DQ, VL): sixteen `f32` lanes.
-    Avx512,
-    /// AVX2 with FMA: eight `f32` lanes.
-    Avx2,
-    /// The target's baseline (SSE2 on `x86_64`).
-    Baseline,
-}
+use super::isa::Isa;
 
-impl VectorIsa {
-    /// The widest instruction set this CPU has (detected once, then cached by the standard
-    /// library).
-    #[inline]
-    pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            if has!("avx512f") && has!("avx512bw") && has!("avx512dq") && has!("avx512vl") {
-                return VectorIsa::Avx512;
-            }
-            if has!("avx2") && has!("fma") {
-                return VectorIsa::Avx2;
-            }
-        }
-        VectorIsa::Baseline
-    }
-}
-
-/// Runs `body` compiled for [`VectorIsa::detect`]: element-wise loops inside `body` (and the
+/// Runs `body` compiled for [`Isa::detect`]: element-wise loops inside `body` (and the
 /// closures they call, which the compiler inlines into it) are vectorised sixteen `f32`
 /// lanes wide on a CPU with AVX-512.
 ///
@@ -48,12 +20,19 @@ impl VectorIsa {
 /// the baseline (`vectorised(#[inline(always)] || ...)`).
 #[inline(always)]
 pub fn vectorised<R>(body: impl FnOnce() -> R) -> R {
+    compiled_for(Isa::detect(), body)
+}
+
+/// Runs `body` compiled for `isa`, which this CPU must have ([`Isa::runs_here`]; checked).
+#[inline(always)]
+fn compiled_for<R>(isa: Isa, body: impl FnOnce() -> R) -> R {
+    assert!(isa.runs_here(), "{isa:?} does not run on this CPU");
     #[cfg(target_arch = "x86_64")]
-    match VectorIsa::detect() {
-        // SAFETY: the CPU has the features these functions are compiled for.
-        VectorIsa::Avx512 => return unsafe { avx512(body) },
-        VectorIsa::Avx2 => return unsafe { avx2(body) },
-        VectorIsa::Baseline => {}
+    match isa {
+        // SAFETY: the CPU has the features these functions are compiled for (checked above).
+        Isa::Avx512 => return unsafe { avx512(body) },
+        Isa::Avx2 => return unsafe { avx2(body) },
+        Isa::Baseline => {}
     }
     body()
 }
@@ -89,11 +68,16 @@ mod tests {
             ),
             plain
         );
-        #[cfg(target_arch = "x86_64")]
-        {
-            if VectorIsa::detect() == VectorIsa::Avx512 {
-                assert_eq!(unsafe { avx2(|| kernel(&a, &b)) }, plain);
-            }
+        for isa in Isa::available() {
+            assert_eq!(
+                compiled_for(
+                    isa,
+                    #[inline(always)]
+                    || kernel(&a, &b)
+                ),
+                plain,
+                "{isa:?}"
+            );
         }
         assert_eq!(plain[3], a[3] * b[3] + a[3].max(0.0));
     }

@@ -54,10 +54,6 @@ fn norm(values: &[f32]) -> f64 {
 }
 
 impl TrainingObserver for GradientStatistics<'_> {
-    fn reads_gradients(&self) -> bool {
-        true
-    }
-
     fn after_backward(&mut self, mlp: &Mlp<f32>) {
         for k in 1..=mlp.config().depth() {
             if let Some(grad) = mlp.weight_grad(k) {

@@ -1,6 +1,6 @@
 //! Training: the loop, evaluation, the per-epoch metrics, and gradient diagnostics.
 
-pub mod awake;
+pub(crate) mod awake;
 pub mod evaluate;
 pub mod grad_stats;
 pub mod metrics;
@@ -9,6 +9,6 @@ pub mod trainer;
 pub use evaluate::{evaluate, Evaluation};
 pub use metrics::EpochRecord;
 pub use trainer::{
-    train_step, EpochTotals, NoObserver, StepOutcome, StepProgress, TrainConfig, TrainData,
-    TrainError, TrainSummary, Trainer, TrainerState, TrainingObserver,
+    EpochTotals, NoObserver, StepOutcome, StepProgress, TrainConfig, TrainData, TrainError,
+    TrainSummary, Trainer, TrainerState, TrainingObserver, SHUFFLE_SEED_MIX,
 };

@@ -1,4 +1,11 @@
 //! The training loop: minibatches, forward, backward, update; epoch after epoch.
+//!
+//! There is one loop. [`Trainer::step`] makes one parameter update on the next minibatch of
+//! the epoch's order (starting the next epoch, with its seeded shuffle, when the order is
+//! used up); [`Trainer::run`] calls it until the configured epochs or steps are done and
+//! makes each epoch's record; the playground's session ([`crate::playground::session`])
+//! calls it once per step it shows. The same configuration, seed and data give the same
+//! weights either way.
 
 use super::awake::with_workers_awake;
 use super::evaluate::{evaluate, Evaluation};
@@ -62,17 +69,13 @@ pub struct StepProgress {
 }
 
 /// Receives training events (a progress bar, a metrics file, a plot...). An observer is
-/// `Send` because a training step runs inside a rayon join ([`super::awake`]).
+/// `Send` because a training step runs inside a rayon join (the one in `train/awake.rs`
+/// that keeps the pool's threads awake through the step).
 pub trait TrainingObserver: Send {
     /// After every backward pass, before the update: the model holds this step's values and
-    /// gradients (for gradient statistics).
+    /// gradients, `dJ/dθ` for every parameter (`λ W` included) and `dJ/dz` for every hidden
+    /// layer, as [`Mlp::backward`] documents (for gradient statistics).
     fn after_backward(&mut self, _mlp: &Mlp<f32>) {}
-    /// Whether [`TrainingObserver::after_backward`] reads the gradients. When it does, each
-    /// step completes them (`dJ/dW`, decay term included) before calling it; otherwise the
-    /// decay term is left to the optimizer's update (see [`train_step`]).
-    fn reads_gradients(&self) -> bool {
-        false
-    }
     /// After every parameter update.
     fn on_step(&mut self, _progress: &StepProgress) {}
     /// After every epoch, with its record; an error stops training.
@@ -202,9 +205,26 @@ pub struct TrainerState {
     pub totals: EpochTotals,
 }
 
-/// What one training step did.
+/// Mixed into the seed for the shuffling generator, so that the sample order is not drawn
+/// from the stream that [`Mlp::new`] draws the initial weights from (the seed itself).
+pub const SHUFFLE_SEED_MIX: u64 = 0x5348_5546_464C_4521;
+
+/// What one [`Trainer::step`] did.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum StepOutcome {
+    /// The parameters were updated.
+    Updated {
+        /// What the forward pass before the update gave.
+        values: ForwardValues<f32>,
+        /// Whether this was the last batch of the epoch's order.
+        epoch_complete: bool,
+    },
+    /// The configured epochs or steps are done; nothing was changed.
+    Finished,
+}
+
+/// Whether [`update_on_batch`] updated the parameters.
+enum BatchUpdate {
     /// The parameters were updated; the forward pass gave these values.
     Updated(ForwardValues<f32>),
     /// The objective was not finite, so nothing was updated.
@@ -212,38 +232,29 @@ pub enum StepOutcome {
 }
 
 /// One parameter update on the samples `batch` of `train`: gather the batch (u8 -> f32
-/// on the fly), forward propagation, backward propagation, then the optimiser's update.
-/// Allocates nothing once the model has seen a batch of this size.
-///
-/// Unless the observer reads the gradients, backward propagation leaves each weight's decay
-/// term `λ W` to the update ([`Mlp::backward_for_update`]), so after the step the model's
-/// weight gradients are `dL/dW`; the update itself uses `dJ/dW` either way.
-pub fn train_step(
+/// on the fly), forward propagation, backward propagation ([`Mlp::backward`]: the gradient
+/// store then holds `dJ/dθ`, whoever observes), then the optimiser's update. Allocates
+/// nothing once the model has seen a batch of this size.
+fn update_on_batch(
     mlp: &mut Mlp<f32>,
     optimizer: &mut Optimizer<f32>,
     train: &Dataset,
     batch: &[usize],
     learning_rate: f64,
     observer: &mut dyn TrainingObserver,
-) -> Result<StepOutcome, MlpError> {
+) -> Result<BatchUpdate, MlpError> {
     with_workers_awake(|| {
         train.gather_features(batch, mlp.features_mut(batch.len()));
         mlp.set_labels(batch.iter().map(|&i| train.labels()[i] as usize))?;
         mlp.zero_grad();
         let values = mlp.forward()?;
         if !values.objective.is_finite() {
-            return Ok(StepOutcome::NonFinite(values));
+            return Ok(BatchUpdate::NonFinite(values));
         }
-        if observer.reads_gradients() {
-            mlp.backward()?;
-            observer.after_backward(mlp);
-            optimizer.step(mlp, learning_rate, None);
-        } else {
-            let decay = mlp.backward_for_update()?;
-            observer.after_backward(mlp);
-            optimizer.step(mlp, learning_rate, Some(decay));
-        }
-        Ok(StepOutcome::Updated(values))
+        mlp.backward()?;
+        observer.after_backward(mlp);
+        optimizer.step(mlp, learning_rate);
+        Ok(BatchUpdate::Updated(values))
     })
 }
 
@@ -282,7 +293,7 @@ impl Trainer {
         }
         Ok(Trainer {
             optimizer: Optimizer::new(config.optimizer),
-            rng: Rng::new(config.seed ^ 0x5348_5546_464C_4521),
+            rng: Rng::new(config.seed ^ SHUFFLE_SEED_MIX),
             config,
             epoch: 0,
             step: 0,
@@ -366,6 +377,16 @@ impl Trainer {
         self.epoch
     }
 
+    /// Passes over the training set completed so far (an epoch counts once its last batch
+    /// was trained on).
+    pub fn completed_epochs(&self) -> usize {
+        if self.batches_left() {
+            self.epoch - 1
+        } else {
+            self.epoch
+        }
+    }
+
     /// Checks that the model and data can be trained together (input features, labels below
     /// the number of outputs, a non-empty training set); [`Trainer::run`] checks it too, so a
     /// caller can check before creating any output file.
@@ -434,7 +455,129 @@ impl Trainer {
         Ok(())
     }
 
-    /// Trains `mlp` on `data` until the configured epochs or steps are done.
+    /// One parameter update of `mlp` on the next minibatch of `train`, the one training step
+    /// that [`Trainer::run`] and the playground share:
+    ///
+    /// 1. when the epoch's order is used up (or before the first), the next epoch begins:
+    ///    the samples `0..n`, shuffled by the seeded generator unless `shuffle` is off;
+    /// 2. when the stop flag is raised, no update: [`TrainError::Interrupted`] (the state
+    ///    can be saved and resumed);
+    /// 3. the next `batch_size` samples of the order (fewer at the end of the epoch):
+    ///    forward, backward ([`TrainingObserver::after_backward`]), the optimiser's update;
+    ///    a non-finite objective stops with [`TrainError::Diverged`] before the update;
+    /// 4. the epoch's running sums, [`TrainingObserver::on_step`], and every
+    ///    [`Trainer::set_checkpoint_every`] steps [`TrainingObserver::on_checkpoint`].
+    ///
+    /// Returns [`StepOutcome::Finished`], changing nothing, once the configured epochs or
+    /// steps are done. Call [`Trainer::check_data`] once before the first step (labels are
+    /// not checked here); allocates nothing once an epoch of `train` has been trained.
+    pub fn step(
+        &mut self,
+        mlp: &mut Mlp<f32>,
+        train: &Dataset,
+        observer: &mut dyn TrainingObserver,
+    ) -> Result<StepOutcome, TrainError> {
+        let n = train.len();
+        if self.steps_exhausted()
+            || (self.config.max_steps.is_none()
+                && self.epoch >= self.config.epochs
+                && !self.batches_left())
+        {
+            return Ok(StepOutcome::Finished);
+        }
+        if n == 0 {
+            return Err(TrainError::Config("the training set is empty".into()));
+        }
+        if train.input_dim() != mlp.config().inputs {
+            return Err(TrainError::Config(format!(
+                "the model takes {} input features, the training data has {}",
+                mlp.config().inputs,
+                train.input_dim()
+            )));
+        }
+        if self.epoch_in_progress && self.order.len() != n {
+            return Err(TrainError::Resume(format!(
+                "the epoch visits {} training samples, but the training set has {n}",
+                self.order.len()
+            )));
+        }
+        if !self.batches_left() {
+            self.begin_epoch(n);
+        }
+        if self
+            .stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+        {
+            self.check_parameters(mlp)?;
+            return Err(TrainError::Interrupted {
+                step: self.step,
+                epoch: self.epoch,
+            });
+        }
+        let batch_size = self.config.batch_size.min(n);
+        let epoch_samples = match self.config.max_steps {
+            Some(max) => n.min(
+                self.position
+                    .saturating_add(((max - self.step) as usize).saturating_mul(batch_size)),
+            ),
+            None => n,
+        };
+        let start = self.position;
+        let began = Instant::now();
+        let end = (start + batch_size).min(n);
+        let batch = &self.order[start..end];
+        let values = match update_on_batch(
+            mlp,
+            &mut self.optimizer,
+            train,
+            batch,
+            self.config.learning_rate,
+            observer,
+        )? {
+            BatchUpdate::Updated(values) => values,
+            BatchUpdate::NonFinite(values) => {
+                return Err(TrainError::Diverged {
+                    step: self.step + 1,
+                    epoch: self.epoch,
+                    value: values.objective,
+                    learning_rate: self.config.learning_rate,
+                })
+            }
+        };
+        self.step += 1;
+        let totals = &mut self.totals;
+        totals.training_time += began.elapsed();
+        let rows = end - start;
+        totals.loss_sum += values.loss as f64 * rows as f64;
+        totals.objective_sum += values.objective as f64 * rows as f64;
+        totals.correct += mlp.correct_predictions();
+        totals.seen += rows;
+        self.position = end;
+        observer.on_step(&StepProgress {
+            epoch: self.epoch,
+            step: self.step,
+            samples_in_epoch: totals.seen,
+            epoch_samples,
+            running_loss: totals.loss_sum / totals.seen as f64,
+            epoch_elapsed: totals.training_time,
+        });
+        if self
+            .checkpoint_every
+            .is_some_and(|k| self.step.is_multiple_of(k))
+        {
+            self.check_parameters(mlp)?;
+            observer.on_checkpoint(self, mlp)?;
+        }
+        Ok(StepOutcome::Updated {
+            values,
+            epoch_complete: end >= n,
+        })
+    }
+
+    /// Trains `mlp` on `data` until the configured epochs or steps are done: [`Trainer::step`]
+    /// until the epoch's order is used up or the steps are done, then the epoch's record
+    /// (validation and test figures measured after it) to [`TrainingObserver::on_epoch`].
     pub fn run(
         &mut self,
         mlp: &mut Mlp<f32>,
@@ -442,137 +585,92 @@ impl Trainer {
         observer: &mut dyn TrainingObserver,
     ) -> Result<TrainSummary, TrainError> {
         self.check_data(mlp, data)?;
-        let train = data.train;
         crate::tensor::matmul::prepare_threads();
         let mut records = Vec::new();
-        let n = train.len();
-        let batch_size = self.config.batch_size.min(n);
-        loop {
-            if self.finished() {
-                break;
-            }
-            if !self.epoch_in_progress {
-                self.epoch += 1;
-                self.order.clear();
-                self.order.extend(0..n);
-                if self.config.shuffle {
-                    self.rng.shuffle(&mut self.order);
-                }
-                self.position = 0;
-                self.totals = EpochTotals::default();
-                self.epoch_in_progress = true;
-            }
-            let epoch_samples = match self.config.max_steps {
-                Some(max) => n.min(
-                    self.position
-                        .saturating_add(((max - self.step) as usize).saturating_mul(batch_size)),
-                ),
-                None => n,
-            };
-            while self.position < n && !self.steps_exhausted() {
-                if self
-                    .stop
-                    .as_ref()
-                    .is_some_and(|s| s.load(Ordering::Relaxed))
-                {
-                    self.check_parameters(mlp)?;
-                    return Err(TrainError::Interrupted {
-                        step: self.step,
-                        epoch: self.epoch,
-                    });
-                }
-                let start = self.position;
-                let began = Instant::now();
-                let end = (start + batch_size).min(n);
-                let batch = &self.order[start..end];
-                let values = match train_step(
-                    mlp,
-                    &mut self.optimizer,
-                    train,
-                    batch,
-                    self.config.learning_rate,
-                    observer,
-                )? {
-                    StepOutcome::Updated(values) => values,
-                    StepOutcome::NonFinite(values) => {
-                        return Err(TrainError::Diverged {
-                            step: self.step + 1,
-                            epoch: self.epoch,
-                            value: values.objective,
-                            learning_rate: self.config.learning_rate,
-                        })
-                    }
-                };
-                self.step += 1;
-                let totals = &mut self.totals;
-                totals.training_time += began.elapsed();
-
-                let rows = batch.len();
-                totals.loss_sum += values.loss as f64 * rows as f64;
-                totals.objective_sum += values.objective as f64 * rows as f64;
-                totals.correct += mlp.correct_predictions();
-                totals.seen += rows;
-                self.position = end;
-                observer.on_step(&StepProgress {
-                    epoch: self.epoch,
-                    step: self.step,
-                    samples_in_epoch: totals.seen,
-                    epoch_samples,
-                    running_loss: totals.loss_sum / totals.seen as f64,
-                    epoch_elapsed: totals.training_time,
-                });
-                if self
-                    .checkpoint_every
-                    .is_some_and(|k| self.step.is_multiple_of(k))
-                {
-                    self.check_parameters(mlp)?;
-                    observer.on_checkpoint(self, mlp)?;
+        while !self.finished() {
+            while !self.epoch_trained() && !self.steps_exhausted() {
+                if self.step(mlp, data.train, observer)? == StepOutcome::Finished {
+                    break;
                 }
             }
             self.check_parameters(mlp)?;
-            if self.position >= n {
+            if !self.batches_left() {
                 self.epoch_in_progress = false;
             }
-            let EpochTotals {
-                loss_sum,
-                objective_sum,
-                correct,
-                seen,
-                training_time,
-            } = self.totals;
-            let validation = data
-                .validation
-                .map(|set| evaluate(mlp, set, self.config.batch_size))
-                .transpose()?;
-            let test = data
-                .test
-                .map(|set| evaluate(mlp, set, self.config.batch_size))
-                .transpose()?;
-            let seconds = training_time.as_secs_f64();
-            let record = EpochRecord {
-                epoch: self.epoch,
-                step: self.step as usize,
-                train_loss: loss_sum / seen as f64,
-                train_objective: objective_sum / seen as f64,
-                train_accuracy: correct as f64 / seen as f64,
-                val_loss: validation.as_ref().map(|e: &Evaluation| e.loss),
-                val_accuracy: validation.as_ref().map(|e| e.accuracy),
-                test_loss: test.as_ref().map(|e| e.loss),
-                test_accuracy: test.as_ref().map(|e| e.accuracy),
-                epoch_seconds: seconds,
-                samples_per_second: if seconds > 0.0 {
-                    seen as f64 / seconds
-                } else {
-                    0.0
-                },
-                extra: Default::default(),
-            };
+            let record = self.epoch_record(mlp, data)?;
             observer.on_epoch(&record)?;
             records.push(record);
         }
         Ok(TrainSummary {
             records,
             steps: self.step,
+        })
+    }
+
+    /// Begins the next epoch over `n` samples: its order (seeded shuffle unless `shuffle`
+    /// is off) and fresh running sums.
+    fn begin_epoch(&mut self, n: usize) {
+        self.epoch += 1;
+        self.order.clear();
+        self.order.extend(0..n);
+        if self.config.shuffle {
+            self.rng.shuffle(&mut self.order);
+        }
+        self.position = 0;
+        self.totals = EpochTotals::default();
+        self.epoch_in_progress = true;
+    }
+
+    /// Whether the epoch in progress has trained on all its samples (its record is due).
+    fn epoch_trained(&self) -> bool {
+        self.epoch_in_progress && !self.batches_left()
+    }
+
+    /// Whether the epoch in progress still has samples to train on.
+    fn batches_left(&self) -> bool {
+        self.epoch_in_progress && self.position < self.order.len()
+    }
+
+    /// The record of the epoch in progress or just finished: the running sums of its
+    /// batches, and the validation and test figures measured now.
+    fn epoch_record(
+        &self,
+        mlp: &mut Mlp<f32>,
+        data: TrainData<'_>,
+    ) -> Result<EpochRecord, TrainError> {
+        let EpochTotals {
+            loss_sum,
+            objective_sum,
+            correct,
+            seen,
+            training_time,
+        } = self.totals;
+        let validation = data
+            .validation
+            .map(|set| evaluate(mlp, set, self.config.batch_size))
+            .transpose()?;
+        let test = data
+            .test
+            .map(|set| evaluate(mlp, set, self.config.batch_size))
+            .transpose()?;
+        let seconds = training_time.as_secs_f64();
+        Ok(EpochRecord {
+            epoch: self.epoch,
+            step: self.step as usize,
+            train_loss: loss_sum / seen as f64,
+            train_objective: objective_sum / seen as f64,
+            train_accuracy: correct as f64 / seen as f64,
+            val_loss: validation.as_ref().map(|e: &Evaluation| e.loss),
+            val_accuracy: validation.as_ref().map(|e| e.accuracy),
+            test_loss: test.as_ref().map(|e| e.loss),
+            test_accuracy: test.as_ref().map(|e| e.accuracy),
+            epoch_seconds: seconds,
+            samples_per_second: if seconds > 0.0 {
+                seen as f64 / seconds
+            } else {
+                0.0
+            },
+            extra: Default::default(),
         })
     }
 

@@ -103,3 +103,60 @@ pub fn mnist_shaped(samples: usize, seed: u64) -> backprop::data::Dataset {
     let labels = (0..samples).map(|_| rng.below(10) as u8).collect();
     backprop::data::Dataset::from_images(pixels, labels, 28, 28).unwrap()
 }
+
+/// Runs `backprop ARGS` in `dir` as [`backprop`] does (with `RUST_BACKTRACE=1`, so that a
+/// panic would show one), but kills it and fails the test if it runs longer than `limit`:
+/// for inputs that used to make the binary block forever.
+pub fn backprop_within(dir: &Path, args: &[&str], limit: std::time::Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(args)
+        .current_dir(dir)
+        .env("BACKPROP_DATA", dir.join("no-data-here"))
+        .env("RUST_BACKTRACE", "1")
+        .env_remove("BACKPROP_MIRROR")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let pid = child.id();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.expect("waiting for the binary"),
+        Err(_) => {
+            // SAFETY: sending a signal to the child this function started.
+            unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            panic!("backprop {args:?} still ran after {limit:?}");
+        }
+    }
+}
+
+/// Creates a FIFO (named pipe) at `path`.
+pub fn make_fifo(path: &Path) {
+    let name = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    // SAFETY: `name` is a valid C string that outlives the call.
+    assert_eq!(unsafe { libc::mkfifo(name.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// Every regular file under `dir` with its bytes (FIFOs, devices and sockets are skipped, and
+/// symbolic links are not followed, so taking a snapshot never blocks).
+pub fn regular_files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let kind = std::fs::symlink_metadata(&path).unwrap().file_type();
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() {
+                let bytes = std::fs::read(&path).unwrap();
+                files.insert(path.strip_prefix(dir).unwrap().to_path_buf(), bytes);
+            }
+        }
+    }
+    files
+}

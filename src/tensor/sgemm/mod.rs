@@ -33,6 +33,7 @@ pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
 
+use super::isa::Isa;
 use std::cell::RefCell;
 
 /// The largest depth of a packed block of any kernel ([`RegisterKernel::KC`]): the packing
@@ -69,50 +70,6 @@ impl StridedMatrix {
     #[inline(always)]
     unsafe fn at(&self, i: usize, j: usize) -> *const f32 {
         self.ptr.add(i * self.row_stride + j * self.col_stride)
-    }
-}
-
-/// The vector instruction sets this crate has a product kernel for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Isa {
-    /// AVX-512 Foundation: the `12 x 32` kernel of [`avx512`].
-    Avx512,
-    /// AVX2 with FMA: the `6 x 16` kernel of [`avx2`].
-    Avx2,
-}
-
-impl Isa {
-    /// Every instruction set with a kernel, widest first.
-    pub const WIDEST_FIRST: [Isa; 2] = [Isa::Avx512, Isa::Avx2];
-
-    /// The widest instruction set of this CPU that has a kernel, if any (the features are
-    /// detected once, then cached by the standard library).
-    pub fn detect() -> Option<Isa> {
-        Isa::WIDEST_FIRST.into_iter().find(|isa| isa.runs_here())
-    }
-
-    /// Every instruction set of this CPU that has a kernel, widest first.
-    pub fn available() -> Vec<Isa> {
-        Isa::WIDEST_FIRST
-            .into_iter()
-            .filter(|isa| isa.runs_here())
-            .collect()
-    }
-
-    /// Whether this CPU has the instruction set.
-    pub fn runs_here(self) -> bool {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::is_x86_feature_detected as has;
-            match self {
-                Isa::Avx512 => has!("avx512f"),
-                Isa::Avx2 => has!("avx2") && has!("fma"),
-            }
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        {
-            false
-        }
     }
 }
 
@@ -237,7 +194,7 @@ pub fn prepare_thread() {
 /// stride `ldc`, on the current thread, by the kernel for `isa`.
 ///
 /// # Safety
-/// The CPU must support `isa` ([`Isa::available`]); `a` and `b` must describe readable
+/// `isa` must be [`Isa::Avx512`] or [`Isa::Avx2`] and run on this CPU ([`Isa::runs_here`]); `a` and `b` must describe readable
 /// matrices with `a.cols == b.rows`; `c` must point to `a.rows` rows of `b.cols` writable
 /// floats, `ldc` apart, that overlap neither operand.
 pub unsafe fn sgemm(
@@ -263,8 +220,7 @@ pub unsafe fn sgemm(
                 Isa::Avx2 => {
                     blocked_product::<avx2::Avx2>(a, b, c, ldc, accumulate, packed_a, packed_b)
                 }
-                #[cfg(not(target_arch = "x86_64"))]
-                _ => unreachable!("{isa:?} does not run on this architecture"),
+                _ => unreachable!("{isa:?} has no product kernel"),
             }
         }
     })
@@ -439,6 +395,14 @@ unsafe fn pack_b_elementwise(
 mod tests {
     use super::*;
 
+    /// The instruction sets this crate has a product kernel for, on this CPU, widest first:
+    /// [`Isa::Avx512`] and [`Isa::Avx2`] when the CPU has them ([`Isa::Baseline`] has none).
+    fn kernels_here() -> impl Iterator<Item = Isa> {
+        Isa::available()
+            .into_iter()
+            .filter(|&isa| isa != Isa::Baseline)
+    }
+
     fn filled(rows: usize, cols: usize, salt: f64) -> Vec<f64> {
         (0..rows * cols)
             .map(|i| ((i / cols * 31 + i % cols * 17) as f64 * salt).sin())
@@ -465,7 +429,7 @@ mod tests {
             (30, 1000, 16),
             (97, 600, 1100),
         ];
-        let isas = Isa::available();
+        let isas: Vec<Isa> = kernels_here().collect();
         for &isa in &isas {
             for &(m, k, n) in &shapes {
                 check_layouts(isa, m, k, n);
