@@ -3,7 +3,7 @@
 //! Forward propagation, backward propagation and the computational graph of a multilayer
 //! perceptron, exactly as *Dive into Deep Learning* §4.7 derives them, and a fast trainer.
 //!
-//! The seed's story, in the order the code tells it:
+//! The D2L network's story (§4.7), in the order the code tells it:
 //!
 //! 1. A batch `X` (`B x d`, rows are samples) enters the graph ([`graph::Graph`]).
 //! 2. Forward propagation: `z = x W1ᵀ` (4.7.1), `h = phi(z)` (4.7.2), `o = h W2ᵀ` (4.7.3),
@@ -12,16 +12,24 @@
 //! 3. Backward propagation visits the operators in reverse: `dJ/do` (4.7.9), `λW` (4.7.10),
 //!    `dJ/dW2` (4.7.11), `dJ/dh` (4.7.12), `dJ/dz` (4.7.13), `dJ/dW1` (4.7.14); each
 //!    operator's vector-Jacobian product sits beside its forward rule in [`graph::ops`].
-//! 4. The model ([`nn::Mlp`]) builds that graph for any depth; [`nn::gradcheck`] proves the
-//!    gradients against finite differences.
+//! 4. The model ([`nn::Mlp`]) builds that graph for any depth; [`nn::gradcheck`] (the one
+//!    finite-difference module) proves the gradients against finite differences.
+//! 5. [`d2l`] holds the equations themselves: [`d2l::catalogue`] numbers and writes every
+//!    one (plain text, Unicode, Markdown) for `explain`, `graph`, the playground and the
+//!    docs, and [`d2l::closed_form`] computes them literally for one sample, for `explain`
+//!    to set beside the graph.
+//!
+//! Numbers, byte sizes and durations shown to people are written by [`mod@format`].
 //!
 //! Tensors ([`tensor::Tensor`]) are generic over the element type: `f32` to train, `f64`
 //! to check gradients.
 
 pub mod atomic_file;
 pub mod checkpoint;
+pub mod d2l;
 pub mod data;
 pub mod explain;
+pub mod format;
 pub mod graph;
 pub mod model_file;
 pub mod model_io;

@@ -1,4 +1,4 @@
-//! `backprop explain`: all twelve equations of the seed, in order, each gradient agreeing
+//! `backprop explain`: all twelve equations of §4.7, in order, each gradient agreeing
 //! three ways; text, colour and Markdown; deeper models; bad input.
 
 mod common;
@@ -30,7 +30,7 @@ fn the_twelve_equations_in_order_with_three_way_agreement() {
     assert_success(&out);
     let text = stdout(&out);
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
-    // Each equation heads a line, in the seed's order.
+    // Each equation heads a line, in §4.7's order; formulas in the catalogue's Unicode.
     let mut position = 0;
     for equation in FORWARD.iter().chain(&BACKWARD) {
         let found = text[position..]
@@ -40,18 +40,18 @@ fn the_twelve_equations_in_order_with_three_way_agreement() {
     }
     for formula in [
         "z = W1 x",
-        "h = phi(z), phi = relu",
+        "h = φ(z), φ = relu",
         "o = W2 h",
         "L = l(o, y)",
         "s = λ/2 (‖W1‖_F² + ‖W2‖_F²)",
         "J = L + s",
-        "dJ/do = dL/do",
-        "ds/dW1 = λ W1",
-        "ds/dW2 = λ W2",
-        "dJ/dW2 = dJ/do hᵀ + λ W2",
-        "dJ/dh = W2ᵀ dJ/do",
-        "dJ/dz = dJ/dh ⊙ phi'(z)",
-        "dJ/dW1 = dJ/dz xᵀ + λ W1",
+        "∂J/∂o = ∂L/∂o, ∂l/∂o = softmax(o) - onehot(y)",
+        "∂s/∂W1 = λ W1",
+        "∂s/∂W2 = λ W2",
+        "∂J/∂W2 = ∂J/∂o hᵀ + λ W2",
+        "∂J/∂h = W2ᵀ ∂J/∂o",
+        "∂J/∂z = ∂J/∂h ⊙ φ'(z), φ'(z) = [z > 0]",
+        "∂J/∂W1 = ∂J/∂z xᵀ + λ W1",
     ] {
         assert!(text.contains(formula), "{formula}");
     }
@@ -68,10 +68,10 @@ fn the_twelve_equations_in_order_with_three_way_agreement() {
         assert!(text.contains(&format!("\n  {kept}")), "{kept}");
     }
     assert!(
-        text.contains("training keeps 13.0 KiB (13312 bytes)"),
+        text.contains("training keeps 13.0 KiB (13,312 bytes)"),
         "{text}"
     );
-    assert!(text.contains("prediction alone needs 9.0 KiB (9216 bytes)"));
+    assert!(text.contains("prediction alone needs 9.0 KiB (9,216 bytes)"));
 }
 
 #[test]
@@ -158,8 +158,8 @@ fn deeper_biased_models_layer_by_layer() {
         assert!(text.contains(&format!("\n{label} ")), "{label}");
     }
     assert!(text.contains("z2 = W2 h1 + b2"));
-    assert!(text.contains("dJ/dh1 = W2ᵀ dJ/dz2"));
-    assert!(text.contains("dJ/dW2 = dJ/dz2 h1ᵀ + λ W2"));
+    assert!(text.contains("∂J/∂h1 = W2ᵀ ∂J/∂z2"));
+    assert!(text.contains("∂J/∂W2 = ∂J/∂z2 h1ᵀ + λ W2"));
     let largest = largest_differences(&text);
     // 4.7.9, 4.7.10 x3, 4.7.11 + bias, then 4 per hidden layer.
     assert_eq!(largest.len(), 1 + 3 + 2 + 4 * 2);

@@ -31,13 +31,13 @@ fn centre(svg: &str, name: &str) -> (f64, f64) {
 }
 
 #[test]
-fn the_seed_figure_as_svg() {
+fn the_d2l_figure_as_svg() {
     let dir = tempfile::tempdir().unwrap();
     let out = backprop(dir.path(), &["graph", "--format", "svg", "--out", "g.svg"]);
     assert_success(&out);
     let svg = fs::read_to_string(dir.path().join("g.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    // Every variable of the seed's figure, as a square; the parameters shaded.
+    // Every variable of §4.7's figure, as a square; the parameters shaded.
     for name in ["x", "W1", "z", "h", "W2", "o", "y", "L", "s", "J"] {
         let node = svg.find(&format!("<title>{name}</title>")).unwrap();
         let group_start = svg[..node].rfind("<g class=\"node").unwrap();
@@ -66,7 +66,7 @@ fn the_seed_figure_as_svg() {
     // One arrow per operator input and output.
     assert_eq!(svg.matches("class=\"edge\"").count(), 25);
     assert!(svg.contains("marker-end=\"url(#arrow)\""));
-    // Per-sample shapes, as the seed's column vectors.
+    // Per-sample shapes, as §4.7's column vectors.
     assert!(svg.contains(">5x1<") && svg.contains(">4x1<") && svg.contains(">5x4<"));
     // The input at the lower left, J at the upper right, data flowing left to right.
     let (x, j) = (centre(&svg, "x"), centre(&svg, "J"));

@@ -39,7 +39,7 @@ fn a_metrics_log_read_back_plots_as_svg_and_png() {
     }
     let records = read_jsonl(&log_path).unwrap();
     assert_eq!(records, log.records());
-    assert!(format_epoch_line(&records[4], 5).starts_with("epoch 5/5  step 2345  loss 0.4000"));
+    assert!(format_epoch_line(&records[4], 5).starts_with("epoch 5/5  step 2,345  loss 0.4000"));
 
     let svg_path = dir.path().join("curves.svg");
     plot_training_curves(&svg_path, &records, "integration run").unwrap();

@@ -1,4 +1,4 @@
-//! `backprop explain`: the seed's equations in order, on one sample, each gradient checked
+//! `backprop explain`: §4.7's equations in order, on one sample, each gradient checked
 //! three ways.
 
 use super::flag_values::count;

@@ -6,7 +6,7 @@ use super::resource_limits::{
     gradcheck_bytes, gradcheck_work, MemoryLimitArgs, MAX_GRADCHECK_WORK,
 };
 use anyhow::Result;
-use backprop::nn::gradcheck::{check_gradients, random_batch, random_model, Tolerance};
+use backprop::nn::gradcheck::{check_gradients, random_batch, random_model, Tolerance, STEP};
 use backprop::nn::{Activation, Loss, MlpConfig};
 use clap::Args;
 
@@ -16,7 +16,7 @@ pub struct GradcheckArgs {
     /// Number of input features d.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
     inputs: u32,
-    /// Hidden layer widths, comma-separated (the seed has one hidden layer).
+    /// Hidden layer widths, comma-separated (the D2L network has one hidden layer).
     #[arg(long, default_value = "5", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
     hidden: Vec<u32>,
     /// Number of outputs q (classes).
@@ -28,7 +28,7 @@ pub struct GradcheckArgs {
     /// Loss l; both cross-entropy and mse when not given.
     #[arg(long, value_enum)]
     loss: Option<Loss>,
-    /// Give every layer a bias (the seed has none).
+    /// Give every layer a bias (the D2L network has none).
     #[arg(long)]
     bias: bool,
     /// λ, the weight of the L2 term s = λ/2 Σ ||W_k||².
@@ -75,7 +75,7 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
     println!(
         "gradient check: backward propagation vs central finite differences in f64 \
          (eps {:e}; pass when |a - n| <= {:e} + {:e} |n|)",
-        tolerance.eps, tolerance.atol, tolerance.rtol
+        STEP, tolerance.atol, tolerance.rtol
     );
     let mut all_passed = true;
     for &activation in &activations {

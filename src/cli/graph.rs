@@ -35,7 +35,7 @@ pub struct GraphArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Show shapes as a batch of B samples (`B x n`) and compute values and bytes for B
-    /// samples; without it, one sample, shapes as the seed's column vectors (`n x 1`).
+    /// samples; without it, one sample, shapes as §4.7's column vectors (`n x 1`).
     #[arg(long, value_parser = count)]
     pub batch: Option<usize>,
     /// After one forward and backward pass, show each variable's value and gradient (the

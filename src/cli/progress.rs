@@ -1,6 +1,7 @@
 //! What `backprop train` shows while it runs: a progress bar on a terminal, plain lines
 //! otherwise; and the metrics file, written after every epoch.
 
+use backprop::format;
 use backprop::train::metrics::{format_epoch_line, MetricsLog};
 use backprop::train::{EpochRecord, StepProgress, TrainingObserver};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -59,7 +60,11 @@ impl TrainingObserver for TrainingReporter {
             self.bar_epoch = progress.epoch;
             bar.reset();
             bar.set_length(progress.epoch_samples as u64);
-            bar.set_prefix(format!("{}/{}", progress.epoch, self.total_epochs));
+            bar.set_prefix(format!(
+                "{}/{}",
+                format::count(progress.epoch as u64),
+                format::count(self.total_epochs as u64)
+            ));
         }
         bar.set_position(progress.samples_in_epoch as u64);
         let seconds = progress.epoch_elapsed.as_secs_f64();
@@ -69,8 +74,9 @@ impl TrainingObserver for TrainingReporter {
             0.0
         };
         bar.set_message(format!(
-            "loss {:.4}  {rate:.0} samples/s",
-            progress.running_loss
+            "loss {:.4}  {}",
+            progress.running_loss,
+            format::rate(rate, "samples")
         ));
         if first {
             // Drawn only now that it is filled in, so no empty bar ever shows.
@@ -89,12 +95,13 @@ impl TrainingObserver for TrainingReporter {
 }
 
 /// A bar for stderr (hidden until the first step fills it in): epoch, samples, running loss,
-/// samples per second, time left.
+/// samples per second, time left; counts with thousands separators as [`format::count`]
+/// writes them (indicatif's `human_pos` and `human_len` group digits the same way).
 fn new_bar() -> ProgressBar {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
     bar.set_style(
         ProgressStyle::with_template(
-            "epoch {prefix} [{bar:30}] {pos}/{len} samples  {msg}  ETA {eta}",
+            "epoch {prefix} [{bar:30}] {human_pos}/{human_len} samples  {msg}  ETA {eta}",
         )
         .expect("the template is valid")
         .progress_chars("=> "),

@@ -11,7 +11,7 @@
 //! - **Finite differences.** `gradcheck` runs at most [`MAX_GRADCHECK_WORK`] multiply-adds.
 
 use super::exit_status::UsageError;
-use backprop::explain::numbers::short_bytes;
+use backprop::format::bytes as short_bytes;
 use backprop::nn::MlpConfig;
 use clap::Args;
 

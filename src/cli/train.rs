@@ -13,6 +13,7 @@ use super::stop_signals::StopSignals;
 use anyhow::{anyhow, bail, Context, Result};
 use backprop::checkpoint::{default_checkpoint_path, load_checkpoint, Checkpoint};
 use backprop::data::Dataset;
+use backprop::format;
 use backprop::model_file::save_model;
 use backprop::model_io::import::ImportChoices;
 use backprop::nn::memory::memory_picture;
@@ -769,23 +770,14 @@ fn memory_line(mlp: &mut Mlp<f32>, train_set: &Dataset, batch_size: usize) -> Re
     let kept: Vec<String> = picture
         .kept
         .iter()
-        .map(|k| format!("{} {}", k.name, bytes(k.bytes)))
+        .map(|k| format!("{} {}", k.name, format::bytes(k.bytes)))
         .collect();
     Ok(format!(
         "memory per batch of {rows}: training keeps {} for backward ({}); prediction needs {}",
-        bytes(picture.training_bytes),
+        format::bytes(picture.training_bytes),
         kept.join(", "),
-        bytes(picture.prediction_bytes)
+        format::bytes(picture.prediction_bytes)
     ))
-}
-
-/// A byte count for people: `1.03 MB`, `262 kB`, `512 B`.
-fn bytes(count: usize) -> String {
-    match count {
-        0..1_000 => format!("{count} B"),
-        1_000..1_000_000 => format!("{:.0} kB", count as f64 / 1e3),
-        _ => format!("{:.2} MB", count as f64 / 1e6),
-    }
 }
 
 fn join(sizes: &[usize]) -> String {

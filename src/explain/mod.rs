@@ -1,15 +1,14 @@
-//! `backprop explain`: the seed's derivation, equation by equation, on real numbers.
+//! `backprop explain`: §4.7's derivation, equation by equation, on real numbers.
 //!
 //! For one sample, [`walkthrough::explain`] computes every forward equation (4.7.1 to 4.7.6)
 //! and every backward equation (4.7.9 to 4.7.14) and checks each gradient three ways: the
-//! seed's closed form ([`crate::nn::seed_equations`]), the graph's backward pass, and central
+//! closed form ([`crate::d2l::closed_form`]), the graph's backward pass, and central
 //! finite differences in `f64` ([`finite_differences`]). The result is an [`Explanation`],
 //! which [`render_text`] prints for a terminal (with or without colour) and
 //! [`render_markdown`] for notes. Deeper or biased models are explained layer by layer under
 //! the same equation numbers.
 
-pub mod finite_differences;
-pub mod numbers;
+pub mod agreement;
 pub mod render_markdown;
 pub mod render_text;
 pub mod walkthrough;
@@ -18,8 +17,8 @@ use crate::nn::memory::MemoryPicture;
 
 pub use walkthrough::{explain, ExplainInput};
 
-/// The largest relative difference between the three ways of computing a gradient that
-/// counts as agreement.
+/// The largest scaled difference ([`agreement::scaled_difference`]) between the three ways
+/// of computing a gradient that counts as agreement.
 pub const AGREEMENT_TOLERANCE: f64 = 1e-6;
 
 /// A walk through forward and backward propagation for one sample.
@@ -38,7 +37,7 @@ pub struct Explanation {
 }
 
 impl Explanation {
-    /// The largest relative difference over all backward steps.
+    /// The largest scaled difference over all backward steps.
     pub fn largest_difference(&self) -> f64 {
         self.backward
             .iter()
@@ -55,39 +54,39 @@ impl Explanation {
 /// One forward equation evaluated.
 #[derive(Clone, Debug)]
 pub struct ForwardStep {
-    /// The seed's equation number, e.g. `"4.7.1"`.
+    /// The equation's number in §4.7, e.g. `"4.7.1"`.
     pub equation: &'static str,
     /// The layer, for models with more than one hidden layer.
     pub layer: Option<usize>,
-    /// The equation with this model's names, e.g. `"z = W1 x"`.
+    /// The equation with this model's names, in Unicode, e.g. `"z = W1 x"`.
     pub formula: String,
-    /// The shape of the result, column-vector style as the seed writes it (`"5x1"`).
+    /// The shape of the result, column-vector style as §4.7 writes it (`"5x1"`).
     pub shape: String,
-    /// The result, by the seed's closed form.
+    /// The result, by §4.7's closed form.
     pub values: Vec<f64>,
-    /// The largest difference to the graph's forward pass, relative to the largest element.
+    /// The largest difference to the graph's forward pass, scaled by the largest element.
     pub graph_difference: f64,
 }
 
 /// One backward equation, computed three ways.
 #[derive(Clone, Debug)]
 pub struct BackwardStep {
-    /// The seed's equation number, e.g. `"4.7.13"`, or `"bias"` for a bias gradient (beyond
-    /// the seed).
+    /// The equation's number in §4.7, e.g. `"4.7.13"`, or `"bias"` for a bias gradient
+    /// (beyond the D2L network).
     pub equation: &'static str,
     /// The layer, for models with more than one hidden layer (and for 4.7.10, per weight).
     pub layer: Option<usize>,
-    /// The equation with this model's names, e.g. `"dJ/dz = dJ/dh ⊙ phi'(z)"`.
+    /// The equation with this model's names, in Unicode, e.g. `"∂J/∂z = ∂J/∂h ⊙ φ'(z), …"`.
     pub formula: String,
-    /// The shape of the gradient, as the seed writes it.
+    /// The shape of the gradient, as §4.7 writes it.
     pub shape: String,
-    /// By the seed's closed form (row-major).
+    /// By §4.7's closed form (row-major).
     pub closed_form: Vec<f64>,
     /// By the graph's backward pass (row-major).
     pub graph: Vec<f64>,
     /// The elements checked by finite differences, and their values.
     pub finite_differences: Vec<(usize, f64)>,
-    /// Closed form vs graph, relative to the tensor's largest element.
+    /// Closed form vs graph, scaled by the tensor's largest element.
     pub closed_vs_graph: f64,
     /// Closed form vs finite differences, on the checked elements.
     pub closed_vs_finite_differences: f64,
@@ -96,7 +95,7 @@ pub struct BackwardStep {
 }
 
 impl BackwardStep {
-    /// The largest of the three relative differences.
+    /// The largest of the three scaled differences.
     pub fn largest_difference(&self) -> f64 {
         self.closed_vs_graph
             .max(self.closed_vs_finite_differences)

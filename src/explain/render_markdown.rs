@@ -1,9 +1,9 @@
 //! An [`Explanation`] as Markdown, for notes: one table per phase.
 
-use super::finite_differences::STEP;
-use super::numbers::{short_bytes, short_number, short_value_or_values, short_values};
-use super::render_text::equation_label;
 use super::{Explanation, AGREEMENT_TOLERANCE};
+use crate::d2l::catalogue::{equation_label, Notation};
+use crate::format::{bytes, count, short_number, short_value_or_values, short_values};
+use crate::nn::gradcheck::STEP;
 use std::fmt::Write;
 
 /// The whole explanation as Markdown.
@@ -19,17 +19,17 @@ pub fn render_markdown(explanation: &Explanation) -> String {
     let _ = writeln!(out, "## Forward propagation\n");
     let _ = writeln!(
         out,
-        "Each value by the seed's closed form; *vs graph* is its largest difference to the \
-         graph's forward pass, relative to the largest element.\n"
+        "Each value by §4.7's closed form; *vs graph* is its largest difference to the \
+         graph's forward pass, scaled by the largest element.\n"
     );
     let _ = writeln!(out, "| equation | computes | shape | value | vs graph |");
     let _ = writeln!(out, "|---|---|---|---|---|");
     for step in &explanation.forward {
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} |",
             equation_label(step.equation, step.layer),
-            cell(&step.formula),
+            Notation::Markdown.render(&step.formula),
             step.shape,
             cell(&short_value_or_values(&step.values)),
             short_number(step.graph_difference)
@@ -39,8 +39,8 @@ pub fn render_markdown(explanation: &Explanation) -> String {
     let _ = writeln!(out, "\n## Backward propagation\n");
     let _ = writeln!(
         out,
-        "Each gradient three ways: the seed's closed form, the graph's backward pass, and \
-         central finite differences in f64 (ε = {STEP:e}). Differences are relative to the \
+        "Each gradient three ways: §4.7's closed form, the graph's backward pass, and \
+         central finite differences in f64 (ε = {STEP:e}). Differences are scaled by the \
          tensor's largest element; agreement means below {AGREEMENT_TOLERANCE:e}.\n"
     );
     let _ = writeln!(
@@ -51,9 +51,9 @@ pub fn render_markdown(explanation: &Explanation) -> String {
     for step in &explanation.backward {
         let _ = writeln!(
             out,
-            "| {} | `{}` | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             equation_label(step.equation, step.layer),
-            cell(&step.formula),
+            Notation::Markdown.render(&step.formula),
             step.shape,
             cell(&short_values(&step.closed_form)),
             short_number(step.closed_vs_graph),
@@ -68,7 +68,7 @@ pub fn render_markdown(explanation: &Explanation) -> String {
     let _ = writeln!(
         out,
         "\n## Memory at batch size {} (f32)\n",
-        memory.batch_size
+        count(memory.batch_size as u64)
     );
     let _ = writeln!(out, "| kept for backward | elements | bytes | read by |");
     let _ = writeln!(out, "|---|---|---|---|");
@@ -77,8 +77,8 @@ pub fn render_markdown(explanation: &Explanation) -> String {
             out,
             "| `{}` | {} | {} | {} |",
             kept.name,
-            kept.elements,
-            kept.bytes,
+            count(kept.elements as u64),
+            count(kept.bytes as u64),
             cell(&kept.reason)
         );
     }
@@ -86,12 +86,12 @@ pub fn render_markdown(explanation: &Explanation) -> String {
         out,
         "\nTraining keeps **{}** from forward until backward; prediction alone needs **{}** \
          (two layer outputs at a time, nothing kept).",
-        short_bytes(memory.training_bytes),
-        short_bytes(memory.prediction_bytes)
+        bytes(memory.training_bytes),
+        bytes(memory.prediction_bytes)
     );
     let _ = writeln!(
         out,
-        "\nLargest relative difference over all {} backward equations: {}{}.",
+        "\nLargest scaled difference over all {} backward equations: {}{}.",
         explanation.backward.len(),
         short_number(explanation.largest_difference()),
         if explanation.all_agree() {

@@ -1,9 +1,12 @@
 //! An [`Explanation`] as plain text, with ANSI colour when asked (a terminal without
 //! `NO_COLOR`; the command decides).
 
-use super::numbers::{short_bytes, short_number, short_value_or_values, short_values};
 use super::{BackwardStep, Explanation, ForwardStep, AGREEMENT_TOLERANCE};
-use crate::explain::finite_differences::STEP;
+use crate::d2l::catalogue::equation_label;
+use crate::format::{
+    bytes, bytes_exactly, count, short_number, short_value_or_values, short_values,
+};
+use crate::nn::gradcheck::STEP;
 use std::fmt::Write;
 
 /// ANSI styling, or none.
@@ -51,14 +54,6 @@ impl Style {
     }
 }
 
-/// The equation label: `4.7.13`, or `4.7.13 (layer 2)` for deeper models.
-pub fn equation_label(equation: &str, layer: Option<usize>) -> String {
-    match layer {
-        Some(k) => format!("{equation} (layer {k})"),
-        None => equation.to_string(),
-    }
-}
-
 /// The whole explanation as text.
 pub fn render_text(explanation: &Explanation, style: Style) -> String {
     let mut out = String::new();
@@ -74,7 +69,7 @@ pub fn render_text(explanation: &Explanation, style: Style) -> String {
     let _ = writeln!(
         out,
         "{}",
-        style.dim("each value by the seed's closed form; \"graph\" is its largest difference to the graph's forward pass")
+        style.dim("each value by §4.7's closed form; \"graph\" is its largest difference to the graph's forward pass")
     );
     for step in &explanation.forward {
         forward_step(&mut out, step, style);
@@ -85,8 +80,8 @@ pub fn render_text(explanation: &Explanation, style: Style) -> String {
         out,
         "{}",
         style.dim(&format!(
-            "each gradient three ways: the seed's closed form, the graph's backward pass, central \
-             finite differences in f64 (ε = {STEP:e});\ndifferences are relative to the \
+            "each gradient three ways: §4.7's closed form, the graph's backward pass, central \
+             finite differences in f64 (ε = {STEP:e});\ndifferences are scaled by the \
              tensor's largest element"
         ))
     );
@@ -99,7 +94,7 @@ pub fn render_text(explanation: &Explanation, style: Style) -> String {
     let largest = explanation.largest_difference();
     let _ = writeln!(
         out,
-        "{} {} backward equations, largest relative difference {} {}",
+        "{} {} backward equations, largest scaled difference {} {}",
         if explanation.all_agree() {
             "all"
         } else {
@@ -163,8 +158,8 @@ fn backward_step(out: &mut String, step: &BackwardStep, style: Style) {
     } else {
         format!(
             "  ({} of {} elements)",
-            step.finite_differences.len(),
-            step.closed_form.len()
+            count(step.finite_differences.len() as u64),
+            count(step.closed_form.len() as u64)
         )
     };
     let _ = writeln!(
@@ -196,7 +191,7 @@ fn memory(out: &mut String, explanation: &Explanation, style: Style) {
         "{}",
         style.heading(&format!(
             "Memory: what training keeps for backward, at batch size {} (f32)",
-            memory.batch_size
+            count(memory.batch_size as u64)
         ))
     );
     for kept in &memory.kept {
@@ -204,18 +199,16 @@ fn memory(out: &mut String, explanation: &Explanation, style: Style) {
             out,
             "  {:<12} {:>10} elements {:>10}   {}",
             kept.name,
-            kept.elements,
-            short_bytes(kept.bytes),
+            count(kept.elements as u64),
+            bytes(kept.bytes),
             style.dim(&format!("for {}", kept.reason))
         );
     }
     let _ = writeln!(
         out,
-        "  training keeps {} ({} bytes) from forward until backward; prediction alone needs {} ({} bytes): two layer outputs at a time, nothing kept",
-        short_bytes(memory.training_bytes),
-        memory.training_bytes,
-        short_bytes(memory.prediction_bytes),
-        memory.prediction_bytes
+        "  training keeps {} from forward until backward; prediction alone needs {}: two layer outputs at a time, nothing kept",
+        bytes_exactly(memory.training_bytes),
+        bytes_exactly(memory.prediction_bytes),
     );
 }
 

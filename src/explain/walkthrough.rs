@@ -1,16 +1,16 @@
-//! Computes an [`Explanation`]: one forward and backward pass through the graph, the seed's
+//! Computes an [`Explanation`]: one forward and backward pass through the graph, §4.7's
 //! closed forms beside it, and finite differences beside both.
 
-use super::finite_differences::{
-    central_differences, checked_indices, index_of_largest, relative_difference, scale_of,
-};
+use super::agreement::{checked_indices, index_of_largest, scale_of, scaled_difference};
 use super::{BackwardStep, Explanation, ForwardStep};
+use crate::d2l::catalogue::{Formula, Formulas, Notation};
+use crate::d2l::closed_form::{ClosedForm, ForwardValues, Gradients};
 use crate::graph::VarId;
+use crate::nn::gradcheck::central_differences;
 use crate::nn::memory::memory_picture;
 use crate::nn::mlp::MlpError;
 use crate::nn::precision::convert_precision;
-use crate::nn::seed_equations::{SeedBackward, SeedForward, SeedNetwork};
-use crate::nn::{Loss, Mlp};
+use crate::nn::Mlp;
 use crate::tensor::Tensor;
 
 /// What to explain: a model (in `f64`), one sample, and the batch size for the memory picture.
@@ -28,56 +28,7 @@ pub struct ExplainInput {
     pub memory_batch_size: usize,
 }
 
-/// Names of the model's variables as the graph calls them (`z`/`h` for the seed's single
-/// hidden layer, `z1`, `h1`, ... for deeper models).
-struct Names {
-    weights: Vec<String>,
-    biases: Vec<Option<String>>,
-    z: Vec<String>,
-    h: Vec<String>,
-}
-
-impl Names {
-    fn of(mlp: &Mlp<f64>) -> Self {
-        let graph = mlp.graph();
-        let name = |v: VarId| graph.variables()[v.0].name.clone();
-        let nodes = mlp.nodes();
-        Names {
-            weights: nodes.weights.iter().map(|&v| name(v)).collect(),
-            biases: nodes.biases.iter().map(|b| b.map(name)).collect(),
-            z: nodes.pre_activations.iter().map(|&v| name(v)).collect(),
-            h: nodes.hidden.iter().map(|&v| name(v)).collect(),
-        }
-    }
-
-    /// The input of layer `k` (from 1): `x`, then `h1`, ...
-    fn input(&self, k: usize) -> &str {
-        if k == 1 {
-            "x"
-        } else {
-            &self.h[k - 2]
-        }
-    }
-
-    /// The gradient flowing into layer `k`'s product: `dJ/do` for the last, `dJ/dz_k` else.
-    fn upstream(&self, k: usize) -> String {
-        if k == self.weights.len() {
-            "dJ/do".to_string()
-        } else {
-            format!("dJ/d{}", self.z[k - 1])
-        }
-    }
-
-    fn affine(&self, k: usize) -> String {
-        let product = format!("{} {}", self.weights[k - 1], self.input(k));
-        match &self.biases[k - 1] {
-            Some(b) => format!("{product} + {b}"),
-            None => product,
-        }
-    }
-}
-
-/// Runs forward and backward once (the graph's, and the seed's closed forms), checks every
+/// Runs forward and backward once (the graph's, and §4.7's closed forms), checks every
 /// gradient by central finite differences, and returns the whole walk-through.
 pub fn explain(input: ExplainInput) -> Result<Explanation, MlpError> {
     let ExplainInput {
@@ -114,19 +65,19 @@ pub fn explain(input: ExplainInput) -> Result<Explanation, MlpError> {
     mlp.zero_grad();
     mlp.backward()?;
 
-    let seed = SeedNetwork::of_mlp(&mlp);
-    let forward = seed.forward(&x, label);
-    let backward = seed.backward(&forward, label);
-    let names = Names::of(&mlp);
+    let closed_form = ClosedForm::of_mlp(&mlp);
+    let forward = closed_form.forward(&x, label);
+    let backward = closed_form.backward(&forward, label);
+    let names = Formulas::of(&mlp);
 
     let forward_steps = forward_steps(&mlp, &names, &forward, label);
     let mut backward_steps = Vec::new();
     let checker = Checker {
-        seed: &seed,
+        closed_form: &closed_form,
         forward: &forward,
         label,
     };
-    backward_steps.push(checker.output_step(&mlp, &backward));
+    backward_steps.push(checker.output_step(&mlp, &names, &backward));
     for k in 1..=config.depth() {
         backward_steps.push(checker.penalty_step(&names, &backward, &graph_ds_dw, k));
     }
@@ -157,85 +108,46 @@ pub fn explain(input: ExplainInput) -> Result<Explanation, MlpError> {
 /// The forward equations, each compared with the value the graph's forward pass holds.
 fn forward_steps(
     mlp: &Mlp<f64>,
-    names: &Names,
-    forward: &SeedForward,
+    names: &Formulas,
+    forward: &ForwardValues,
     label: usize,
 ) -> Vec<ForwardStep> {
     let nodes = mlp.nodes();
-    let config = mlp.config();
-    let depth = config.depth();
-    let layered = depth > 2;
+    let depth = mlp.config().depth();
     let mut steps = Vec::new();
-    let step = |equation, layer, formula: String, values: &[f64], id: VarId| {
+    let step = |formula: Formula, values: &[f64], id: VarId| {
         let graph = mlp.graph().value(id).as_slice();
         ForwardStep {
-            equation,
-            layer,
-            formula,
+            equation: formula.number,
+            layer: formula.layer,
+            formula: formula.render(Notation::Unicode),
             shape: column_shape(values.len()),
             values: values.to_vec(),
-            graph_difference: relative_difference(
+            graph_difference: scaled_difference(
                 values.iter().copied().zip(graph.iter().copied()),
                 scale_of(values, graph),
             ),
         }
     };
     for k in 1..depth {
-        let layer = layered.then_some(k);
         steps.push(step(
-            "4.7.1",
-            layer,
-            format!("{} = {}", names.z[k - 1], names.affine(k)),
+            names.pre_activation(k),
             &forward.z[k - 1],
             nodes.pre_activations[k - 1],
         ));
         steps.push(step(
-            "4.7.2",
-            layer,
-            format!(
-                "{} = phi({}), phi = {}",
-                names.h[k - 1],
-                names.z[k - 1],
-                config.activation
-            ),
+            names.hidden_output(k),
             &forward.h[k - 1],
             nodes.hidden[k - 1],
         ));
     }
+    steps.push(step(names.output(), &forward.o, nodes.output));
+    let mut loss = names.loss();
+    loss.details.push(format!("y = {label}"));
+    steps.push(step(loss, &[forward.loss], nodes.loss));
+    steps.push(step(names.penalty(), &[forward.penalty], nodes.penalty));
     steps.push(step(
-        "4.7.3",
-        layered.then_some(depth),
-        format!("o = {}", names.affine(depth)),
-        &forward.o,
-        nodes.output,
-    ));
-    let loss = match config.loss {
-        Loss::CrossEntropy => "-log softmax(o)_y",
-        Loss::Squared => "1/2 ‖o - onehot(y)‖²",
-    };
-    steps.push(step(
-        "4.7.4",
-        None,
-        format!("L = l(o, y) = {loss}, y = {label}"),
-        &[forward.loss],
-        nodes.loss,
-    ));
-    let norms: Vec<String> = names.weights.iter().map(|w| format!("‖{w}‖_F²")).collect();
-    steps.push(step(
-        "4.7.5",
-        None,
-        format!(
-            "s = λ/2 ({}), λ = {}",
-            norms.join(" + "),
-            config.weight_decay
-        ),
-        &[forward.penalty],
-        nodes.penalty,
-    ));
-    steps.push(step(
-        "4.7.6",
-        None,
-        "J = L + s".to_string(),
+        names.objective(),
         &[forward.objective],
         nodes.objective,
     ));
@@ -245,23 +157,17 @@ fn forward_steps(
 /// Builds backward steps: the closed form and the graph are given, finite differences are
 /// computed here.
 struct Checker<'a> {
-    seed: &'a SeedNetwork,
-    forward: &'a SeedForward,
+    closed_form: &'a ClosedForm,
+    forward: &'a ForwardValues,
     label: usize,
 }
 
 impl Checker<'_> {
-    fn layered(&self) -> bool {
-        self.seed.depth() > 2
-    }
-
     /// A step whose finite differences are those of `objective` around `at`.
     #[allow(clippy::too_many_arguments)]
     fn step(
         &self,
-        equation: &'static str,
-        layer: Option<usize>,
-        formula: String,
+        formula: Formula,
         shape: String,
         closed_form: Vec<f64>,
         graph: Vec<f64>,
@@ -271,25 +177,25 @@ impl Checker<'_> {
         let indices = checked_indices(closed_form.len(), index_of_largest(&closed_form));
         let numeric = central_differences(&mut at, &indices, objective);
         let scale = scale_of(&closed_form, &graph);
-        let closed_vs_graph = relative_difference(
+        let closed_vs_graph = scaled_difference(
             closed_form.iter().copied().zip(graph.iter().copied()),
             scale,
         );
-        let closed_vs_finite_differences = relative_difference(
+        let closed_vs_finite_differences = scaled_difference(
             indices
                 .iter()
                 .zip(&numeric)
                 .map(|(&i, &n)| (closed_form[i], n)),
             scale,
         );
-        let graph_vs_finite_differences = relative_difference(
+        let graph_vs_finite_differences = scaled_difference(
             indices.iter().zip(&numeric).map(|(&i, &n)| (graph[i], n)),
             scale,
         );
         BackwardStep {
-            equation,
-            layer,
-            formula,
+            equation: formula.number,
+            layer: formula.layer,
+            formula: formula.render(Notation::Unicode),
             shape,
             finite_differences: indices.into_iter().zip(numeric).collect(),
             closed_form,
@@ -301,38 +207,29 @@ impl Checker<'_> {
     }
 
     /// 4.7.9: `dJ/do = dL/do`.
-    fn output_step(&self, mlp: &Mlp<f64>, backward: &SeedBackward) -> BackwardStep {
-        let rule = match mlp.config().loss {
-            Loss::CrossEntropy => "softmax(o) - onehot(y)",
-            Loss::Squared => "o - onehot(y)",
-        };
+    fn output_step(&self, mlp: &Mlp<f64>, names: &Formulas, backward: &Gradients) -> BackwardStep {
         self.step(
-            "4.7.9",
-            None,
-            format!("dJ/do = dL/do = {rule}"),
+            names.output_gradient(),
             column_shape(backward.dj_do.len()),
             backward.dj_do.clone(),
             grad_values(mlp, mlp.nodes().output),
             self.forward.o.clone(),
-            |o| self.seed.objective_from_output(o, self.label),
+            |o| self.closed_form.objective_from_output(o, self.label),
         )
     }
 
     /// 4.7.10: `ds/dW_k = λ W_k`; finite differences of `s` alone.
     fn penalty_step(
         &self,
-        names: &Names,
-        backward: &SeedBackward,
+        names: &Formulas,
+        backward: &Gradients,
         graph_ds_dw: &[Vec<f64>],
         k: usize,
     ) -> BackwardStep {
-        let w = &names.weights[k - 1];
-        let mut perturbed = self.seed.clone();
-        let weight = self.seed.weights[k - 1].clone();
+        let mut perturbed = self.closed_form.clone();
+        let weight = self.closed_form.weights[k - 1].clone();
         self.step(
-            "4.7.10",
-            Some(k),
-            format!("ds/d{w} = λ {w}"),
+            names.penalty_gradient(k),
             weight.shape().to_string(),
             backward.ds_dw[k - 1].as_slice().to_vec(),
             graph_ds_dw[k - 1].clone(),
@@ -350,24 +247,15 @@ impl Checker<'_> {
     fn weight_step(
         &self,
         mlp: &Mlp<f64>,
-        names: &Names,
-        backward: &SeedBackward,
+        names: &Formulas,
+        backward: &Gradients,
         k: usize,
     ) -> BackwardStep {
-        let depth = self.seed.depth();
-        let w = &names.weights[k - 1];
-        let equation = if k == depth { "4.7.11" } else { "4.7.14" };
-        let mut perturbed = self.seed.clone();
-        let weight = self.seed.weights[k - 1].clone();
+        let mut perturbed = self.closed_form.clone();
+        let weight = self.closed_form.weights[k - 1].clone();
         let (x, label) = (self.forward.x.clone(), self.label);
         self.step(
-            equation,
-            self.layered().then_some(k),
-            format!(
-                "dJ/d{w} = {} {}ᵀ + λ {w}",
-                names.upstream(k),
-                names.input(k)
-            ),
+            names.weight_gradient(k),
             weight.shape().to_string(),
             backward.dj_dw[k - 1].as_slice().to_vec(),
             grad_values(mlp, mlp.nodes().weights[k - 1]),
@@ -381,24 +269,22 @@ impl Checker<'_> {
         )
     }
 
-    /// Beyond the seed: `dJ/db_k = dJ/dz_k` (or `dJ/do`), when the model has biases.
+    /// Beyond the D2L network: `dJ/db_k = dJ/dz_k` (or `dJ/do`), when the model has biases.
     fn bias_step(
         &self,
         mlp: &Mlp<f64>,
-        names: &Names,
-        backward: &SeedBackward,
+        names: &Formulas,
+        backward: &Gradients,
         k: usize,
     ) -> Option<BackwardStep> {
-        let b = names.biases[k - 1].as_ref()?;
+        let formula = names.bias_gradient(k)?;
         let closed = backward.dj_db[k - 1].clone()?;
         let id = mlp.nodes().biases[k - 1]?;
-        let mut perturbed = self.seed.clone();
+        let mut perturbed = self.closed_form.clone();
         let (x, label) = (self.forward.x.clone(), self.label);
-        let bias = self.seed.biases[k - 1].clone()?;
+        let bias = self.closed_form.biases[k - 1].clone()?;
         Some(self.step(
-            "bias",
-            self.layered().then_some(k),
-            format!("dJ/d{b} = {}", names.upstream(k)),
+            formula,
             column_shape(closed.len()),
             closed,
             grad_values(mlp, id),
@@ -414,20 +300,17 @@ impl Checker<'_> {
     fn hidden_step(
         &self,
         mlp: &Mlp<f64>,
-        names: &Names,
-        backward: &SeedBackward,
+        names: &Formulas,
+        backward: &Gradients,
         k: usize,
     ) -> BackwardStep {
-        let h = &names.h[k - 1];
         self.step(
-            "4.7.12",
-            self.layered().then_some(k),
-            format!("dJ/d{h} = {}ᵀ {}", names.weights[k], names.upstream(k + 1)),
+            names.hidden_gradient(k),
             column_shape(backward.dj_dh[k - 1].len()),
             backward.dj_dh[k - 1].clone(),
             grad_values(mlp, mlp.nodes().hidden[k - 1]),
             self.forward.h[k - 1].clone(),
-            |h| self.seed.objective_from_hidden(k, h, self.label),
+            |h| self.closed_form.objective_from_hidden(k, h, self.label),
         )
     }
 
@@ -435,33 +318,21 @@ impl Checker<'_> {
     fn pre_activation_step(
         &self,
         mlp: &Mlp<f64>,
-        names: &Names,
-        backward: &SeedBackward,
+        names: &Formulas,
+        backward: &Gradients,
         k: usize,
     ) -> BackwardStep {
-        let (z, h) = (&names.z[k - 1], &names.h[k - 1]);
         self.step(
-            "4.7.13",
-            self.layered().then_some(k),
-            format!(
-                "dJ/d{z} = dJ/d{h} ⊙ phi'({z}), phi' = {}",
-                derivative_name(mlp)
-            ),
+            names.pre_activation_gradient(k),
             column_shape(backward.dj_dz[k - 1].len()),
             backward.dj_dz[k - 1].clone(),
             grad_values(mlp, mlp.nodes().pre_activations[k - 1]),
             self.forward.z[k - 1].clone(),
-            |z| self.seed.objective_from_pre_activation(k, z, self.label),
+            |z| {
+                self.closed_form
+                    .objective_from_pre_activation(k, z, self.label)
+            },
         )
-    }
-}
-
-/// How `phi'` reads for the model's activation.
-fn derivative_name(mlp: &Mlp<f64>) -> &'static str {
-    match mlp.config().activation {
-        crate::graph::Activation::Relu => "[z > 0]",
-        crate::graph::Activation::Sigmoid => "σ(z)(1 - σ(z))",
-        crate::graph::Activation::Tanh => "1 - tanh²(z)",
     }
 }
 
@@ -473,7 +344,7 @@ fn grad_values(mlp: &Mlp<f64>, id: VarId) -> Vec<f64> {
     }
 }
 
-/// `n x 1`, or `scalar` for one element: the seed's column-vector shapes.
+/// `n x 1`, or `scalar` for one element: §4.7's column-vector shapes.
 fn column_shape(n: usize) -> String {
     if n == 1 {
         "scalar".to_string()

@@ -1,19 +1,62 @@
-//! The gradient check: backward propagation against central finite differences, in `f64`.
+//! Central finite differences in `f64`, and the gradient check built on them: backward
+//! propagation against finite differences.
 //!
-//! For every element `θ` of every parameter, `(J(θ + ε) - J(θ - ε)) / 2ε` estimates
-//! `dJ/dθ` with an error of order `ε²`; backward propagation must agree within
-//! `|a - n| <= atol + rtol |n|`, the test of `torch.autograd.gradcheck` (defaults
-//! `ε = 1e-6`, `atol = 1e-5`, `rtol = 1e-3`).
+//! This is the crate's one finite-difference module: `backprop gradcheck` and
+//! `backprop explain` both estimate derivatives with [`central_difference`] and its step
+//! [`STEP`]. For every element `θ` of every parameter, `(J(θ + ε) - J(θ - ε)) / 2ε`
+//! estimates `dJ/dθ` with an error of order `ε²`; backward propagation must agree within
+//! `|a - n| <= atol + rtol |n|`, the test of `torch.autograd.gradcheck` (whose defaults are
+//! used: `ε = 1e-6`, `atol = 1e-5`, `rtol = 1e-3`). [`relative_difference`] is the one
+//! per-element relative difference the reports print.
 
 use super::mlp::{Mlp, MlpConfig, MlpError};
 use crate::rng::Rng;
 use crate::tensor::{Shape, Tensor};
 
-/// The step and tolerances of a gradient check.
+/// The step `ε` of every central difference, `torch.autograd.gradcheck`'s: small enough
+/// that the `ε²` truncation error is negligible, large enough that the rounding error
+/// `~1e-16 |J| / ε` is too.
+pub const STEP: f64 = 1e-6;
+
+/// `(f(x + ε) - f(x - ε)) / 2ε` with `ε =` [`STEP`]: the derivative at `x` of a function
+/// of one element, which `objective_at` evaluates (with the element set to its argument).
+/// The caller restores the element afterwards.
+pub fn central_difference<E>(
+    x: f64,
+    mut objective_at: impl FnMut(f64) -> Result<f64, E>,
+) -> Result<f64, E> {
+    let plus = objective_at(x + STEP)?;
+    let minus = objective_at(x - STEP)?;
+    Ok((plus - minus) / (2.0 * STEP))
+}
+
+/// [`central_difference`] of `f` with respect to each element `i` of `indices` of `v`.
+/// `v` is restored exactly after each probe.
+pub fn central_differences(
+    v: &mut [f64],
+    indices: &[usize],
+    mut f: impl FnMut(&[f64]) -> f64,
+) -> Vec<f64> {
+    indices
+        .iter()
+        .map(|&i| {
+            let original = v[i];
+            let derivative = central_difference(original, |probe| {
+                v[i] = probe;
+                Ok::<f64, std::convert::Infallible>(f(v))
+            });
+            v[i] = original;
+            match derivative {
+                Ok(d) => d,
+                Err(never) => match never {},
+            }
+        })
+        .collect()
+}
+
+/// The tolerances of a gradient check (the step is [`STEP`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Tolerance {
-    /// The finite-difference step `ε`.
-    pub eps: f64,
     /// The absolute tolerance.
     pub atol: f64,
     /// The relative tolerance.
@@ -21,10 +64,9 @@ pub struct Tolerance {
 }
 
 impl Default for Tolerance {
-    /// `torch.autograd.gradcheck`'s: `ε = 1e-6`, `atol = 1e-5`, `rtol = 1e-3`.
+    /// `torch.autograd.gradcheck`'s: `atol = 1e-5`, `rtol = 1e-3`.
     fn default() -> Self {
         Tolerance {
-            eps: 1e-6,
             atol: 1e-5,
             rtol: 1e-3,
         }
@@ -57,7 +99,7 @@ pub struct ParameterCheck {
     pub numeric: Tensor<f64>,
 }
 
-/// The relative difference used in reports: `|a - n| / max(|a|, |n|)`, 0 when both are 0.
+/// The relative difference of two numbers: `|a - n| / max(|a|, |n|)`, 0 when both are 0.
 pub fn relative_difference(a: f64, n: f64) -> f64 {
     let scale = a.abs().max(n.abs());
     if scale == 0.0 {
@@ -87,14 +129,13 @@ pub fn check_gradients(
         let mut numeric = Tensor::zeros(shape.rows, shape.cols);
         for i in 0..shape.len() {
             let original = mlp.graph().value(id).as_slice()[i];
-            mlp.graph_mut().parameter_mut(id).as_mut_slice()[i] = original + tolerance.eps;
-            mlp.graph_mut().forward()?;
-            let plus = mlp.graph().value(objective).item();
-            mlp.graph_mut().parameter_mut(id).as_mut_slice()[i] = original - tolerance.eps;
-            mlp.graph_mut().forward()?;
-            let minus = mlp.graph().value(objective).item();
+            let derivative = central_difference(original, |probe| {
+                mlp.graph_mut().parameter_mut(id).as_mut_slice()[i] = probe;
+                mlp.graph_mut().forward()?;
+                Ok::<f64, MlpError>(mlp.graph().value(objective).item())
+            });
             mlp.graph_mut().parameter_mut(id).as_mut_slice()[i] = original;
-            numeric.as_mut_slice()[i] = (plus - minus) / (2.0 * tolerance.eps);
+            numeric.as_mut_slice()[i] = derivative?;
         }
         let mut check = ParameterCheck {
             name,
@@ -148,4 +189,25 @@ pub fn random_batch(config: &MlpConfig, batch: usize, seed: u64) -> (Tensor<f64>
     let x = Tensor::from_fn(batch, config.inputs, |_, _| rng.normal());
     let labels = (0..batch).map(|_| rng.below(config.outputs)).collect();
     (x, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn central_differences_of_a_cubic() {
+        let mut v = vec![1.0, 2.0, 3.0];
+        let d = central_differences(&mut v, &[0, 2], |v| v[0].powi(3) + v[1] * v[2]);
+        assert!((d[0] - 3.0).abs() < 1e-8, "{d:?}");
+        assert!((d[1] - 2.0).abs() < 1e-8, "{d:?}");
+        assert_eq!(v, vec![1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn relative_difference_is_relative_to_the_larger_number() {
+        assert_eq!(relative_difference(2.0, 1.0), 0.5);
+        assert_eq!(relative_difference(-1.0, 1.0), 2.0);
+        assert_eq!(relative_difference(0.0, 0.0), 0.0);
+    }
 }

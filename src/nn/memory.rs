@@ -8,6 +8,7 @@
 //!
 //! [`Graph::saved_for_backward`]: crate::graph::Graph::saved_for_backward
 
+use crate::d2l::catalogue::{gradient, Formulas};
 use crate::graph::{Op, OpId, SavedForBackward, VarId};
 use crate::nn::Mlp;
 use crate::tensor::Element;
@@ -70,7 +71,7 @@ pub fn memory_picture<T: Element>(mlp: &Mlp<T>) -> MemoryPicture {
                 let (name, reason) = match node.op {
                     Op::SoftmaxCrossEntropy { .. } => (
                         format!("softmax({input})"),
-                        format!("dl/d{input} = softmax({input}) - onehot(y) (4.7.9)"),
+                        format!("∂l/∂{input} = softmax({input}) - onehot(y) (4.7.9)"),
                     ),
                     _ => (
                         format!("{} buffer", node.op.name()),
@@ -104,36 +105,37 @@ pub fn memory_picture<T: Element>(mlp: &Mlp<T>) -> MemoryPicture {
     }
 }
 
-/// Which backward rule reads variable `v`.
+/// Which backward rule reads variable `v`, with the catalogue's names and numbers.
 fn reason_for_variable<T: Element>(mlp: &Mlp<T>, v: VarId) -> String {
     let nodes = mlp.nodes();
-    let graph = mlp.graph();
-    let name = &graph.variables()[v.0].name;
+    let formulas = Formulas::of(mlp);
+    let name = &mlp.graph().variables()[v.0].name;
     if v == nodes.y {
-        return "onehot(y) in dl/do (4.7.9)".to_string();
+        return "onehot(y) in ∂l/∂o (4.7.9)".to_string();
     }
+    // The input of layer k feeds ∂J/∂W_k = ∂J/∂z_k h_{k-1}ᵀ (4.7.11 or 4.7.14).
+    let weight_gradient = |k: usize| {
+        let formula = formulas.weight_gradient(k);
+        format!(
+            "{} = {} {}ᵀ ({})",
+            gradient(&formulas.weights[k - 1]),
+            formulas.upstream_gradient(k),
+            formulas.layer_input(k),
+            formula.number
+        )
+    };
     if let Some(k) = nodes.hidden.iter().position(|&h| h == v) {
-        let next = nodes.weights[k + 1];
-        let next_name = &graph.variables()[next.0].name;
-        let upstream = match nodes.pre_activations.get(k + 1) {
-            Some(&z) => graph.variables()[z.0].name.clone(),
-            None => "o".to_string(),
-        };
-        let z = &graph.variables()[nodes.pre_activations[k].0].name;
+        let z = &formulas.pre_activations[k];
         return format!(
-            "dJ/d{next_name} = dJ/d{upstream} {name}ᵀ (4.7.11) and phi'({z}) from {name} (4.7.13)"
+            "{} and φ'({z}) from {name} (4.7.13)",
+            weight_gradient(k + 2)
         );
     }
     if v == nodes.x {
-        let w = &graph.variables()[nodes.weights[0].0].name;
-        let z = nodes
-            .pre_activations
-            .first()
-            .map_or("o".to_string(), |z| graph.variables()[z.0].name.clone());
-        return format!("dJ/d{w} = dJ/d{z} xᵀ (4.7.14)");
+        return weight_gradient(1);
     }
     if v == nodes.output {
-        return "dl/do = o - onehot(y) (4.7.9)".to_string();
+        return "∂l/∂o = o - onehot(y) (4.7.9)".to_string();
     }
     "read by a backward rule".to_string()
 }
@@ -146,7 +148,7 @@ mod tests {
     use crate::tensor::Tensor;
 
     #[test]
-    fn the_seed_network_keeps_x_h_softmax_and_y() {
+    fn the_d2l_network_keeps_x_h_softmax_and_y() {
         let config = MlpConfig::seed(4, 5, 3, Activation::Relu, Loss::CrossEntropy, 0.1);
         let mut mlp = Mlp::<f32>::new(config, 1).unwrap();
         let x = Tensor::from_fn(8, 4, |r, c| (r + c) as f32 * 0.1);
@@ -155,6 +157,11 @@ mod tests {
         let picture = memory_picture(&mlp);
         let names: Vec<&str> = picture.kept.iter().map(|k| k.name.as_str()).collect();
         assert_eq!(names, ["x", "h", "softmax(o)", "y"]);
+        assert_eq!(picture.kept[0].reason, "∂J/∂W1 = ∂J/∂z xᵀ (4.7.14)");
+        assert_eq!(
+            picture.kept[1].reason,
+            "∂J/∂W2 = ∂J/∂o hᵀ (4.7.11) and φ'(z) from h (4.7.13)"
+        );
         let elements: Vec<usize> = picture.kept.iter().map(|k| k.elements).collect();
         assert_eq!(elements, [8 * 4, 8 * 5, 8 * 3, 8]);
         assert_eq!(picture.training_bytes, 4 * 8 * (4 + 5 + 3 + 1));

@@ -1,12 +1,12 @@
-//! The multilayer perceptron of the seed, built as a computational graph, its
-//! initialisation, the gradient check, and the seed's closed forms written out in `f64`.
+//! The multilayer perceptron of D2L §4.7 (and deeper ones), built as a computational graph,
+//! its initialisation, precision conversion, memory picture and the gradient check. The
+//! closed forms written out in `f64` are in [`crate::d2l::closed_form`].
 
 pub mod gradcheck;
 pub mod init;
 pub mod memory;
 pub mod mlp;
 pub mod precision;
-pub mod seed_equations;
 
 pub use crate::graph::Activation;
 pub use mlp::{Mlp, MlpConfig, MlpNodes};

@@ -1,12 +1,13 @@
-//! Which of the seed's equations (D2L 4.7.1 – 4.7.14) produced each node of the graph: for a
+//! Which of §4.7's equations (4.7.1 – 4.7.14) produced each node of the graph: for a
 //! variable, the forward equation that computed its value and the backward equation that
 //! computed its gradient; for an operator, the forward rule it applies and the gradients its
-//! vector-Jacobian product hands back in backward propagation. Numbering as in
-//! `docs/equations.md`; deeper models add `(layer k)` as `backprop explain` does.
+//! vector-Jacobian product hands back in backward propagation. The formulas are the
+//! catalogue's ([`crate::d2l::catalogue`]) in Unicode; deeper models add `(layer k)` as
+//! `backprop explain` does.
 
-use crate::explain::render_text::equation_label;
+use crate::d2l::catalogue::{equation_label, gradient, Formula, Formulas, Notation};
 use crate::graph::{Op, OpId, VarId};
-use crate::nn::{Loss, Mlp};
+use crate::nn::Mlp;
 use crate::tensor::Element;
 use crate::viz::graph_view::NodeRef;
 use serde::Serialize;
@@ -16,7 +17,7 @@ use serde::Serialize;
 pub struct Equation {
     /// The number in D2L §4.7, or `step 0` for `∂J/∂J = 1` and its copies.
     pub number: String,
-    /// The formula, in the seed's notation.
+    /// The formula, in Unicode (`∂J/∂z = ∂J/∂h ⊙ φ'(z), …`).
     pub formula: String,
 }
 
@@ -44,13 +45,22 @@ pub fn node_equations<T: Element>(mlp: &Mlp<T>, node: NodeRef) -> NodeEquations 
     }
 }
 
-/// The role of each variable, with the names the graph gave them.
+/// Which equation each node of one model's graph has: the graph's nodes matched to the
+/// catalogue's formulas with this model's names.
 struct Names<'a, T> {
     mlp: &'a Mlp<T>,
-    depth: usize,
-    layered: bool,
+    formulas: Formulas,
 }
 
+/// `formula` as the page shows it.
+fn shown(formula: Formula) -> Option<Equation> {
+    Some(Equation {
+        number: formula.label(),
+        formula: formula.render(Notation::Unicode),
+    })
+}
+
+/// An equation that §4.7 does not number (`step 0`, `bias`), or a variant of one.
 fn equation(number: &str, layer: Option<usize>, formula: String) -> Option<Equation> {
     Some(Equation {
         number: equation_label(number, layer),
@@ -60,12 +70,14 @@ fn equation(number: &str, layer: Option<usize>, formula: String) -> Option<Equat
 
 impl<'a, T: Element> Names<'a, T> {
     fn of(mlp: &'a Mlp<T>) -> Self {
-        let depth = mlp.config().depth();
         Names {
             mlp,
-            depth,
-            layered: depth > 2,
+            formulas: Formulas::of(mlp),
         }
+    }
+
+    fn depth(&self) -> usize {
+        self.formulas.depth()
     }
 
     fn name(&self, id: VarId) -> &str {
@@ -73,163 +85,46 @@ impl<'a, T: Element> Names<'a, T> {
     }
 
     fn layer(&self, k: usize) -> Option<usize> {
-        self.layered.then_some(k)
-    }
-
-    /// `h_{k-1}` (`x` for the first layer).
-    fn layer_input(&self, k: usize) -> &str {
-        let nodes = self.mlp.nodes();
-        if k == 1 {
-            self.name(nodes.x)
-        } else {
-            self.name(nodes.hidden[k - 2])
-        }
-    }
-
-    /// `z_k` (`o` for the last layer): what the layer's affine map produces.
-    fn layer_output(&self, k: usize) -> &str {
-        let nodes = self.mlp.nodes();
-        if k == self.depth {
-            self.name(nodes.output)
-        } else {
-            self.name(nodes.pre_activations[k - 1])
-        }
-    }
-
-    fn affine(&self, k: usize, with_bias: bool) -> String {
-        let nodes = self.mlp.nodes();
-        let w = self.name(nodes.weights[k - 1]);
-        match nodes.biases[k - 1] {
-            Some(b) if with_bias => format!("{w} {} + {}", self.layer_input(k), self.name(b)),
-            _ => format!("{w} {}", self.layer_input(k)),
-        }
-    }
-
-    fn affine_number(&self, k: usize) -> &'static str {
-        if k == self.depth {
-            "4.7.3"
-        } else {
-            "4.7.1"
-        }
-    }
-
-    fn weight_gradient(&self, k: usize) -> Option<Equation> {
-        let w = self.name(self.mlp.nodes().weights[k - 1]);
-        let number = if k == self.depth { "4.7.11" } else { "4.7.14" };
-        equation(
-            number,
-            self.layer(k),
-            format!(
-                "∂J/∂{w} = ∂J/∂{} {}ᵀ + λ {w}",
-                self.layer_output(k),
-                self.layer_input(k)
-            ),
-        )
-    }
-
-    fn hidden_gradient(&self, k: usize) -> Option<Equation> {
-        let nodes = self.mlp.nodes();
-        equation(
-            "4.7.12",
-            self.layer(k),
-            format!(
-                "∂J/∂{} = {}ᵀ ∂J/∂{}",
-                self.name(nodes.hidden[k - 1]),
-                self.name(nodes.weights[k]),
-                self.layer_output(k + 1)
-            ),
-        )
+        self.formulas.layered().then_some(k)
     }
 
     fn pre_activation_gradient(&self, k: usize) -> Option<Equation> {
-        let nodes = self.mlp.nodes();
-        let z = self.name(nodes.pre_activations[k - 1]);
-        equation(
-            "4.7.13",
-            self.layer(k),
-            format!(
-                "∂J/∂{z} = ∂J/∂{} ⊙ φ'({z}), φ = {}",
-                self.name(nodes.hidden[k - 1]),
-                self.mlp.config().activation
-            ),
-        )
-    }
-
-    fn output_gradient(&self) -> Option<Equation> {
-        let rule = match self.mlp.config().loss {
-            Loss::CrossEntropy => "softmax(o) - onehot(y)",
-            Loss::Squared => "o - onehot(y)",
-        };
-        equation("4.7.9", None, format!("∂J/∂o = ∂L/∂o = {rule}"))
-    }
-
-    fn bias_gradient(&self, k: usize) -> Option<Equation> {
-        let nodes = self.mlp.nodes();
-        let b = nodes.biases[k - 1]?;
-        equation(
-            "bias",
-            Some(k),
-            format!("∂J/∂{} = ∂J/∂{}", self.name(b), self.layer_output(k)),
-        )
+        shown(self.formulas.pre_activation_gradient(k))
     }
 
     fn forward_of(&self, id: VarId) -> Option<Equation> {
         let nodes = self.mlp.nodes();
-        let config = self.mlp.config();
-        for k in 1..=self.depth {
+        let f = &self.formulas;
+        for k in 1..=self.depth() {
             if nodes.products[k - 1] == Some(id) {
+                let number = if k == self.depth() { "4.7.3" } else { "4.7.1" };
                 return equation(
-                    self.affine_number(k),
+                    number,
                     self.layer(k),
                     format!(
                         "{} = {} (before the bias)",
                         self.name(id),
-                        self.affine(k, false)
+                        f.affine(k, false)
                     ),
                 );
             }
-            if k < self.depth && nodes.pre_activations[k - 1] == id {
-                return equation(
-                    "4.7.1",
-                    self.layer(k),
-                    format!("{} = {}", self.name(id), self.affine(k, true)),
-                );
+            if k < self.depth() && nodes.pre_activations[k - 1] == id {
+                return shown(f.pre_activation(k));
             }
-            if k < self.depth && nodes.hidden[k - 1] == id {
-                return equation(
-                    "4.7.2",
-                    self.layer(k),
-                    format!(
-                        "{} = φ({}), φ = {}",
-                        self.name(id),
-                        self.name(nodes.pre_activations[k - 1]),
-                        config.activation
-                    ),
-                );
+            if k < self.depth() && nodes.hidden[k - 1] == id {
+                return shown(f.hidden_output(k));
             }
         }
-        let loss = match config.loss {
-            Loss::CrossEntropy => "-log softmax(o)_y",
-            Loss::Squared => "1/2 ‖o - onehot(y)‖²",
-        };
         if id == nodes.output {
-            equation(
-                "4.7.3",
-                self.layer(self.depth),
-                format!("o = {}", self.affine(self.depth, true)),
-            )
+            shown(f.output())
         } else if id == nodes.per_sample_loss {
-            equation("4.7.4", None, format!("l(o, y) = {loss}"))
+            equation("4.7.4", None, f.loss_rule().to_string())
         } else if id == nodes.loss {
             equation("4.7.4", None, "L = mean of l(o, y) over the batch".into())
         } else if id == nodes.penalty {
-            equation(
-                "4.7.5",
-                None,
-                format!("s = λ/2 Σ_k ‖W_k‖_F², λ = {}", config.weight_decay),
-            )
+            shown(f.penalty())
         } else if id == nodes.objective {
-            equation("4.7.6", None, "J = L + s".into())
+            shown(f.objective())
         } else if self.mlp.graph().variables()[id.0].producer.is_some() {
             equation("4.7.5", None, format!("{} (part of s)", self.name(id)))
         } else {
@@ -239,39 +134,44 @@ impl<'a, T: Element> Names<'a, T> {
 
     fn backward_of(&self, id: VarId) -> Option<Equation> {
         let nodes = self.mlp.nodes();
-        for k in 1..=self.depth {
+        let f = &self.formulas;
+        for k in 1..=self.depth() {
             if nodes.weights[k - 1] == id {
-                return self.weight_gradient(k);
+                return shown(f.weight_gradient(k));
             }
             if nodes.biases[k - 1] == Some(id) {
-                return self.bias_gradient(k);
+                return f.bias_gradient(k).and_then(shown);
             }
             if nodes.products[k - 1] == Some(id) {
-                return if k == self.depth {
-                    self.output_gradient()
+                return if k == self.depth() {
+                    shown(f.output_gradient())
                 } else {
                     self.pre_activation_gradient(k)
                 };
             }
-            if k < self.depth && nodes.pre_activations[k - 1] == id {
+            if k < self.depth() && nodes.pre_activations[k - 1] == id {
                 return self.pre_activation_gradient(k);
             }
-            if k < self.depth && nodes.hidden[k - 1] == id {
-                return self.hidden_gradient(k);
+            if k < self.depth() && nodes.hidden[k - 1] == id {
+                return shown(f.hidden_gradient(k));
             }
         }
         if id == nodes.output {
-            self.output_gradient()
+            shown(f.output_gradient())
         } else if id == nodes.per_sample_loss {
-            equation("step 0", None, "∂J/∂l = 1/B per sample (the mean)".into())
+            equation(
+                "step 0",
+                None,
+                format!("{} = 1/B per sample (the mean)", gradient("l")),
+            )
         } else if id == nodes.loss {
-            equation("step 0", None, "∂J/∂L = 1".into())
+            equation("step 0", None, format!("{} = 1", gradient("L")))
         } else if id == nodes.penalty {
-            equation("step 0", None, "∂J/∂s = 1".into())
+            equation("step 0", None, format!("{} = 1", gradient("s")))
         } else if id == nodes.objective {
-            equation("step 0", None, "∂J/∂J = 1".into())
+            equation("step 0", None, format!("{} = 1", gradient("J")))
         } else if self.mlp.graph().variables()[id.0].producer.is_some() {
-            equation("4.7.10", None, format!("∂J/∂{} = λ/2", self.name(id)))
+            equation("4.7.10", None, format!("{} = λ/2", gradient(self.name(id))))
         } else {
             None
         }
@@ -298,16 +198,20 @@ impl<'a, T: Element> Names<'a, T> {
             }
             Op::AddBias => inputs.get(1).and_then(|&b| self.backward_of(b)),
             Op::Activation(_) => self.backward_of(inputs[0]),
-            Op::SoftmaxCrossEntropy { .. } | Op::SquaredLoss => self.output_gradient(),
+            Op::SoftmaxCrossEntropy { .. } | Op::SquaredLoss => {
+                shown(self.formulas.output_gradient())
+            }
             Op::Mean => self.backward_of(inputs[0]),
             Op::SquaredFrobenius => {
                 let w = self.name(inputs[0]);
                 equation("4.7.10", None, format!("∂s/∂{w} = λ/2 · 2 {w} = λ {w}"))
             }
             Op::Scale(_) => equation("4.7.10", None, "∂s/∂(Σ‖W‖²) = λ/2".into()),
-            Op::Add if operator.output == self.mlp.nodes().objective => {
-                equation("step 0", None, "∂J/∂L = ∂J/∂s = 1".into())
-            }
+            Op::Add if operator.output == self.mlp.nodes().objective => equation(
+                "step 0",
+                None,
+                format!("{} = {} = 1", gradient("L"), gradient("s")),
+            ),
             Op::Add => equation("4.7.10", None, "a sum passes λ/2 on to each ‖W‖²".into()),
         }
     }
@@ -316,10 +220,10 @@ impl<'a, T: Element> Names<'a, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nn::{Activation, MlpConfig};
+    use crate::nn::{Activation, Loss, MlpConfig};
 
     #[test]
-    fn the_seed_network_names_every_backward_equation() {
+    fn the_d2l_network_names_every_backward_equation() {
         let config = MlpConfig {
             inputs: 4,
             hidden: vec![5],

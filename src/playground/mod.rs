@@ -1,7 +1,7 @@
 //! `backprop serve`: a local playground page in the spirit of TensorFlow Playground, with
 //! the mathematics shown. Pick a 2-D dataset and a network, press play, and watch the
 //! decision boundary, the loss and accuracy curves and the weights move; click a node of the
-//! seed's computational graph to see its value, its gradient and the equation (4.7.1 –
+//! D2L network's computational graph to see its value, its gradient and the equation (4.7.1 –
 //! 4.7.14) that computed it, or step through backward propagation one operator at a time.
 //!
 //! All computing happens here in Rust with this project's engine; the page only draws what
@@ -11,12 +11,13 @@
 //! - [`session`]: one training run, stepped with [`crate::train::Trainer::step`];
 //! - [`runner`]: a session's training thread, which makes every step (played or asked for
 //!   by `/step`); [`registry`]: the sessions;
-//! - [`heatmap`], [`network`], [`seed_graph`] (with [`equations`]): the views' data;
+//! - [`heatmap`], [`network`], [`d2l_graph`] (with [`equations`]): the views' data;
 //! - [`routes`]: the HTTP API; [`access`]: the Host and Origin rules; [`server`]: the
 //!   server, with its limits on sizes, times and connections; [`assets`]: the embedded page.
 
 pub mod access;
 pub mod assets;
+pub mod d2l_graph;
 pub mod equations;
 pub mod heatmap;
 pub mod network;
@@ -24,7 +25,6 @@ pub mod query;
 pub mod registry;
 pub mod routes;
 pub mod runner;
-pub mod seed_graph;
 pub mod server;
 pub mod session;
 pub mod settings;

@@ -16,12 +16,12 @@
 //! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N` | the seed's graph for a sample |
 
 use super::assets::{INDEX_HTML, SCRIPT_JS, STYLE_CSS};
+use super::d2l_graph::d2l_graph;
 use super::heatmap::{heatmap, labelled_points, Extent, MAX_RESOLUTION};
 use super::network::network_weights;
 use super::query::parse_query;
 use super::registry::{Registry, MAX_SESSIONS};
 use super::runner::SessionRunner;
-use super::seed_graph::seed_graph;
 use super::settings::{
     Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_POINTS,
     MAX_WIDTH, MIN_POINTS,
@@ -394,7 +394,7 @@ impl Action {
                     Split::Test => session.test_set(),
                 };
                 let split = split.name();
-                return match seed_graph(session.mlp(), data, index) {
+                return match d2l_graph(session.mlp(), data, index) {
                     Some(graph) => Reply::json(&json!({
                         "split": split,
                         "index": index,

@@ -18,6 +18,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 use crate::atomic_file::write_atomically;
+use crate::format::{count, percent, rate, seconds};
 
 /// What was measured in one training epoch.
 ///
@@ -221,12 +222,12 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<EpochRecord>, MetricsError> {
 pub fn format_epoch_line(record: &EpochRecord, total_epochs: usize) -> String {
     let mut line = format!(
         "epoch {}/{}  step {}  loss {:.4}  J {:.4}  acc {}",
-        record.epoch,
-        total_epochs,
-        record.step,
+        count(record.epoch as u64),
+        count(total_epochs as u64),
+        count(record.step as u64),
         record.train_loss,
         record.train_objective,
-        format_percent(record.train_accuracy),
+        percent(record.train_accuracy),
     );
     for (name, loss, accuracy) in [
         ("val", record.val_loss, record.val_accuracy),
@@ -241,40 +242,15 @@ pub fn format_epoch_line(record: &EpochRecord, total_epochs: usize) -> String {
             line.push_str(&format!(" loss {loss:.4}"));
         }
         if let Some(accuracy) = accuracy {
-            line.push_str(&format!(" acc {}", format_percent(accuracy)));
+            line.push_str(&format!(" acc {}", percent(accuracy)));
         }
     }
     line.push_str(&format!(
-        "  {:.2} s  {} samples/s",
-        record.epoch_seconds,
-        format_with_thousands_separators(record.samples_per_second)
+        "  {}  {}",
+        seconds(record.epoch_seconds),
+        rate(record.samples_per_second, "samples")
     ));
     line
-}
-
-/// A fraction as a percentage with two decimals: `0.93126` becomes `93.13%`.
-fn format_percent(fraction: f64) -> String {
-    format!("{:.2}%", fraction * 100.0)
-}
-
-/// A value rounded to a whole number with commas between groups of three digits:
-/// `48712.4` becomes `48,712`. Non-finite values are shown as Rust prints them.
-fn format_with_thousands_separators(value: f64) -> String {
-    if !value.is_finite() {
-        return value.to_string();
-    }
-    let digits = format!("{:.0}", value.abs());
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
-    if value.round() < 0.0 {
-        grouped.push('-');
-    }
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
 }
 
 #[cfg(test)]
@@ -458,15 +434,7 @@ mod tests {
         assert!(format_epoch_line(&full, 10).ends_with(
             "val loss 0.2601 acc 92.40%  test loss 0.3000 acc 90.00%  1.23 s  1,234,567 samples/s"
         ));
-    }
-
-    #[test]
-    fn thousands_separators_group_digits_in_threes() {
-        assert_eq!(format_with_thousands_separators(0.4), "0");
-        assert_eq!(format_with_thousands_separators(999.0), "999");
-        assert_eq!(format_with_thousands_separators(1000.0), "1,000");
-        assert_eq!(format_with_thousands_separators(123_456.0), "123,456");
-        assert_eq!(format_with_thousands_separators(-1_234.0), "-1,234");
-        assert_eq!(format_with_thousands_separators(f64::NAN), "NaN");
+        full.step = 32_532;
+        assert!(format_epoch_line(&full, 10).starts_with("epoch 3/10  step 32,532  loss"));
     }
 }

@@ -3,6 +3,7 @@
 //! a dashed cluster `l2`.
 
 use super::graph_view::{GraphView, NodeKind, NodeRef, ViewNode};
+use crate::d2l::catalogue::{l2_group_label, Notation};
 use std::fmt::Write;
 
 /// The DOT source for `view`.
@@ -19,7 +20,11 @@ pub fn graph_dot(view: &GraphView) -> String {
     }
     if view.nodes.iter().any(|n| n.in_l2_group) {
         let _ = writeln!(dot, "  subgraph cluster_l2 {{");
-        let _ = writeln!(dot, "    label=\"l2: s = λ/2 Σ‖W‖²\";");
+        let _ = writeln!(
+            dot,
+            "    label={};",
+            quote(&l2_group_label(Notation::Unicode))
+        );
         let _ = writeln!(dot, "    style=dashed;");
         for node in view.nodes.iter().filter(|n| n.in_l2_group) {
             let _ = writeln!(dot, "    {}", node_statement(node));

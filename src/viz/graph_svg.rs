@@ -4,6 +4,7 @@
 
 use super::graph_layout::{Layout, Point};
 use super::graph_view::{GraphView, NodeKind, ViewNode};
+use crate::d2l::catalogue::{l2_group_label, Notation};
 use std::fmt::Write;
 
 /// Half the side of a variable's square.
@@ -85,13 +86,14 @@ pub fn graph_svg(view: &GraphView, layout: &Layout) -> String {
     if let Some(g) = group {
         let _ = writeln!(
             svg,
-            r##"<g class="group l2"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="10" fill="#f7f7f7" stroke="#888888" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" font-size="13" font-style="italic" fill="#555555">l2: s = λ/2 Σ‖W‖²</text></g>"##,
+            r##"<g class="group l2"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="10" fill="#f7f7f7" stroke="#888888" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" font-size="13" font-style="italic" fill="#555555">{}</text></g>"##,
             g.left + shift_x,
             g.top + shift_y,
             g.right - g.left,
             g.bottom - g.top,
             g.left + shift_x + 8.0,
-            g.top + shift_y - 6.0
+            g.top + shift_y - 6.0,
+            escape(&l2_group_label(Notation::Unicode))
         );
     }
 
@@ -386,7 +388,7 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
     svg.push_str("</g>\n");
 }
 
-/// A variable's name as the seed typesets it: `W1` as W⁽¹⁾, `b1` as b⁽¹⁾, `z2` as z₂.
+/// A variable's name as §4.7 typesets it: `W1` as W⁽¹⁾, `b1` as b⁽¹⁾, `z2` as z₂.
 fn math_name(name: &str) -> String {
     let digits_from = name
         .char_indices()

@@ -7,7 +7,7 @@
 //! [`super::graph_layout`] places them, [`super::graph_svg`] and [`super::graph_dot`] draw
 //! them.
 
-use crate::explain::numbers::{norm, short_bytes, short_number};
+use crate::format::{bytes, count, short_number, values_or_norm};
 use crate::graph::{Op, OpId, SavedForBackward, VarId, VarKind};
 use crate::nn::Mlp;
 use crate::tensor::Element;
@@ -49,7 +49,7 @@ pub struct ViewNode {
     /// Bytes forward keeps of it for backward, when `--saved` asked for it and it is kept.
     pub kept_bytes: Option<usize>,
     /// Whether it belongs to the L2 term's sub-chain (`‖W_k‖²`, their sum and the scale),
-    /// which the drawing groups as the seed's single operator `l2`.
+    /// which the drawing groups as §4.7's single operator `l2`.
     pub in_l2_group: bool,
 }
 
@@ -57,7 +57,7 @@ pub struct ViewNode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct ViewOptions {
     /// `Some(B)`: shapes as the batch `B x n` the graph computes; `None`: per sample, as
-    /// the seed's column vectors `n x 1`.
+    /// §4.7's column vectors `n x 1`.
     pub batch: Option<usize>,
     /// Show a summary of each variable's value and gradient.
     pub values: bool,
@@ -107,19 +107,19 @@ pub fn graph_view<T: Element>(mlp: &Mlp<T>, options: ViewOptions) -> GraphView {
         )];
         if options.values {
             let values: Vec<f64> = value.as_slice().iter().map(|x| x.to_f64()).collect();
-            details.push(format!("value {}", summary(&values)));
+            details.push(format!("value {}", values_or_norm(&values)));
             details.push(match graph.grad(id) {
                 Some(g) => {
                     let g: Vec<f64> = g.as_slice().iter().map(|x| x.to_f64()).collect();
-                    format!("∂J {}", summary(&g))
+                    format!("∂J {}", values_or_norm(&g))
                 }
                 None => "∂J none".to_string(),
             });
         }
         let kept_bytes = (options.saved && saved.contains(&SavedForBackward::Variable(id)))
             .then(|| value.len() * element_bytes);
-        if let Some(bytes) = kept_bytes {
-            details.push(format!("kept: {}", short_bytes(bytes)));
+        if let Some(kept) = kept_bytes {
+            details.push(format!("kept: {}", bytes(kept)));
         }
         nodes.push(ViewNode {
             node: NodeRef::Variable(id),
@@ -149,9 +149,9 @@ pub fn graph_view<T: Element>(mlp: &Mlp<T>, options: ViewOptions) -> GraphView {
                 })
             })
             .flatten();
-        if let Some(bytes) = kept_bytes {
+        if let Some(kept) = kept_bytes {
             let input = &variables[operator.inputs[0].0].name;
-            details.push(format!("kept: softmax({input}) {}", short_bytes(bytes)));
+            details.push(format!("kept: softmax({input}) {}", bytes(kept)));
         }
         nodes.push(ViewNode {
             node: NodeRef::Operator(id),
@@ -172,7 +172,7 @@ pub fn graph_view<T: Element>(mlp: &Mlp<T>, options: ViewOptions) -> GraphView {
         edges.push((op, index(NodeRef::Variable(operator.output))));
     }
     let view = match options.batch {
-        Some(b) => format!("batch B = {b}"),
+        Some(b) => format!("batch B = {}", count(b as u64)),
         None => "one sample".to_string(),
     };
     GraphView {
@@ -198,7 +198,7 @@ pub fn operator_symbol<T: Element>(op: &Op<T>) -> (String, String) {
     }
 }
 
-/// `n x 1` per sample (the seed's column vectors), `B x n` for a batch, `h x d` for a
+/// `n x 1` per sample (§4.7's column vectors), `B x n` for a batch, `h x d` for a
 /// parameter, `scalar` for `1 x 1` values that do not depend on the batch.
 fn shape_label(
     rows: usize,
@@ -214,16 +214,6 @@ fn shape_label(
         (true, Some(_)) => format!("B x {cols}"),
         (false, _) if rows == 1 && cols == 1 => "scalar".to_string(),
         (false, _) => format!("{rows}x{cols}"),
-    }
-}
-
-/// The numbers when there are at most three, else the norm.
-fn summary(values: &[f64]) -> String {
-    if values.len() <= 3 {
-        let numbers: Vec<String> = values.iter().map(|&v| short_number(v)).collect();
-        format!("[{}]", numbers.join(", "))
-    } else {
-        format!("‖·‖ {}", short_number(norm(values)))
     }
 }
 
@@ -244,7 +234,7 @@ fn batch_dependent_variables<T: Element>(mlp: &Mlp<T>) -> Vec<bool> {
 }
 
 /// The nodes strictly between the weights and `s`: the squared norms, their sums and the
-/// scale by `λ/2` (the seed's single operator `l2`).
+/// scale by `λ/2` (§4.7's single operator `l2`).
 fn l2_group<T: Element>(mlp: &Mlp<T>) -> Vec<NodeRef> {
     let graph = mlp.graph();
     let mut group = Vec::new();
@@ -271,7 +261,7 @@ mod tests {
     use crate::nn::{Loss, MlpConfig};
     use crate::tensor::Tensor;
 
-    fn seed_mlp(batch: usize) -> Mlp<f32> {
+    fn d2l_network(batch: usize) -> Mlp<f32> {
         let config = MlpConfig::seed(4, 5, 3, Activation::Relu, Loss::CrossEntropy, 0.01);
         let mut mlp = Mlp::<f32>::new(config, 0).unwrap();
         let x = Tensor::from_fn(batch, 4, |r, c| (r * 4 + c) as f32 * 0.1 - 0.5);
@@ -286,8 +276,8 @@ mod tests {
     }
 
     #[test]
-    fn per_sample_shapes_are_the_seeds_column_vectors() {
-        let view = graph_view(&seed_mlp(1), ViewOptions::default());
+    fn per_sample_shapes_are_section_4_7s_column_vectors() {
+        let view = graph_view(&d2l_network(1), ViewOptions::default());
         assert_eq!(node(&view, "x").details, ["4x1"]);
         assert_eq!(node(&view, "z").details, ["5x1"]);
         assert_eq!(node(&view, "W1").details, ["5x4"]);
@@ -313,7 +303,7 @@ mod tests {
             values: true,
             saved: true,
         };
-        let view = graph_view(&seed_mlp(8), options);
+        let view = graph_view(&d2l_network(8), options);
         let h = node(&view, "h");
         assert_eq!(h.details[0], "B x 5");
         assert!(h.details[1].starts_with("value ‖·‖ "), "{:?}", h.details);

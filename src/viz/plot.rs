@@ -541,8 +541,8 @@ where
         .x_label_area_size(48)
         .y_label_area_size(72);
     let (y_low, y_high) = value_range(panel);
-    let x_formatter = |x: &f64| format!("{x:.0}");
-    let y_formatter = |y: &f64| format_tick(*y);
+    let x_formatter = |x: &f64| crate::format::rounded_count(*x);
+    let y_formatter = |y: &f64| crate::format::axis_tick(*y);
     // The two branches build charts of different coordinate types, so the mesh and curves
     // are drawn by the same code expanded twice.
     macro_rules! draw_chart {
@@ -824,21 +824,6 @@ fn value_range(panel: &Panel) -> (f64, f64) {
     range
 }
 
-/// A tick label: plain decimals for ordinary magnitudes, scientific notation for very small
-/// or very large ones, without trailing zeros.
-fn format_tick(value: f64) -> String {
-    let magnitude = value.abs();
-    if value == 0.0 {
-        "0".to_string()
-    } else if !(1e-3..1e5).contains(&magnitude) {
-        let text = format!("{value:.1e}");
-        text.replace(".0e", "e")
-    } else {
-        let text = format!("{value:.4}");
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1110,10 +1095,10 @@ mod tests {
 
     #[test]
     fn tick_labels_are_short() {
-        assert_eq!(format_tick(0.0), "0");
-        assert_eq!(format_tick(0.25), "0.25");
-        assert_eq!(format_tick(2.0), "2");
-        assert_eq!(format_tick(1e-4), "1e-4");
-        assert_eq!(format_tick(2.5e-5), "2.5e-5");
+        assert_eq!(crate::format::axis_tick(0.0), "0");
+        assert_eq!(crate::format::axis_tick(0.25), "0.25");
+        assert_eq!(crate::format::axis_tick(2.0), "2");
+        assert_eq!(crate::format::axis_tick(1e-4), "1e-4");
+        assert_eq!(crate::format::axis_tick(2.5e-5), "2.5e-5");
     }
 }

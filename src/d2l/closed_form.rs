@@ -1,12 +1,13 @@
-//! The seed's closed forms, written out literally for one sample in `f64`: column vectors,
+//! The closed forms of §4.7, written out literally for one sample in `f64`: column vectors,
 //! `W_k` as `out x in`, plain loops.
 //!
 //! This module shares no arithmetic with the engine ([`crate::graph`]): no operator, no
 //! matrix kernel, and `phi'` is computed from `z` (the engine computes it from `h`). It is the
-//! "closed form of the seed" that `backprop explain` sets beside the graph's backward pass and
-//! finite differences. Tensors are used only as storage.
+//! closed form that `backprop explain` sets beside the graph's backward pass and finite
+//! differences. Tensors are used only as storage. The equations' numbers and formulas are in
+//! [`super::catalogue`].
 //!
-//! For a model deeper than the seed's, the same equations repeat per layer: `h_0 = x`,
+//! For a model deeper than the D2L network, the same equations repeat per layer: `h_0 = x`,
 //! `z_k = W_k h_{k-1} (+ b_k)` and `h_k = phi(z_k)` for the hidden layers,
 //! `o = W_K h_{K-1} (+ b_K)`, and backward walks the layers in reverse.
 
@@ -17,12 +18,12 @@ use crate::tensor::Tensor;
 /// A column vector.
 pub type Column = Vec<f64>;
 
-/// The parameters and hyper-parameters of the seed's network (any depth), for one sample.
+/// The parameters and hyper-parameters of the D2L network (any depth), for one sample.
 #[derive(Clone, Debug)]
-pub struct SeedNetwork {
+pub struct ClosedForm {
     /// `W_1 .. W_K`, each `out x in`.
     pub weights: Vec<Tensor<f64>>,
-    /// `b_1 .. b_K` as columns, when the model has biases (the seed has none).
+    /// `b_1 .. b_K` as columns, when the model has biases (the D2L network has none).
     pub biases: Vec<Option<Column>>,
     /// `phi`.
     pub activation: Activation,
@@ -34,7 +35,7 @@ pub struct SeedNetwork {
 
 /// Every value of one forward pass (4.7.1 to 4.7.6).
 #[derive(Clone, Debug, PartialEq)]
-pub struct SeedForward {
+pub struct ForwardValues {
     /// `x`.
     pub x: Column,
     /// `z_1 .. z_{K-1}` of the hidden layers (4.7.1).
@@ -53,7 +54,7 @@ pub struct SeedForward {
 
 /// Every gradient of one backward pass (4.7.9 to 4.7.14).
 #[derive(Clone, Debug, PartialEq)]
-pub struct SeedBackward {
+pub struct Gradients {
     /// `dJ/do = dL/do` (4.7.9).
     pub dj_do: Column,
     /// `ds/dW_k = λ W_k` for every layer (4.7.10).
@@ -68,11 +69,11 @@ pub struct SeedBackward {
     pub dj_dz: Vec<Column>,
 }
 
-impl SeedNetwork {
+impl ClosedForm {
     /// The parameters of `mlp`, copied (biases become columns).
     pub fn of_mlp(mlp: &Mlp<f64>) -> Self {
         let depth = mlp.config().depth();
-        SeedNetwork {
+        ClosedForm {
             weights: (1..=depth).map(|k| mlp.weight(k).clone()).collect(),
             biases: (1..=depth)
                 .map(|k| mlp.bias(k).map(|b| b.as_slice().to_vec()))
@@ -111,7 +112,7 @@ impl SeedNetwork {
     }
 
     /// 4.7.1 to 4.7.6 for one sample `x` with label `y`.
-    pub fn forward(&self, x: &[f64], y: usize) -> SeedForward {
+    pub fn forward(&self, x: &[f64], y: usize) -> ForwardValues {
         let depth = self.depth();
         let mut z = Vec::with_capacity(depth - 1);
         let mut h: Vec<Column> = Vec::with_capacity(depth - 1);
@@ -125,7 +126,7 @@ impl SeedNetwork {
         let o = self.affine(depth, last_input);
         let loss = loss_value(self.loss, &o, y);
         let penalty = self.penalty();
-        SeedForward {
+        ForwardValues {
             x: x.to_vec(),
             z,
             h,
@@ -137,7 +138,7 @@ impl SeedNetwork {
     }
 
     /// 4.7.9 to 4.7.14 for the sample of `forward`, label `y`.
-    pub fn backward(&self, forward: &SeedForward, y: usize) -> SeedBackward {
+    pub fn backward(&self, forward: &ForwardValues, y: usize) -> Gradients {
         let depth = self.depth();
         // 4.7.9: dJ/do = dL/do.
         let dj_do = loss_gradient(self.loss, &forward.o, y);
@@ -178,7 +179,7 @@ impl SeedNetwork {
             dj_dz[k - 1] = dz.clone();
             upstream = dz;
         }
-        SeedBackward {
+        Gradients {
             dj_do,
             ds_dw,
             dj_dw,
@@ -309,8 +310,8 @@ fn outer_plus(a: &[f64], b: &[f64], extra: &Tensor<f64>) -> Tensor<f64> {
 mod tests {
     use super::*;
 
-    fn tiny() -> SeedNetwork {
-        SeedNetwork {
+    fn tiny() -> ClosedForm {
+        ClosedForm {
             weights: vec![
                 Tensor::from_vec(2, 2, vec![1.0, -1.0, 0.5, 2.0]).unwrap(),
                 Tensor::from_vec(1, 2, vec![3.0, -2.0]).unwrap(),
@@ -323,7 +324,7 @@ mod tests {
     }
 
     #[test]
-    fn forward_follows_the_seed_by_hand() {
+    fn forward_follows_section_4_7_by_hand() {
         let net = tiny();
         let f = net.forward(&[1.0, 2.0], 0);
         // z = W1 x = [1 - 2, 0.5 + 4] = [-1, 4.5]; h = [0, 4.5]; o = 3*0 - 2*4.5 = -9.
@@ -337,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn backward_follows_the_seed_by_hand() {
+    fn backward_follows_section_4_7_by_hand() {
         let net = tiny();
         let f = net.forward(&[1.0, 2.0], 0);
         let b = net.backward(&f, 0);

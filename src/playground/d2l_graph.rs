@@ -1,4 +1,4 @@
-//! The seed's computational graph for one selected sample, as `backprop graph --values`
+//! The D2L network's computational graph (or a deeper model's) for one selected sample, as `backprop graph --values`
 //! draws it (the same [`graph_view`], [`layout`] and [`graph_svg`]), with every node's
 //! value, gradient and equations for the page to show on hover or click, and the order in
 //! which backward propagation visits the operators.
@@ -39,7 +39,7 @@ pub struct GraphNode {
 
 /// The graph for one sample.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct SeedGraph {
+pub struct D2lGraph {
     /// The drawing.
     pub svg: String,
     /// Every node, indexed as in the drawing.
@@ -56,7 +56,7 @@ pub struct SeedGraph {
 
 /// One forward and one backward pass of (an `f64` copy of) `mlp` on sample `index` of
 /// `data`, drawn. `None` when `index` is out of range.
-pub fn seed_graph(mlp: &Mlp<f32>, data: &Dataset, index: usize) -> Option<SeedGraph> {
+pub fn d2l_graph(mlp: &Mlp<f32>, data: &Dataset, index: usize) -> Option<D2lGraph> {
     let features: Vec<f64> = data.feature_row(index)?.map(f64::from).collect();
     let label = *data.labels().get(index)? as usize;
     let mut mlp: Mlp<f64> = convert_precision(mlp).ok()?;
@@ -121,7 +121,7 @@ pub fn seed_graph(mlp: &Mlp<f32>, data: &Dataset, index: usize) -> Option<SeedGr
         .into_iter()
         .filter_map(|op| view.index_of(NodeRef::Operator(op)))
         .collect();
-    Some(SeedGraph {
+    Some(D2lGraph {
         svg,
         nodes,
         backward_order,

@@ -1,7 +1,14 @@
-//! The seed's closed-form gradients, equations 4.7.9 to 4.7.14 written out literally for one
-//! sample at a time (column vectors, as the seed writes them), must equal what backward
-//! propagation through the graph computes for the one-hidden-layer, no-bias network.
+//! §4.7's closed-form gradients, equations 4.7.9 to 4.7.14 written out literally for one
+//! sample at a time (column vectors, as §4.7 writes them), must equal what backward
+//! propagation through the graph computes for the D2L network (one hidden layer, no bias);
+//! and `docs/equations.md`'s catalogue table must be the catalogue's Markdown rendering.
+//!
+//! The closed form here is a deliberately independent copy of the library's
+//! (`backprop::d2l::closed_form`): written out again with plain `Vec<Vec<f64>>` loops and
+//! sharing no code with the library, so that a mistake in either one shows up as a
+//! difference instead of being checked against itself.
 
+use backprop::d2l::catalogue::markdown_table;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::rng::Rng;
 use backprop::tensor::Tensor;
@@ -73,19 +80,19 @@ fn dl_do(loss: Loss, o: &[f64], y: usize) -> Vec<f64> {
     }
 }
 
-fn assert_equal(name: &str, seed_form: &Matrix, graph: &Tensor<f64>) {
+fn assert_equal(name: &str, closed_form: &Matrix, graph: &Tensor<f64>) {
     let graph = to_matrix(graph);
-    assert_eq!(seed_form.len(), graph.len(), "{name}: rows");
-    let scale = seed_form
+    assert_eq!(closed_form.len(), graph.len(), "{name}: rows");
+    let scale = closed_form
         .iter()
         .flatten()
         .fold(0.0f64, |m, v| m.max(v.abs()));
-    for (r, (a, b)) in seed_form.iter().zip(&graph).enumerate() {
+    for (r, (a, b)) in closed_form.iter().zip(&graph).enumerate() {
         for (c, (a, b)) in a.iter().zip(b).enumerate() {
             let tolerance = 1e-12 * a.abs().max(b.abs()).max(1e-3 * scale);
             assert!(
                 (a - b).abs() <= tolerance,
-                "{name}[{r},{c}]: seed {a:e}, graph {b:e}"
+                "{name}[{r},{c}]: closed form {a:e}, graph {b:e}"
             );
         }
     }
@@ -104,7 +111,7 @@ fn check(activation: Activation, loss: Loss, batch: usize, seed: u64) {
 
     let w1 = to_matrix(mlp.weight(1));
     let w2 = to_matrix(mlp.weight(2));
-    // J = (1/B) Σ_i l(o_i, y_i) + s, so the seed's per-sample gradients are summed with a
+    // J = (1/B) Σ_i l(o_i, y_i) + s, so §4.7's per-sample gradients are summed with a
     // weight of 1/B, and the L2 gradient (4.7.10) is added once.
     let mut dj_dw1 = vec![vec![0.0; d]; h];
     let mut dj_dw2 = vec![vec![0.0; h]; q];
@@ -161,7 +168,7 @@ fn check(activation: Activation, loss: Loss, batch: usize, seed: u64) {
     );
 
     if batch == 1 {
-        // For one sample the intermediate gradients are the seed's vectors themselves.
+        // For one sample the intermediate gradients are §4.7's vectors themselves.
         let nodes = mlp.nodes().clone();
         let graph = mlp.graph();
         let x0 = x.row(0).to_vec();
@@ -219,7 +226,7 @@ fn closed_form_gradients_equal_the_graph_for_a_batch() {
 }
 
 #[test]
-fn the_objective_is_the_seeds_j() {
+fn the_objective_is_section_4_7s_j() {
     // 4.7.4 to 4.7.6: J = mean_i l(o_i, y_i) + λ/2 (||W1||² + ||W2||²), by hand.
     let config = MlpConfig::seed(3, 4, 2, Activation::Tanh, Loss::CrossEntropy, 0.5);
     let mut mlp = Mlp::<f64>::new(config, 9).unwrap();
@@ -242,4 +249,23 @@ fn the_objective_is_the_seeds_j() {
     assert!((values.loss - loss).abs() < 1e-12 * loss.abs());
     assert!((values.penalty - s).abs() < 1e-12 * s);
     assert!((values.objective - (loss + s)).abs() < 1e-12 * (loss + s));
+}
+
+/// `docs/equations.md` shows the catalogue: the part between its markers is exactly
+/// `markdown_table()`, so the page cannot drift from the formulas the program prints.
+#[test]
+fn the_docs_catalogue_table_is_the_catalogues_markdown() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/equations.md"))
+        .expect("docs/equations.md is readable");
+    let start = "<!-- catalogue:start -->\n";
+    let end = "<!-- catalogue:end -->";
+    let from = docs.find(start).expect("the start marker") + start.len();
+    let to = docs.find(end).expect("the end marker");
+    let table = markdown_table();
+    assert_eq!(
+        &docs[from..to],
+        table,
+        "docs/equations.md's catalogue table differs from backprop::d2l::catalogue; put this \
+         between its markers:\n{table}"
+    );
 }

@@ -1,0 +1,212 @@
+//! How every command and page writes numbers for people: counts with thousands separators
+//! (`32,532`), short values (`0.1235`, `1.50e-7`), abbreviated vectors, norms, byte sizes in
+//! one unit system (IEC: `B`, `KiB`, `MiB`, `GiB`, powers of 1024), durations, percentages
+//! and axis ticks.
+//!
+//! Files meant for programs (metrics JSON lines, model files, the playground's JSON numbers)
+//! keep full precision; only text for people goes through here.
+
+/// How many elements of a vector or matrix are printed before it is abbreviated.
+pub const SHOWN_ELEMENTS: usize = 6;
+
+/// A count with commas between groups of three digits: `32532` becomes `32,532`.
+pub fn count(value: u64) -> String {
+    group_digits(&value.to_string())
+}
+
+/// A value rounded to a whole number, with thousands separators: `48712.4` becomes
+/// `48,712`, `-1234` becomes `-1,234`. Non-finite values are shown as Rust prints them.
+pub fn rounded_count(value: f64) -> String {
+    if !value.is_finite() {
+        return value.to_string();
+    }
+    let digits = group_digits(&format!("{:.0}", value.abs()));
+    if value.round() < 0.0 {
+        format!("-{digits}")
+    } else {
+        digits
+    }
+}
+
+/// `digits` (ASCII digits only) with a comma before every group of three from the right.
+fn group_digits(digits: &str) -> String {
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// A number in at most about eight characters: fixed point (up to four decimals, trailing
+/// zeros dropped) for magnitudes from `1e-3` below `1e4`, scientific with two decimals
+/// otherwise.
+pub fn short_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 {
+        "0".to_string()
+    } else if !value.is_finite() {
+        value.to_string()
+    } else if (1e-3..1e4).contains(&magnitude) {
+        trim_decimals(&format!("{value:.4}"))
+    } else {
+        format!("{value:.2e}")
+    }
+}
+
+/// `[a, b, c]` for a few values; the first [`SHOWN_ELEMENTS`] and `… (n values, ‖·‖ = r)`
+/// for more.
+pub fn short_values(values: &[f64]) -> String {
+    let shown: Vec<String> = values
+        .iter()
+        .take(SHOWN_ELEMENTS)
+        .map(|&v| short_number(v))
+        .collect();
+    if values.len() <= SHOWN_ELEMENTS {
+        format!("[{}]", shown.join(", "))
+    } else {
+        format!(
+            "[{}, … ({} values, ‖·‖ = {})]",
+            shown.join(", "),
+            count(values.len() as u64),
+            short_number(norm(values))
+        )
+    }
+}
+
+/// A scalar as one number, anything larger as [`short_values`].
+pub fn short_value_or_values(values: &[f64]) -> String {
+    match values {
+        [single] => short_number(*single),
+        values => short_values(values),
+    }
+}
+
+/// The numbers when there are at most three (`[1, -0.5]`), else the norm (`‖·‖ 2.4`).
+pub fn values_or_norm(values: &[f64]) -> String {
+    if values.len() <= 3 {
+        let numbers: Vec<String> = values.iter().map(|&v| short_number(v)).collect();
+        format!("[{}]", numbers.join(", "))
+    } else {
+        format!("‖·‖ {}", short_number(norm(values)))
+    }
+}
+
+/// The Euclidean (Frobenius) norm `sqrt(Σ v²)`.
+pub fn norm(values: &[f64]) -> f64 {
+    values.iter().map(|v| v * v).sum::<f64>().sqrt()
+}
+
+/// A byte count in IEC units with one decimal: `512 B`, `13.0 KiB`, `1.5 MiB`, `2.0 GiB`.
+pub fn bytes(bytes: usize) -> String {
+    const KIB: f64 = 1024.0;
+    let value = bytes as f64;
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else if value < KIB * KIB {
+        format!("{:.1} KiB", value / KIB)
+    } else if value < KIB * KIB * KIB {
+        format!("{:.1} MiB", value / (KIB * KIB))
+    } else {
+        format!("{:.1} GiB", value / (KIB * KIB * KIB))
+    }
+}
+
+/// A byte count with its exact figure: `13.0 KiB (13,312 bytes)`.
+pub fn bytes_exactly(count_of_bytes: usize) -> String {
+    format!(
+        "{} ({} bytes)",
+        bytes(count_of_bytes),
+        count(count_of_bytes as u64)
+    )
+}
+
+/// A duration in seconds with two decimals: `1.23 s`.
+pub fn seconds(seconds: f64) -> String {
+    format!("{seconds:.2} s")
+}
+
+/// A fraction as a percentage with two decimals: `0.93126` becomes `93.13%`.
+pub fn percent(fraction: f64) -> String {
+    format!("{:.2}%", fraction * 100.0)
+}
+
+/// A rate per second with thousands separators: `48,712 samples/s`.
+pub fn rate(per_second: f64, unit: &str) -> String {
+    format!("{} {unit}/s", rounded_count(per_second))
+}
+
+/// An axis tick label: up to four decimals for magnitudes from `1e-3` below `1e5`
+/// (trailing zeros dropped), scientific notation with one decimal otherwise (`2e-5`, not
+/// `2.0e-5`).
+pub fn axis_tick(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 {
+        "0".to_string()
+    } else if !(1e-3..1e5).contains(&magnitude) {
+        format!("{value:.1e}").replace(".0e", "e")
+    } else {
+        trim_decimals(&format!("{value:.4}"))
+    }
+}
+
+/// `1.5000` as `1.5`, `2.0000` as `2`.
+fn trim_decimals(text: &str) -> String {
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_group_digits_in_threes() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(1000), "1,000");
+        assert_eq!(count(32_532), "32,532");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(rounded_count(0.4), "0");
+        assert_eq!(rounded_count(123_456.0), "123,456");
+        assert_eq!(rounded_count(-1_234.0), "-1,234");
+        assert_eq!(rounded_count(48_712.4), "48,712");
+        assert_eq!(rounded_count(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn numbers_are_short() {
+        assert_eq!(short_number(0.0), "0");
+        assert_eq!(short_number(0.5), "0.5");
+        assert_eq!(short_number(-1.23456), "-1.2346");
+        assert_eq!(short_number(1.5e-7), "1.50e-7");
+        assert_eq!(short_values(&[1.0, 2.0]), "[1, 2]");
+        let long = short_values(&[3.0; 16]);
+        assert!(
+            long.starts_with("[3, 3, 3, 3, 3, 3, … (16 values, ‖·‖ = 12)]"),
+            "{long}"
+        );
+        assert_eq!(values_or_norm(&[1.0, -0.5]), "[1, -0.5]");
+        assert_eq!(values_or_norm(&[2.0; 4]), "‖·‖ 4");
+    }
+
+    #[test]
+    fn bytes_are_in_one_unit_system() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(2048), "2.0 KiB");
+        assert_eq!(bytes(3 * 1024 * 1024 / 2), "1.5 MiB");
+        assert_eq!(bytes(2 * 1024 * 1024 * 1024), "2.0 GiB");
+        assert_eq!(bytes_exactly(13_312), "13.0 KiB (13,312 bytes)");
+    }
+
+    #[test]
+    fn durations_percentages_rates_and_ticks() {
+        assert_eq!(seconds(1.234), "1.23 s");
+        assert_eq!(percent(0.93126), "93.13%");
+        assert_eq!(rate(1_234_567.0, "samples"), "1,234,567 samples/s");
+        assert_eq!(axis_tick(0.25), "0.25");
+        assert_eq!(axis_tick(2e-5), "2e-5");
+        assert_eq!(axis_tick(150_000.0), "1.5e5");
+    }
+}
