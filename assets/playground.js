@@ -325,7 +325,7 @@ function drawNetwork(network) {
   svg.innerHTML = parts.join("");
 }
 
-// ---------- the seed's graph ----------
+// ---------- the D2L network's graph (§4.7) ----------
 
 async function loadGraph() {
   if (page.session === null) return;

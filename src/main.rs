@@ -30,10 +30,10 @@ enum Command {
     Gradcheck(cli::gradcheck::GradcheckArgs),
     /// Draw the computational graph a forward pass builds (SVG, or DOT for Graphviz).
     Graph(Box<cli::graph::GraphArgs>),
-    /// Walk through the seed's equations on one sample, each gradient checked three ways.
+    /// Walk through the equations of §4.7 on one sample, each gradient checked three ways.
     Explain(Box<cli::explain::ExplainArgs>),
     /// Serve the playground page: train on 2-D data in the browser's view and watch forward
-    /// and backward propagation on the seed's graph (127.0.0.1:8020 by default).
+    /// and backward propagation on the D2L network's graph (127.0.0.1:8020 by default).
     Serve(cli::serve::ServeArgs),
 }
 

@@ -207,7 +207,7 @@ fn a_model_file_on_a_dataset_sample() {
 #[test]
 fn bad_input_is_a_one_line_error() {
     let dir = tempfile::tempdir().unwrap();
-    let config = MlpConfig::seed(4, 3, 2, Activation::Relu, Loss::CrossEntropy, 0.0);
+    let config = MlpConfig::d2l(4, 3, 2, Activation::Relu, Loss::CrossEntropy, 0.0);
     let mlp = Mlp::<f32>::new(config, 0).unwrap();
     save_model(&dir.path().join("m.safetensors"), &mlp, &BTreeMap::new()).unwrap();
     let cases: [(&[&str], i32, &str); 6] = [

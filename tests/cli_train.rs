@@ -216,17 +216,17 @@ fn an_idx_folder_with_validation_and_test_splits() {
 }
 
 /// `--init`, `--no-shuffle`, `--steps 1` and one batch holding the whole file: the written
-/// weights are `W - lr dJ/dW`, with dJ/dW from the seed's equations in f64 (written out here,
+/// weights are `W - lr dJ/dW`, with dJ/dW from the equations of §4.7 in f64 (written out here,
 /// independently of the engine).
 #[test]
-fn one_full_batch_step_is_the_seeds_gradient_descent() {
+fn one_full_batch_step_is_the_d2l_gradient_descent() {
     let dir = tempfile::tempdir().unwrap();
     let data = image_folder(dir.path(), "data", 50, 0, 3);
     let (d, h, q) = (30, 7, 3);
     let (lr, lambda) = (0.5, 0.01);
     for activation in [Activation::Relu, Activation::Sigmoid, Activation::Tanh] {
         for loss in [Loss::CrossEntropy, Loss::Squared] {
-            let config = MlpConfig::seed(d, h, q, activation, loss, 0.0);
+            let config = MlpConfig::d2l(d, h, q, activation, loss, 0.0);
             let init = Mlp::<f32>::new(config, 3).unwrap();
             save_model(
                 &dir.path().join("init.safetensors"),
@@ -261,7 +261,7 @@ fn one_full_batch_step_is_the_seeds_gradient_descent() {
                 .unwrap()
                 .mlp;
 
-            // The reference, in f64, sample by sample as the seed writes it.
+            // The reference, in f64, sample by sample as §4.7 writes it.
             let (pixels, labels) = images(50, 6, 5, 3, 1);
             let w1: Vec<Vec<f64>> = (0..h)
                 .map(|r| init.weight(1).row(r).iter().map(|&v| v as f64).collect())

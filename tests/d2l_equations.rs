@@ -100,7 +100,7 @@ fn assert_equal(name: &str, closed_form: &Matrix, graph: &Tensor<f64>) {
 
 fn check(activation: Activation, loss: Loss, batch: usize, seed: u64) {
     let (d, h, q, lambda) = (7, 6, 4, 0.03);
-    let config = MlpConfig::seed(d, h, q, activation, loss, lambda);
+    let config = MlpConfig::d2l(d, h, q, activation, loss, lambda);
     let mut mlp = Mlp::<f64>::new(config, seed).unwrap();
     let mut rng = Rng::new(seed + 100);
     let x = Tensor::from_fn(batch, d, |_, _| rng.normal());
@@ -228,7 +228,7 @@ fn closed_form_gradients_equal_the_graph_for_a_batch() {
 #[test]
 fn the_objective_is_section_4_7s_j() {
     // 4.7.4 to 4.7.6: J = mean_i l(o_i, y_i) + λ/2 (||W1||² + ||W2||²), by hand.
-    let config = MlpConfig::seed(3, 4, 2, Activation::Tanh, Loss::CrossEntropy, 0.5);
+    let config = MlpConfig::d2l(3, 4, 2, Activation::Tanh, Loss::CrossEntropy, 0.5);
     let mut mlp = Mlp::<f64>::new(config, 9).unwrap();
     let x = Tensor::from_vec(2, 3, vec![0.5, -1.0, 2.0, 0.0, 0.25, -0.75]).unwrap();
     let labels = [1, 0];

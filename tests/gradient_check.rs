@@ -49,7 +49,7 @@ fn every_activation_loss_bias_and_depth() {
 #[test]
 fn a_wrong_gradient_is_caught() {
     // The check must be able to fail: corrupt the analytic gradient and compare again.
-    let config = MlpConfig::seed(3, 4, 2, Activation::Tanh, Loss::Squared, 0.0);
+    let config = MlpConfig::d2l(3, 4, 2, Activation::Tanh, Loss::Squared, 0.0);
     let mut mlp = random_model(config.clone(), 1).unwrap();
     let (x, labels) = random_batch(&config, 5, 1);
     mlp.set_batch(&x, &labels).unwrap();

@@ -5,8 +5,8 @@ use backprop::graph::{Graph, GraphError, SavedForBackward};
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::tensor::Tensor;
 
-fn seed_mlp(loss: Loss) -> Mlp<f64> {
-    let config = MlpConfig::seed(3, 4, 2, Activation::Relu, loss, 0.1);
+fn d2l_mlp(loss: Loss) -> Mlp<f64> {
+    let config = MlpConfig::d2l(3, 4, 2, Activation::Relu, loss, 0.1);
     let mut mlp = Mlp::<f64>::new(config, 3).unwrap();
     let x = Tensor::from_vec(2, 3, vec![1.0, -2.0, 0.5, 0.3, 0.8, -1.0]).unwrap();
     mlp.set_batch(&x, &[1, 0]).unwrap();
@@ -15,7 +15,7 @@ fn seed_mlp(loss: Loss) -> Mlp<f64> {
 
 #[test]
 fn the_input_never_gets_a_gradient() {
-    let mut mlp = seed_mlp(Loss::CrossEntropy);
+    let mut mlp = d2l_mlp(Loss::CrossEntropy);
     mlp.forward().unwrap();
     mlp.backward().unwrap();
     let nodes = mlp.nodes().clone();
@@ -28,7 +28,7 @@ fn the_input_never_gets_a_gradient() {
 
 #[test]
 fn backward_twice_accumulates_parameter_gradients_until_zero_grad() {
-    let mut mlp = seed_mlp(Loss::Squared);
+    let mut mlp = d2l_mlp(Loss::Squared);
     mlp.forward().unwrap();
     mlp.backward().unwrap();
     let once = mlp.weight_grad(1).unwrap().clone();
@@ -105,7 +105,7 @@ fn a_very_deep_graph_needs_no_recursion() {
 
 #[test]
 fn forward_keeps_exactly_what_backward_reads() {
-    let mlp = seed_mlp(Loss::CrossEntropy);
+    let mlp = d2l_mlp(Loss::CrossEntropy);
     let graph = mlp.graph();
     let mut kept: Vec<String> = Vec::new();
     for saved in graph.saved_for_backward() {
@@ -125,7 +125,7 @@ fn forward_keeps_exactly_what_backward_reads() {
 
 #[test]
 fn errors_instead_of_panics() {
-    let mut mlp = seed_mlp(Loss::CrossEntropy);
+    let mut mlp = d2l_mlp(Loss::CrossEntropy);
     mlp.set_batch(&Tensor::zeros(2, 3), &[0, 7]).unwrap();
     let err = mlp.forward().unwrap_err().to_string();
     assert!(err.contains("label 7 of sample 1"), "{err}");
@@ -144,7 +144,7 @@ fn errors_instead_of_panics() {
 
 #[test]
 fn f32_and_f64_models_from_one_seed_agree() {
-    let config = MlpConfig::seed(5, 8, 3, Activation::Sigmoid, Loss::CrossEntropy, 0.01);
+    let config = MlpConfig::d2l(5, 8, 3, Activation::Sigmoid, Loss::CrossEntropy, 0.01);
     let a = Mlp::<f32>::new(config.clone(), 4).unwrap();
     let b = Mlp::<f64>::new(config, 4).unwrap();
     for (x, y) in a.weight(1).as_slice().iter().zip(b.weight(1).as_slice()) {

@@ -247,7 +247,7 @@ fn trains_the_spiral_in_the_browser_and_explains_a_graph_node() {
     let colours = browser.script(HEATMAP_COLOURS).as_u64().unwrap();
     assert!(colours > 20, "the heatmap shows {colours} colours");
     browser.wait_until(
-        "the seed's graph is drawn",
+        "the D2L network's graph is drawn",
         "return document.querySelectorAll('#graph svg g.node[data-node]').length > 20",
     );
     let edges = browser.script("return document.querySelectorAll('#network line').length");

@@ -1,4 +1,4 @@
-//! Flags shared by `graph` and `explain`: which model (a file, or a small seed network) and
+//! Flags shared by `graph` and `explain`: which model (a file, or a small D2L network) and
 //! which samples (from a dataset, or random).
 
 use super::dataset_arg::{load_splits, Split};
@@ -16,12 +16,12 @@ use backprop::tensor::Tensor;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-/// The model: `--model FILE`, or the seed's network built from the size flags.
+/// The model: `--model FILE`, or the D2L network built from the size flags.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
     /// A model file written by `backprop train` (any depth, with or without biases), a
     /// PyTorch state dict of nn.Linear layers or plain W1 .. Wk (safetensors). Without it:
-    /// the seed's network (one hidden layer, no bias) with small sizes.
+    /// the D2L network (one hidden layer, no bias) with small sizes.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Number of input features d (without --model) [default: the dataset's, else 4].
@@ -41,7 +41,7 @@ pub struct ModelArgs {
     /// with].
     #[arg(long, value_enum)]
     pub loss: Option<Loss>,
-    /// Give every layer a bias, drawn from N(0, 0.5²) (without --model; the seed has none).
+    /// Give every layer a bias, drawn from N(0, 0.5²) (without --model; the D2L network has none).
     #[arg(long, conflicts_with = "model")]
     pub bias: bool,
     /// λ of s = λ/2 Σ‖W_k‖² [default: 0.01, or the model file's].

@@ -53,7 +53,7 @@ pub struct TrainArgs {
     /// Give every layer a bias (the default).
     #[arg(long, overrides_with = "no_bias")]
     pub bias: bool,
-    /// No biases, as in the seed.
+    /// No biases, as in §4.7.
     #[arg(long)]
     pub no_bias: bool,
     /// Start from the weights in this model file (the architecture comes from the file).
@@ -68,7 +68,7 @@ pub struct TrainArgs {
     /// Learning rate.
     #[arg(long, default_value = "0.1", value_parser = positive_number)]
     pub lr: f64,
-    /// The seed's λ: J gets the term λ/2 Σ_k ||W_k||², whose gradient λ W goes into the
+    /// The λ of §4.7: J gets the term λ/2 Σ_k ||W_k||², whose gradient λ W goes into the
     /// optimiser (weights only, never biases).
     #[arg(long, default_value = "0", value_parser = non_negative_number)]
     pub weight_decay: f64,

@@ -1,7 +1,7 @@
 //! The computational graph: variables and operators as nodes, forward propagation in
 //! dependency order, backward propagation in reverse topological order.
 //!
-//! As in the seed's figure, the graph has two kinds of nodes. A *variable* holds a tensor:
+//! As in §4.7's figure (4.7.1), the graph has two kinds of nodes. A *variable* holds a tensor:
 //! an input (`x`, the labels `y`), a parameter (`W1`, `W2`, biases) or an intermediate
 //! (`z`, `h`, `o`, `L`, `s`, `J`). An *operator* reads variables and writes exactly one
 //! variable. The graph is built once, then evaluated many times: [`Graph::forward`] runs the
@@ -58,7 +58,7 @@ pub enum VarKind {
 /// The description of a variable node.
 #[derive(Clone, Debug)]
 pub struct Variable {
-    /// Its name, as the seed writes it (`x`, `W1`, `z`, `h`, ...).
+    /// Its name, as §4.7 writes it (`x`, `W1`, `z`, `h`, ...).
     pub name: String,
     /// Its role.
     pub kind: VarKind,

@@ -14,7 +14,7 @@ use crate::tensor::vectorised::vectorised;
 use crate::tensor::{kernels, Element, Shape, Tensor, Write};
 use std::fmt;
 
-/// The element-wise nonlinearity `phi` of the seed (4.7.2).
+/// The element-wise nonlinearity `phi` of §4.7 (4.7.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Activation {
     /// `phi(z) = max(z, 0)`
@@ -372,7 +372,7 @@ impl<T: Element> Op<T> {
     ) {
         match (self, input) {
             // Z = X Wᵀ:  dJ/dX = dJ/dZ W  (4.7.12),  dJ/dW = (dJ/dZ)ᵀ X  (4.7.11, 4.7.14;
-            // the seed's `dJ/dz xᵀ` for one sample, summed over the rows of the batch).
+            // §4.7's `dJ/dz xᵀ` for one sample, summed over the rows of the batch).
             (Op::MatMul, 0) => matmul_a_b(grad, out_grad, inputs[1], write),
             (Op::MatMul, _) => matmul_at_b(grad, out_grad, inputs[0], write),
             // Z + b:  dJ/dZ passes through;  dJ/db sums dJ/d(out) over the rows.

@@ -149,7 +149,7 @@ mod tests {
 
     #[test]
     fn the_d2l_network_keeps_x_h_softmax_and_y() {
-        let config = MlpConfig::seed(4, 5, 3, Activation::Relu, Loss::CrossEntropy, 0.1);
+        let config = MlpConfig::d2l(4, 5, 3, Activation::Relu, Loss::CrossEntropy, 0.1);
         let mut mlp = Mlp::<f32>::new(config, 1).unwrap();
         let x = Tensor::from_fn(8, 4, |r, c| (r + c) as f32 * 0.1);
         mlp.set_batch(&x, &[0, 1, 2, 0, 1, 2, 0, 1]).unwrap();

@@ -1,6 +1,6 @@
-//! The multilayer perceptron of the seed, as a computational graph.
+//! The multilayer perceptron of D2L §4.7, any depth, as a computational graph.
 //!
-//! For the seed's network (one hidden layer, no bias) the graph is exactly the figure of
+//! For the D2L network (one hidden layer, no bias) the graph is exactly the figure of
 //! §4.7: `z = x W1ᵀ` (4.7.1), `h = phi(z)` (4.7.2), `o = h W2ᵀ` (4.7.3), `l = l(o, y)` per
 //! sample and `L = mean(l)` (4.7.4), `s = λ/2 (||W1||² + ||W2||²)` (4.7.5), `J = L + s`
 //! (4.7.6). Deeper models repeat the first two steps per hidden layer (`z1, h1, z2, h2, ...`);
@@ -19,7 +19,7 @@ use std::fmt;
 pub struct MlpConfig {
     /// `d`, the number of input features.
     pub inputs: usize,
-    /// The widths of the hidden layers (the seed has one, of `h` units).
+    /// The widths of the hidden layers (the D2L network has one, of `h` units).
     pub hidden: Vec<usize>,
     /// `q`, the number of outputs (classes).
     pub outputs: usize,
@@ -27,15 +27,15 @@ pub struct MlpConfig {
     pub activation: Activation,
     /// `l`, the per-sample loss.
     pub loss: Loss,
-    /// Whether every layer adds a bias (the seed has none). Biases are never penalised.
+    /// Whether every layer adds a bias (the D2L network has none). Biases are never penalised.
     pub bias: bool,
     /// `λ`, the weight of the L2 term `s = λ/2 Σ_k ||W_k||_F²`.
     pub weight_decay: f64,
 }
 
 impl MlpConfig {
-    /// The seed's network: `d` inputs, one hidden layer of `h` units, `q` outputs, no bias.
-    pub fn seed(
+    /// The D2L network of §4.7: `d` inputs, one hidden layer of `h` units, `q` outputs, no bias.
+    pub fn d2l(
         d: usize,
         h: usize,
         q: usize,
@@ -341,9 +341,9 @@ impl<T: Element> Mlp<T> {
         biases: Vec<Option<Tensor<T>>>,
     ) -> Result<LayerNodes, MlpError> {
         let depth = config.depth();
-        let seed_names = config.hidden.len() == 1;
+        let d2l_names = config.hidden.len() == 1;
         let numbered = |base: &str, k: usize| {
-            if seed_names {
+            if d2l_names {
                 base.to_string()
             } else {
                 format!("{base}{k}")

@@ -22,7 +22,7 @@ mod tests {
 
     #[test]
     fn f32_to_f64_keeps_every_parameter_exactly() {
-        let mut config = MlpConfig::seed(3, 4, 2, Activation::Tanh, Loss::Squared, 0.5);
+        let mut config = MlpConfig::d2l(3, 4, 2, Activation::Tanh, Loss::Squared, 0.5);
         config.bias = true;
         let small = Mlp::<f32>::new(config.clone(), 7).unwrap();
         let wide: Mlp<f64> = convert_precision(&small).unwrap();

@@ -260,7 +260,7 @@ mod tests {
         ] {
             let config = MlpConfig {
                 bias: true,
-                ..MlpConfig::seed(6, 5, 3, Activation::Tanh, Loss::CrossEntropy, lambda)
+                ..MlpConfig::d2l(6, 5, 3, Activation::Tanh, Loss::CrossEntropy, lambda)
             };
             let undecayed = MlpConfig {
                 weight_decay: 0.0,

@@ -13,7 +13,7 @@
 //! | GET | `/api/sessions/<id>/points` | train and test points and the region shown |
 //! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary |
 //! | GET | `/api/sessions/<id>/network` | every weight and bias |
-//! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N` | the seed's graph for a sample |
+//! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N` | the D2L network's graph for a sample |
 
 use super::assets::{INDEX_HTML, SCRIPT_JS, STYLE_CSS};
 use super::d2l_graph::d2l_graph;

@@ -1,9 +1,9 @@
 //! Dense, row-major matrices of `f32` or `f64`, and the kernels that work on them.
 //!
 //! Every tensor of the engine is a matrix: rows are samples (a batch `X` is `B x d`), a
-//! weight `W_k` is `out x in` as in the seed and in PyTorch `nn.Linear`, a bias is `1 x out`
+//! weight `W_k` is `out x in` as in §4.7 and in PyTorch `nn.Linear`, a bias is `1 x out`
 //! and a scalar (a loss, the objective `J`) is `1 x 1`. Keeping one rank makes every shape
-//! rule of the seed explicit and every kernel a plain loop over a contiguous slice.
+//! rule of §4.7 explicit and every kernel a plain loop over a contiguous slice.
 
 mod element;
 pub(crate) mod isa;

@@ -262,7 +262,7 @@ mod tests {
     use crate::tensor::Tensor;
 
     fn d2l_network(batch: usize) -> Mlp<f32> {
-        let config = MlpConfig::seed(4, 5, 3, Activation::Relu, Loss::CrossEntropy, 0.01);
+        let config = MlpConfig::d2l(4, 5, 3, Activation::Relu, Loss::CrossEntropy, 0.01);
         let mut mlp = Mlp::<f32>::new(config, 0).unwrap();
         let x = Tensor::from_fn(batch, 4, |r, c| (r * 4 + c) as f32 * 0.1 - 0.5);
         mlp.set_batch(&x, &vec![1; batch]).unwrap();
