@@ -219,12 +219,18 @@ pub fn checkpoint_bytes(
 /// [`CHECKSUM_KEY`] (in key order), each part preceded by its length. It detects damage
 /// (a flipped bit, a truncated write); it is not meant to resist forgery.
 pub fn content_checksum(bytes: &[u8]) -> Result<String, String> {
+    let (tensors, metadata) = read_safetensors(bytes)?;
+    Ok(safetensors_checksum(&tensors, &metadata))
+}
+
+/// The tensors and the metadata of a safetensors file.
+fn read_safetensors(bytes: &[u8]) -> Result<(SafeTensors<'_>, HashMap<String, String>), String> {
     let (_, header) =
         SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors file ({e})"))?;
     let tensors =
         SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file ({e})"))?;
     let metadata = header.metadata().clone().unwrap_or_default();
-    Ok(safetensors_checksum(&tensors, &metadata))
+    Ok((tensors, metadata))
 }
 
 fn safetensors_checksum(tensors: &SafeTensors<'_>, metadata: &HashMap<String, String>) -> String {
@@ -297,11 +303,7 @@ pub fn load_checkpoint(path: &Path) -> Result<Checkpoint, CheckpointError> {
 /// checked before anything else is believed, then every field is range-checked (see the
 /// module documentation).
 pub fn parse_checkpoint(bytes: &[u8]) -> Result<Checkpoint, String> {
-    let (_, header) =
-        SafeTensors::read_metadata(bytes).map_err(|e| format!("not a safetensors file ({e})"))?;
-    let tensors =
-        SafeTensors::deserialize(bytes).map_err(|e| format!("not a safetensors file ({e})"))?;
-    let metadata = header.metadata().clone().unwrap_or_default();
+    let (tensors, metadata) = read_safetensors(bytes)?;
     if !metadata.contains_key(CHECKPOINT_KEY) {
         return Err(format!(
             "a model file but not a checkpoint (no '{CHECKPOINT_KEY}' metadata); \

@@ -14,6 +14,16 @@ pub fn count(value: u64) -> String {
     group_digits(&value.to_string())
 }
 
+/// A count and its noun, singular for one: `counted(1, "thread", "threads")` is
+/// `1 thread`, `counted(60000, "sample", "samples")` is `60,000 samples`.
+pub fn counted(value: u64, singular: &str, plural: &str) -> String {
+    format!(
+        "{} {}",
+        count(value),
+        if value == 1 { singular } else { plural }
+    )
+}
+
 /// A value rounded to a whole number, with thousands separators: `48712.4` becomes
 /// `48,712`, `-1234` becomes `-1,234`. Non-finite values are shown as Rust prints them.
 pub fn rounded_count(value: f64) -> String {
@@ -160,6 +170,14 @@ fn trim_decimals(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counted_is_singular_for_one_and_grouped() {
+        assert_eq!(counted(1, "thread", "threads"), "1 thread");
+        assert_eq!(counted(2, "thread", "threads"), "2 threads");
+        assert_eq!(counted(0, "sample", "samples"), "0 samples");
+        assert_eq!(counted(60_000, "sample", "samples"), "60,000 samples");
+    }
 
     #[test]
     fn counts_group_digits_in_threes() {

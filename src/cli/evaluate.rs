@@ -169,8 +169,9 @@ fn evaluate_split(
     }
     println!("model    {} ({})", args.model.display(), model.config());
     println!(
-        "data     {dataset} {} split, {} samples",
-        args.split, result.samples
+        "data     {dataset} {} split, {}",
+        args.split,
+        backprop::format::counted(result.samples as u64, "sample", "samples")
     );
     println!("loss     {:.6}", result.loss);
     println!("accuracy {:.2}%", 100.0 * result.accuracy);

@@ -312,18 +312,19 @@ fn report_start(
 
 /// The first line of a run: the model, the data and the threads.
 fn run_header(args: &TrainArgs, mlp: &Mlp<f32>, data: &RunData, threads: usize) -> String {
+    let held_out = |set: Option<&Dataset>, what: &str| {
+        set.map_or(String::new(), |set| {
+            format!(", {} for {what}", format::count(set.len() as u64))
+        })
+    };
     format!(
-        "training {} on {} ({} samples{}{}), {} threads",
+        "training {} on {} ({}{}{}), {}",
         mlp.config(),
         args.dataset,
-        data.train.len(),
-        data.validation
-            .as_ref()
-            .map_or(String::new(), |v| format!(", {} for validation", v.len())),
-        data.test
-            .as_ref()
-            .map_or(String::new(), |t| format!(", {} for test", t.len())),
-        threads
+        format::counted(data.train.len() as u64, "sample", "samples"),
+        held_out(data.validation.as_ref(), "validation"),
+        held_out(data.test.as_ref(), "test"),
+        format::counted(threads as u64, "thread", "threads")
     )
 }
 

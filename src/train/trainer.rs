@@ -392,16 +392,7 @@ impl Trainer {
     /// caller can check before creating any output file.
     pub fn check_data(&self, mlp: &Mlp<f32>, data: TrainData<'_>) -> Result<(), TrainError> {
         let train = data.train;
-        if train.is_empty() {
-            return Err(TrainError::Config("the training set is empty".into()));
-        }
-        if train.input_dim() != mlp.config().inputs {
-            return Err(TrainError::Config(format!(
-                "the model takes {} input features, the training data has {}",
-                mlp.config().inputs,
-                train.input_dim()
-            )));
-        }
+        check_features(mlp, train)?;
         let outputs = mlp.config().outputs;
         for (name, set) in [
             ("training", Some(train)),
@@ -485,16 +476,7 @@ impl Trainer {
         {
             return Ok(StepOutcome::Finished);
         }
-        if n == 0 {
-            return Err(TrainError::Config("the training set is empty".into()));
-        }
-        if train.input_dim() != mlp.config().inputs {
-            return Err(TrainError::Config(format!(
-                "the model takes {} input features, the training data has {}",
-                mlp.config().inputs,
-                train.input_dim()
-            )));
-        }
+        check_features(mlp, train)?;
         if self.epoch_in_progress && self.order.len() != n {
             return Err(TrainError::Resume(format!(
                 "the epoch visits {} training samples, but the training set has {n}",
@@ -702,4 +684,20 @@ impl Trainer {
         }
         Ok(())
     }
+}
+
+/// The training set is not empty and its samples have as many features as the model has
+/// inputs.
+fn check_features(mlp: &Mlp<f32>, train: &Dataset) -> Result<(), TrainError> {
+    if train.is_empty() {
+        return Err(TrainError::Config("the training set is empty".into()));
+    }
+    if train.input_dim() != mlp.config().inputs {
+        return Err(TrainError::Config(format!(
+            "the model takes {} input features, the training data has {}",
+            mlp.config().inputs,
+            train.input_dim()
+        )));
+    }
+    Ok(())
 }
