@@ -205,7 +205,7 @@ mod tests {
     }
 
     #[test]
-    fn relative_difference_is_relative_to_the_larger_number() {
+    fn the_larger_number_scales_the_relative_difference() {
         assert_eq!(relative_difference(2.0, 1.0), 0.5);
         assert_eq!(relative_difference(-1.0, 1.0), 2.0);
         assert_eq!(relative_difference(0.0, 0.0), 0.0);
