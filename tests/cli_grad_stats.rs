@@ -51,7 +51,7 @@ fn norms_of_every_layer_go_to_the_metrics_and_the_plot() {
     );
     let svg = fs::read_to_string(dir.path().join("relu.svg")).unwrap();
     assert!(svg.contains("Gradient norms (mean over each epoch"));
-    assert!(svg.contains("grad_norm_W1") && svg.contains("grad_norm_z5"));
+    assert!(svg.contains("‖∂J/∂W₁‖") && svg.contains("‖∂J/∂z₅‖"));
 }
 
 #[test]

@@ -438,7 +438,7 @@ fn draw_plot(args: &TrainArgs, mlp: &Mlp<f32>, records: &[EpochRecord]) -> Resul
             records,
             KEY_PREFIX,
             "Gradient norms (mean over each epoch's steps)",
-            "‖∂J/∂W_k‖, ‖∂J/∂z_k‖",
+            "‖∂J/∂Wₖ‖ (solid), ‖∂J/∂zₖ‖ (dashed)",
         );
         plot_training_curves_with_extra(plot, records, &title, panel.as_ref())?;
     } else {

@@ -54,6 +54,13 @@ const TRAIN_COLOR: RGBColor = PALETTE[0];
 const VALIDATION_COLOR: RGBColor = PALETTE[1];
 const TEST_COLOR: RGBColor = PALETTE[2];
 
+/// The smallest span of the accuracy axis, in percentage points: a run that stays between
+/// 33.0 and 33.6 % is drawn flat, not as wild swings.
+const MIN_ACCURACY_SPAN: f64 = 10.0;
+
+/// The smallest span of the loss axis, as a fraction of the largest loss drawn.
+const MIN_LOSS_SPAN_FRACTION: f64 = 0.2;
+
 /// Failure to draw or write a plot.
 #[derive(Debug, Error)]
 pub enum PlotError {
@@ -375,30 +382,50 @@ struct Panel {
     y_label: String,
     curves: Vec<Curve>,
     log_scale: bool,
-    /// Bounds the y range must stay within (accuracy stays within [0, 1], loss above 0).
+    /// Bounds the y range must stay within (accuracy stays within [0, 100] %, loss above 0).
     y_limits: (f64, f64),
+    /// The smallest y span shown (linear axes), so that noise of a few tenths does not fill
+    /// the panel.
+    min_span: f64,
     legend_position: SeriesLabelPosition,
 }
 
-/// The loss panel: train L, train J (dashed), and validation and test loss when measured.
+/// The loss panel: train L, train J (dashed, only when it differs from L, that is when
+/// λ > 0), and validation and test loss when measured.
 fn loss_panel(records: &[EpochRecord]) -> Panel {
-    let mut curves = vec![
-        Curve::new(
-            "train loss L",
+    let objective_differs = records.iter().any(|r| {
+        let (loss, objective) = (r.train_loss, r.train_objective);
+        (loss.is_finite() || objective.is_finite())
+            && (objective - loss).abs() > 1e-9 * loss.abs().max(1.0)
+    });
+    let mut curves = if objective_differs {
+        vec![
+            Curve::new(
+                "train loss L",
+                TRAIN_COLOR,
+                Marker::FilledCircle,
+                records,
+                |r| Some(r.train_loss),
+            ),
+            Curve::new(
+                "train objective J = L + λ/2 Σ‖W‖²",
+                TRAIN_COLOR,
+                Marker::HollowCircle,
+                records,
+                |r| Some(r.train_objective),
+            )
+            .dashed(),
+        ]
+    } else {
+        // With λ = 0 the objective is the loss: one curve, labelled as both.
+        vec![Curve::new(
+            "train loss L (= objective J)",
             TRAIN_COLOR,
             Marker::FilledCircle,
             records,
             |r| Some(r.train_loss),
-        ),
-        Curve::new(
-            "train objective J",
-            TRAIN_COLOR,
-            Marker::HollowCircle,
-            records,
-            |r| Some(r.train_objective),
-        )
-        .dashed(),
-    ];
+        )]
+    };
     if records.iter().any(|r| r.val_loss.is_some()) {
         curves.push(Curve::new(
             "validation loss",
@@ -417,24 +444,32 @@ fn loss_panel(records: &[EpochRecord]) -> Panel {
             |r| r.test_loss,
         ));
     }
+    let largest = curves
+        .iter()
+        .flat_map(|curve| &curve.points)
+        .map(|&(_, y)| y)
+        .filter(|y| y.is_finite())
+        .fold(0.0, f64::max);
     Panel {
         caption: "Loss per epoch".to_string(),
         y_label: "loss".to_string(),
         curves,
         log_scale: false,
         y_limits: (0.0, f64::INFINITY),
+        min_span: MIN_LOSS_SPAN_FRACTION * largest,
         legend_position: SeriesLabelPosition::UpperRight,
     }
 }
 
-/// The accuracy panel: train, and validation and test accuracy when measured.
+/// The accuracy panel, in percent as the console prints it: train, and validation and test
+/// accuracy when measured.
 fn accuracy_panel(records: &[EpochRecord]) -> Panel {
     let mut curves = vec![Curve::new(
         "train accuracy",
         TRAIN_COLOR,
         Marker::FilledCircle,
         records,
-        |r| Some(r.train_accuracy),
+        |r| Some(100.0 * r.train_accuracy),
     )];
     if records.iter().any(|r| r.val_accuracy.is_some()) {
         curves.push(Curve::new(
@@ -442,7 +477,7 @@ fn accuracy_panel(records: &[EpochRecord]) -> Panel {
             VALIDATION_COLOR,
             Marker::Triangle,
             records,
-            |r| r.val_accuracy,
+            |r| r.val_accuracy.map(|a| 100.0 * a),
         ));
     }
     if records.iter().any(|r| r.test_accuracy.is_some()) {
@@ -451,15 +486,16 @@ fn accuracy_panel(records: &[EpochRecord]) -> Panel {
             TEST_COLOR,
             Marker::Square,
             records,
-            |r| r.test_accuracy,
+            |r| r.test_accuracy.map(|a| 100.0 * a),
         ));
     }
     Panel {
         caption: "Accuracy per epoch".to_string(),
-        y_label: "accuracy".to_string(),
+        y_label: "accuracy (%)".to_string(),
         curves,
         log_scale: false,
-        y_limits: (0.0, 1.0),
+        y_limits: (0.0, 100.0),
+        min_span: MIN_ACCURACY_SPAN,
         legend_position: SeriesLabelPosition::LowerRight,
     }
 }
@@ -482,13 +518,33 @@ fn extra_panel(
                     available: extra_series_names(records).join(", "),
                 });
             }
-            Ok(Curve::new(
-                name,
-                PALETTE[index % PALETTE.len()],
-                MARKER_CYCLE[index % MARKER_CYCLE.len()],
-                records,
-                |r| r.extra.get(name).copied(),
-            ))
+            let value = |r: &EpochRecord| r.extra.get(name).copied();
+            Ok(match gradient_norm_series(name) {
+                // One colour per layer; weights solid with filled markers, activations
+                // dashed with hollow ones.
+                Some((label, layer, GradientOf::Weights)) => Curve::new(
+                    &label,
+                    layer_color(layer, extra.series.len()),
+                    Marker::FilledCircle,
+                    records,
+                    value,
+                ),
+                Some((label, layer, GradientOf::Activations)) => Curve::new(
+                    &label,
+                    layer_color(layer, extra.series.len()),
+                    Marker::HollowCircle,
+                    records,
+                    value,
+                )
+                .dashed(),
+                None => Curve::new(
+                    name,
+                    PALETTE[index % PALETTE.len()],
+                    MARKER_CYCLE[index % MARKER_CYCLE.len()],
+                    records,
+                    value,
+                ),
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let has_positive_value = curves
@@ -501,8 +557,49 @@ fn extra_panel(
         curves,
         log_scale: extra.log_scale && has_positive_value,
         y_limits: (f64::NEG_INFINITY, f64::INFINITY),
+        min_span: 0.0,
         legend_position: SeriesLabelPosition::UpperRight,
     })
+}
+
+/// What a gradient-norm series measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GradientOf {
+    /// `‖∂J/∂W_k‖`.
+    Weights,
+    /// `‖∂J/∂z_k‖`.
+    Activations,
+}
+
+/// A metric key of `--grad-stats` (`grad_norm_W3`, `grad_norm_z1`) as a label for people
+/// (`‖∂J/∂W₃‖`), with its layer and what it measures; `None` for any other key.
+fn gradient_norm_series(name: &str) -> Option<(String, usize, GradientOf)> {
+    let rest = name.strip_prefix(crate::train::grad_stats::KEY_PREFIX)?;
+    let (kind, symbol) = match rest.chars().next()? {
+        'W' => (GradientOf::Weights, "W"),
+        'z' => (GradientOf::Activations, "z"),
+        _ => return None,
+    };
+    let digits = &rest[1..];
+    let layer: usize = digits.parse().ok()?;
+    const SUBSCRIPTS: [char; 10] = ['₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉'];
+    let subscript: String = digits
+        .bytes()
+        .map(|digit| SUBSCRIPTS[usize::from(digit - b'0')])
+        .collect();
+    Some((format!("‖∂J/∂{symbol}{subscript}‖"), layer, kind))
+}
+
+/// The colour of layer `layer` (from 1): the palette's colours while there are at most as
+/// many series as colours, else evenly spaced hues, so that no two layers share a colour.
+fn layer_color(layer: usize, series: usize) -> RGBColor {
+    let layers = series.div_ceil(2).max(1);
+    if layers <= PALETTE.len() {
+        return PALETTE[(layer.max(1) - 1) % PALETTE.len()];
+    }
+    let hue = (layer.max(1) - 1) as f64 / layers as f64;
+    let RGBAColor(red, green, blue, _) = HSLColor(hue, 0.65, 0.45).to_rgba();
+    RGBColor(red, green, blue)
 }
 
 /// Draws the title and the panels side by side on `root`.
@@ -814,6 +911,7 @@ fn value_range(panel: &Panel) -> (f64, f64) {
     } else {
         0.05 * high.abs().max(1e-3)
     };
+    let (low, high) = widened_to(low, high, panel.min_span, panel.y_limits);
     let mut range = (
         (low - margin).max(limit_low),
         (high + margin).min(limit_high),
@@ -822,6 +920,25 @@ fn value_range(panel: &Panel) -> (f64, f64) {
         range = (low - margin, high + margin);
     }
     range
+}
+
+/// `[low, high]` widened about its middle to at least `span`, shifted to stay within
+/// `limits` where it can.
+fn widened_to(low: f64, high: f64, span: f64, limits: (f64, f64)) -> (f64, f64) {
+    if high - low >= span {
+        return (low, high);
+    }
+    let middle = 0.5 * (low + high);
+    let (mut low, mut high) = (middle - 0.5 * span, middle + 0.5 * span);
+    if low < limits.0 {
+        high += limits.0 - low;
+        low = limits.0;
+    }
+    if high > limits.1 {
+        low = (low - (high - limits.1)).max(limits.0);
+        high = limits.1;
+    }
+    (low, high)
 }
 
 #[cfg(test)]
@@ -893,9 +1010,9 @@ mod tests {
             "Accuracy per epoch",
             "epoch",
             "loss",
-            "accuracy",
+            "accuracy (%)",
             "train loss L",
-            "train objective J",
+            "train objective J = L + λ/2 Σ‖W‖²",
             "validation loss",
             "test loss",
             "train accuracy",
@@ -943,14 +1060,14 @@ mod tests {
         plot_training_curves(&path, &records, "with gradient norms").unwrap();
         let svg = fs::read_to_string(&path).unwrap();
         assert!(svg.contains(&format!("width=\"{}\"", 3 * PANEL_WIDTH)));
-        assert!(has_text(&svg, "grad_norm_W1") && has_text(&svg, "grad_norm_W2"));
+        assert!(has_text(&svg, "‖∂J/∂W₁‖") && has_text(&svg, "‖∂J/∂W₂‖"));
         assert!(has_text(&svg, "Other values per epoch"));
 
         let panel =
             ExtraPanel::with_prefix(&records, "grad_norm_W2", "Gradient norm", "norm").unwrap();
         plot_training_curves_with_extra(&path, &records, "one norm", Some(&panel)).unwrap();
         let svg = fs::read_to_string(&path).unwrap();
-        assert!(has_text(&svg, "grad_norm_W2") && !has_text(&svg, "grad_norm_W1"));
+        assert!(has_text(&svg, "‖∂J/∂W₂‖") && !has_text(&svg, "‖∂J/∂W₁‖"));
         assert!(has_text(&svg, "Gradient norm") && has_text(&svg, "norm"));
     }
 
@@ -1018,14 +1135,14 @@ mod tests {
         let path = dir.path().join("diverged.svg");
         plot_training_curves(&path, &diverged, "diverged").unwrap();
         let svg = fs::read_to_string(&path).unwrap();
-        assert!(has_text(&svg, "train loss L") && has_text(&svg, "grad_norm_W1"));
+        assert!(has_text(&svg, "train loss L") && has_text(&svg, "‖∂J/∂W₁‖"));
 
         // Only non-finite losses on the training set: those curves are left out.
         plot_training_curves(&path, &diverged[2..], "nothing finite in L or J").unwrap();
         let svg = fs::read_to_string(&path).unwrap();
         assert!(!has_text(&svg, "train loss L") && !has_text(&svg, "train objective J"));
-        assert!(!has_text(&svg, "validation loss") && !has_text(&svg, "grad_norm_W1"));
-        assert!(has_text(&svg, "test loss") && has_text(&svg, "grad_norm_W2"));
+        assert!(!has_text(&svg, "validation loss") && !has_text(&svg, "‖∂J/∂W₁‖"));
+        assert!(has_text(&svg, "test loss") && has_text(&svg, "‖∂J/∂W₂‖"));
     }
 
     #[test]
@@ -1085,12 +1202,85 @@ mod tests {
     }
 
     #[test]
-    fn accuracy_range_stays_within_zero_and_one() {
+    fn accuracy_is_in_percent_and_stays_within_zero_and_a_hundred() {
         let mut records = run(3);
         records[0].train_accuracy = 1.0;
         records[1].train_accuracy = 0.0;
         let (low, high) = value_range(&accuracy_panel(&records));
-        assert_eq!((low, high), (0.0, 1.0));
+        assert_eq!((low, high), (0.0, 100.0));
+    }
+
+    #[test]
+    fn a_flat_accuracy_is_drawn_on_at_least_ten_points() {
+        // The sigmoid run of the README: 33.0 – 33.6 %, noise that must not fill the panel.
+        let mut records = run(4);
+        for (record, accuracy) in records.iter_mut().zip([0.330, 0.336, 0.333, 0.331]) {
+            record.train_accuracy = accuracy;
+            record.val_accuracy = None;
+            record.test_accuracy = None;
+        }
+        let (low, high) = value_range(&accuracy_panel(&records));
+        assert!(high - low >= MIN_ACCURACY_SPAN, "{low} .. {high}");
+        assert!(low <= 33.0 && high >= 33.6 && low >= 0.0 && high <= 100.0);
+        // Near a limit the span is kept by shifting, not cut.
+        for record in &mut records {
+            record.train_accuracy = 0.998;
+        }
+        let (low, high) = value_range(&accuracy_panel(&records));
+        assert!(
+            high <= 100.0 && high - low >= MIN_ACCURACY_SPAN,
+            "{low} .. {high}"
+        );
+    }
+
+    #[test]
+    fn the_objective_is_drawn_only_when_it_differs_from_the_loss() {
+        let mut records = run(3);
+        for record in &mut records {
+            record.train_objective = record.train_loss;
+        }
+        let labels: Vec<String> = loss_panel(&records)
+            .curves
+            .iter()
+            .map(|c| c.label.clone())
+            .collect();
+        assert!(labels.contains(&"train loss L (= objective J)".to_string()));
+        assert!(!labels.iter().any(|l| l.starts_with("train objective")));
+        records[1].train_objective = records[1].train_loss + 0.01;
+        let labels: Vec<String> = loss_panel(&records)
+            .curves
+            .iter()
+            .map(|c| c.label.clone())
+            .collect();
+        assert!(labels.contains(&"train loss L".to_string()));
+        assert!(labels.iter().any(|l| l.starts_with("train objective J")));
+    }
+
+    #[test]
+    fn gradient_norm_series_read_as_norms_with_one_colour_per_layer() {
+        assert_eq!(
+            gradient_norm_series("grad_norm_W12"),
+            Some(("‖∂J/∂W₁₂‖".to_string(), 12, GradientOf::Weights))
+        );
+        assert_eq!(
+            gradient_norm_series("grad_norm_z3"),
+            Some(("‖∂J/∂z₃‖".to_string(), 3, GradientOf::Activations))
+        );
+        assert_eq!(gradient_norm_series("grad_norm_b1"), None);
+        assert_eq!(gradient_norm_series("learning_rate"), None);
+        // Six layers (11 series): six distinct colours; thirty layers: thirty distinct ones.
+        for layers in [6usize, 30] {
+            let series = 2 * layers - 1;
+            let mut colours: Vec<(u8, u8, u8)> = (1..=layers)
+                .map(|layer| {
+                    let RGBColor(r, g, b) = layer_color(layer, series);
+                    (r, g, b)
+                })
+                .collect();
+            colours.sort();
+            colours.dedup();
+            assert_eq!(colours.len(), layers);
+        }
     }
 
     #[test]
