@@ -75,8 +75,9 @@ pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value = "10", value_parser = count)]
     pub epochs: usize,
-    /// Stop after exactly N parameter updates (instead of --epochs).
-    #[arg(long, value_parser = count)]
+    /// Stop after exactly N parameter updates (instead of --epochs; giving both is a usage
+    /// error).
+    #[arg(long, value_parser = count, conflicts_with = "epochs")]
     pub steps: Option<usize>,
     /// Samples per minibatch (the last, partial batch is used).
     #[arg(long, default_value = "256", value_parser = count)]
