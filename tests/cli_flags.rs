@@ -49,3 +49,73 @@ fn a_missing_dataset_folder_lists_the_names_without_a_far_fetched_suggestion() {
     assert!(message.contains("neither a dataset name"), "{message}");
     assert!(!message.contains("did you mean"), "{message}");
 }
+
+#[test]
+fn grad_stats_alone_prints_its_table_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backprop(
+        dir.path(),
+        &[
+            "train",
+            "--hidden",
+            "8,8",
+            "--epochs",
+            "2",
+            "--grad-stats",
+            "--threads",
+            "1",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let title = lines
+        .iter()
+        .position(|l| l.starts_with("gradient norms"))
+        .unwrap_or_else(|| panic!("no table in:\n{text}"));
+    let header: Vec<&str> = lines[title + 1].split_whitespace().collect();
+    assert_eq!(
+        header,
+        [
+            "epoch",
+            "‖∂J/∂W1‖",
+            "‖∂J/∂W2‖",
+            "‖∂J/∂W3‖",
+            "‖∂J/∂z1‖",
+            "‖∂J/∂z2‖"
+        ]
+    );
+    for (epoch, line) in lines[title + 2..title + 4].iter().enumerate() {
+        let cells: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(cells.len(), 6, "{line}");
+        assert_eq!(cells[0], (epoch + 1).to_string());
+        for cell in &cells[1..] {
+            let value: f64 = cell.parse().unwrap_or_else(|_| panic!("{line}"));
+            assert!(value.is_finite() && value > 0.0, "{line}");
+        }
+    }
+}
+
+#[test]
+fn grad_stats_with_metrics_leaves_the_console_to_the_metrics_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backprop(
+        dir.path(),
+        &[
+            "train",
+            "--hidden",
+            "8",
+            "--epochs",
+            "1",
+            "--grad-stats",
+            "--metrics",
+            "m.jsonl",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    assert!(!stdout(&out).contains("gradient norms"), "{}", stdout(&out));
+    let records = metrics(&dir.path().join("m.jsonl"));
+    assert!(records[0].get("grad_norm_W1").is_some());
+}
