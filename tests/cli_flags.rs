@@ -119,3 +119,19 @@ fn grad_stats_with_metrics_leaves_the_console_to_the_metrics_file() {
     let records = metrics(&dir.path().join("m.jsonl"));
     assert!(records[0].get("grad_norm_W1").is_some());
 }
+
+#[test]
+fn completion_scripts_cover_the_commands_for_each_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = backprop(dir.path(), &["completions", shell]);
+        assert_success(&out);
+        let script = stdout(&out);
+        assert!(script.len() > 100, "{shell}: {script}");
+        assert!(script.contains("train"), "{shell}");
+        assert!(script.contains("grad-stats"), "{shell}");
+    }
+    let out = backprop(dir.path(), &["completions", "bsh"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bash"), "{}", stderr(&out));
+}
