@@ -35,6 +35,8 @@ enum Command {
     /// Serve the playground page: train on 2-D data in the browser's view and watch forward
     /// and backward propagation on the D2L network's graph (127.0.0.1:8020 by default).
     Serve(cli::serve::ServeArgs),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell.
+    Completions(cli::completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +62,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => cli::graph::run(args),
         Command::Explain(args) => cli::explain::run(args),
         Command::Serve(args) => cli::serve::run(args),
+        Command::Completions(args) => cli::completions::run(args, &mut Cli::command()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -427,7 +427,7 @@ fn cases() -> Vec<Case> {
         command(&["graph", "--model", "deep.safetensors"], 2, "--model deep.safetensors has 1001 hidden layers; graph and explain show at most 1000"),
         command(&["explain", "--model", "deep.safetensors"], 2, "has 1001 hidden layers"),
         command(&["graph", "--hidden", &["1"; 1001].join(",")], 2, "has 1001 hidden layers"),
-        train("imagenet", &[], 1, "--dataset 'imagenet' is neither a dataset name"),
+        train("imagenet", &[], 2, "--dataset 'imagenet' is neither a dataset name"),
         train("good", &["--plot", "curves.txt"], 1, "curves.txt"),
     ]
 }

@@ -223,7 +223,7 @@ fn bad_input_is_a_one_line_error() {
         ),
         (
             &["explain", "--dataset", "no-such-folder"],
-            1,
+            2,
             "neither a dataset name",
         ),
         (&["explain", "--format", "html"], 2, "invalid value 'html'"),

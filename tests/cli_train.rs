@@ -517,7 +517,7 @@ fn bad_flags_are_usage_errors_and_write_nothing() {
         assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
     }
     let out = backprop(dir.path(), &["train", "--dataset", "imagenet"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("neither a dataset name"),
         "{}",

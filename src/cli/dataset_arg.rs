@@ -1,5 +1,6 @@
 //! The `--dataset` flag: a built-in generator, a named download, or a folder of IDX files.
 
+use super::exit_status::UsageError;
 use anyhow::{Context, Result};
 use backprop::data::{
     blobs, circles, load_folder, load_named, spiral, xor, BlobsConfig, CirclesConfig, NamedDataset,
@@ -50,6 +51,9 @@ pub fn load_splits(spec: &str, data_dir: Option<&Path>, progress: bool) -> Resul
         }
         folder => {
             let path = Path::new(folder);
+            if !path.exists() {
+                return Err(UsageError(unknown_dataset_message(folder)).into());
+            }
             if !path.is_dir() {
                 anyhow::bail!(
                     "--dataset '{folder}' is neither a dataset name ({DATASET_NAMES}) nor a folder"
@@ -60,4 +64,50 @@ pub fn load_splits(spec: &str, data_dir: Option<&Path>, progress: bool) -> Resul
         }
     };
     Ok(splits)
+}
+
+/// The largest edit distance at which an unknown `--dataset` value is taken for a misspelt
+/// built-in name.
+const MAX_SUGGESTION_DISTANCE: usize = 3;
+
+/// The one-line message for a `--dataset` value that is neither a built-in name nor an
+/// existing path: the built-in names, and the closest of them (by Levenshtein distance) when
+/// it is a likely misspelling.
+fn unknown_dataset_message(value: &str) -> String {
+    let closest = DATASET_NAMES
+        .split(", ")
+        .map(|name| (strsim::levenshtein(value, name), name))
+        .min()
+        .filter(|&(distance, _)| distance <= MAX_SUGGESTION_DISTANCE);
+    let suggestion = closest.map_or(String::new(), |(_, name)| {
+        format!(" (did you mean '{name}'?)")
+    });
+    format!(
+        "--dataset '{value}' is neither a dataset name nor an existing folder{suggestion}; \
+         the names are {DATASET_NAMES}"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_name_gets_the_closest_built_in_name() {
+        let message = unknown_dataset_message("spirall");
+        assert!(message.contains("(did you mean 'spiral'?)"), "{message}");
+        assert!(message.contains(DATASET_NAMES), "{message}");
+        let message = unknown_dataset_message("fashion_mnist");
+        assert!(
+            message.contains("did you mean 'fashion-mnist'"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_far_away_value_gets_no_suggestion() {
+        let message = unknown_dataset_message("/nowhere/my-images");
+        assert!(!message.contains("did you mean"), "{message}");
+        assert!(message.contains(DATASET_NAMES), "{message}");
+    }
 }

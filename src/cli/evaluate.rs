@@ -210,18 +210,16 @@ fn load_split(args: &EvalArgs, record: &TrainingRecord) -> Result<(String, Datas
             args.model.display()
         ),
     };
-    let splits =
-        load_splits(&dataset, args.data_dir.as_deref(), !args.json).with_context(|| {
-            if recorded {
-                format!(
-                    "the model {} was trained on --dataset {dataset} (recorded in its metadata), \
-                 which cannot be loaded here; give --dataset",
-                    args.model.display()
-                )
-            } else {
-                format!("loading --dataset {dataset}")
-            }
-        })?;
+    // A recorded data set that cannot be loaded is the file's problem, not a usage error.
+    let splits = match load_splits(&dataset, args.data_dir.as_deref(), !args.json) {
+        Ok(splits) => splits,
+        Err(error) if recorded => bail!(
+            "the model {} was trained on --dataset {dataset} (recorded in its metadata), which \
+             cannot be loaded here; give --dataset: {error:#}",
+            args.model.display()
+        ),
+        Err(error) => return Err(error.context(format!("loading --dataset {dataset}"))),
+    };
     let val_fraction = args.val_fraction.or(record.val_fraction).unwrap_or(0.0);
     let data = match args.split {
         EvalSplit::Test => splits.test.with_context(|| {

@@ -2,6 +2,7 @@
 //! over the library.
 
 pub mod checkpoint_writer;
+pub mod completions;
 pub mod dataset_arg;
 pub mod evaluate;
 pub mod exit_status;

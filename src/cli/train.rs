@@ -19,7 +19,7 @@ use backprop::model_io::import::ImportChoices;
 use backprop::nn::memory::memory_picture;
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
-use backprop::train::grad_stats::{GradientStatistics, KEY_PREFIX};
+use backprop::train::grad_stats::{self, GradientStatistics, KEY_PREFIX};
 use backprop::train::metrics::MetricsLog;
 use backprop::train::{EpochRecord, TrainConfig, TrainData, TrainError, Trainer, TrainingObserver};
 use backprop::viz::plot::{plot_training_curves, plot_training_curves_with_extra, ExtraPanel};
@@ -75,8 +75,9 @@ pub struct TrainArgs {
     /// Passes over the training set.
     #[arg(long, default_value = "10", value_parser = count)]
     pub epochs: usize,
-    /// Stop after exactly N parameter updates (instead of --epochs).
-    #[arg(long, value_parser = count)]
+    /// Stop after exactly N parameter updates (instead of --epochs; giving both is a usage
+    /// error).
+    #[arg(long, value_parser = count, conflicts_with = "epochs")]
     pub steps: Option<usize>,
     /// Samples per minibatch (the last, partial batch is used).
     #[arg(long, default_value = "256", value_parser = count)]
@@ -98,7 +99,7 @@ pub struct TrainArgs {
     pub plot: Option<PathBuf>,
     /// Record per epoch the norms of dJ/dW_k and of each hidden layer's dJ/dz_k (mean over
     /// the epoch's steps) into the metrics (grad_norm_W1, grad_norm_z1, ...) and a third,
-    /// log-scale panel of the plot.
+    /// log-scale panel of the plot; without --metrics or --plot, printed as a table at the end.
     #[arg(long)]
     pub grad_stats: bool,
     /// Where to write the trained model (safetensors).
@@ -168,6 +169,7 @@ fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Resul
     save_trained_model(args, threads, &start.mlp, &data.train, steps)?;
     draw_plot(args, &start.mlp, &reporter.records)?;
     report_other_outputs(args);
+    report_gradient_statistics(args, &reporter.records);
     Ok(true)
 }
 
@@ -455,6 +457,17 @@ fn report_other_outputs(args: &TrainArgs) {
     }
     if writes_checkpoints(args) {
         println!("checkpoint written to {}", args.checkpoint_path().display());
+    }
+}
+
+/// Under `--grad-stats` without `--metrics` or `--plot` (which would show the statistics),
+/// prints their table, one row per epoch.
+fn report_gradient_statistics(args: &TrainArgs, records: &[EpochRecord]) {
+    if !args.grad_stats || args.metrics.is_some() || args.plot.is_some() {
+        return;
+    }
+    if let Some(table) = grad_stats::table(records) {
+        println!("{table}");
     }
 }
 

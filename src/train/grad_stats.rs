@@ -15,6 +15,7 @@
 
 use super::metrics::EpochRecord;
 use super::trainer::{StepProgress, TrainingObserver};
+use crate::format;
 use crate::nn::Mlp;
 use std::collections::BTreeMap;
 
@@ -84,6 +85,75 @@ impl TrainingObserver for GradientStatistics<'_> {
     }
 }
 
+/// The gradient statistics of `records` as a text table for the console: one row per
+/// epoch, one right-aligned column per statistic (`‖∂J/∂W1‖`, ..., then `‖∂J/∂z1‖`, ...,
+/// each in layer order), the values written by [`format::short_number`]; `None` when no
+/// record holds a statistic.
+pub fn table(records: &[EpochRecord]) -> Option<String> {
+    let mut keys: Vec<(char, usize, &str)> = Vec::new();
+    for record in records {
+        for key in record.extra.keys() {
+            let Some(name) = key.strip_prefix(KEY_PREFIX) else {
+                continue;
+            };
+            let mut chars = name.chars();
+            let (Some(kind), Ok(layer)) = (chars.next(), chars.as_str().parse::<usize>()) else {
+                continue;
+            };
+            if !keys.iter().any(|&(_, _, k)| k == key) {
+                keys.push((kind, layer, key));
+            }
+        }
+    }
+    if keys.is_empty() {
+        return None;
+    }
+    keys.sort();
+    let mut rows = vec![std::iter::once("epoch".to_string())
+        .chain(
+            keys.iter()
+                .map(|&(kind, layer, _)| format!("‖∂J/∂{kind}{layer}‖")),
+        )
+        .collect::<Vec<_>>()];
+    for record in records {
+        rows.push(
+            std::iter::once(record.epoch.to_string())
+                .chain(keys.iter().map(|&(_, _, key)| {
+                    record
+                        .extra
+                        .get(key)
+                        .map_or("-".to_string(), |&v| format::short_number(v))
+                }))
+                .collect(),
+        );
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|column| {
+            rows.iter()
+                .map(|row| row[column].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .zip(&widths)
+                .map(|(cell, &width)| {
+                    let pad = width - cell.chars().count();
+                    format!("{}{cell}", " ".repeat(pad))
+                })
+                .collect::<Vec<_>>()
+                .join("  ")
+        })
+        .collect();
+    Some(format!(
+        "gradient norms (mean over each epoch's steps):\n{}",
+        lines.join("\n")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +220,44 @@ mod tests {
             );
             assert!(record.extra.values().all(|v| v.is_finite() && *v > 0.0));
         }
+        let table = table(&collect.0).unwrap();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 4, "{table}");
+        let header: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(
+            header,
+            [
+                "epoch",
+                "‖∂J/∂W1‖",
+                "‖∂J/∂W2‖",
+                "‖∂J/∂W3‖",
+                "‖∂J/∂z1‖",
+                "‖∂J/∂z2‖"
+            ]
+        );
+        let first: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(first[0], "1");
+        assert_eq!(
+            first[1],
+            format::short_number(collect.0[0].extra["grad_norm_W1"])
+        );
+        assert!(super::table(&[]).is_none());
+    }
+
+    #[test]
+    fn layers_past_nine_come_after_nine_in_the_table() {
+        let mut record: EpochRecord = serde_json::from_str(
+            r#"{"epoch":1,"step":1,"train_loss":1,"train_objective":1,"train_accuracy":0.5,"epoch_seconds":1,"samples_per_second":1}"#,
+        )
+        .unwrap();
+        for k in [1, 2, 9, 10] {
+            record.extra.insert(format!("grad_norm_W{k}"), k as f64);
+        }
+        let table = table(&[record]).unwrap();
+        let header: Vec<&str> = table.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(
+            header,
+            ["epoch", "‖∂J/∂W1‖", "‖∂J/∂W2‖", "‖∂J/∂W9‖", "‖∂J/∂W10‖"]
+        );
     }
 }
