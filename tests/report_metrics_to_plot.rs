@@ -48,7 +48,7 @@ fn a_metrics_log_read_back_plots_as_svg_and_png() {
         "integration run",
         "train loss L",
         "validation accuracy",
-        "grad_norm_W1",
+        "‖∂J/∂W₁‖",
     ] {
         assert!(svg.contains(label), "missing {label}");
     }
