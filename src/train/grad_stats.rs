@@ -22,6 +22,39 @@ use std::collections::BTreeMap;
 /// The key prefix of every gradient statistic in [`EpochRecord::extra`].
 pub const KEY_PREFIX: &str = "grad_norm_";
 
+/// What a gradient statistic measures; weights sort before activations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum GradientOf {
+    /// `‖∂J/∂W_k‖` (key `grad_norm_W{k}`).
+    Weights,
+    /// `‖∂J/∂z_k‖` (key `grad_norm_z{k}`).
+    Activations,
+}
+
+impl GradientOf {
+    /// The symbol the statistic differentiates by: `W` or `z`.
+    pub fn symbol(self) -> char {
+        match self {
+            GradientOf::Weights => 'W',
+            GradientOf::Activations => 'z',
+        }
+    }
+}
+
+/// Reads a statistic's key (`grad_norm_W3`, `grad_norm_z1`) back into what it measures and
+/// its layer (from 1); `None` for any other key. The one reader of the keys this module
+/// writes.
+pub fn parse_key(key: &str) -> Option<(GradientOf, usize)> {
+    let name = key.strip_prefix(KEY_PREFIX)?;
+    let kind = match name.chars().next()? {
+        'W' => GradientOf::Weights,
+        'z' => GradientOf::Activations,
+        _ => return None,
+    };
+    let layer = name[1..].parse().ok()?;
+    Some((kind, layer))
+}
+
 /// An observer that adds gradient norms to each epoch's record, then hands every event on
 /// to `inner`.
 pub struct GradientStatistics<'a> {
@@ -90,14 +123,10 @@ impl TrainingObserver for GradientStatistics<'_> {
 /// each in layer order), the values written by [`format::short_number`]; `None` when no
 /// record holds a statistic.
 pub fn table(records: &[EpochRecord]) -> Option<String> {
-    let mut keys: Vec<(char, usize, &str)> = Vec::new();
+    let mut keys: Vec<(GradientOf, usize, &str)> = Vec::new();
     for record in records {
         for key in record.extra.keys() {
-            let Some(name) = key.strip_prefix(KEY_PREFIX) else {
-                continue;
-            };
-            let mut chars = name.chars();
-            let (Some(kind), Ok(layer)) = (chars.next(), chars.as_str().parse::<usize>()) else {
+            let Some((kind, layer)) = parse_key(key) else {
                 continue;
             };
             if !keys.iter().any(|&(_, _, k)| k == key) {
@@ -112,7 +141,7 @@ pub fn table(records: &[EpochRecord]) -> Option<String> {
     let mut rows = vec![std::iter::once("epoch".to_string())
         .chain(
             keys.iter()
-                .map(|&(kind, layer, _)| format!("‖∂J/∂{kind}{layer}‖")),
+                .map(|&(kind, layer, _)| format!("‖∂J/∂{}{layer}‖", kind.symbol())),
         )
         .collect::<Vec<_>>()];
     for record in records {

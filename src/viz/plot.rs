@@ -26,6 +26,7 @@ use plotters_backend::{BackendCoord, DrawingErrorKind};
 use thiserror::Error;
 
 use crate::atomic_file::{write_atomically, write_bytes_atomically};
+use crate::train::grad_stats::{self, GradientOf};
 use crate::train::metrics::EpochRecord;
 
 /// Width in pixels of one panel of the figure.
@@ -562,32 +563,17 @@ fn extra_panel(
     })
 }
 
-/// What a gradient-norm series measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum GradientOf {
-    /// `‖∂J/∂W_k‖`.
-    Weights,
-    /// `‖∂J/∂z_k‖`.
-    Activations,
-}
-
 /// A metric key of `--grad-stats` (`grad_norm_W3`, `grad_norm_z1`) as a label for people
 /// (`‖∂J/∂W₃‖`), with its layer and what it measures; `None` for any other key.
 fn gradient_norm_series(name: &str) -> Option<(String, usize, GradientOf)> {
-    let rest = name.strip_prefix(crate::train::grad_stats::KEY_PREFIX)?;
-    let (kind, symbol) = match rest.chars().next()? {
-        'W' => (GradientOf::Weights, "W"),
-        'z' => (GradientOf::Activations, "z"),
-        _ => return None,
-    };
-    let digits = &rest[1..];
-    let layer: usize = digits.parse().ok()?;
     const SUBSCRIPTS: [char; 10] = ['₀', '₁', '₂', '₃', '₄', '₅', '₆', '₇', '₈', '₉'];
-    let subscript: String = digits
+    let (kind, layer) = grad_stats::parse_key(name)?;
+    let subscript: String = layer
+        .to_string()
         .bytes()
         .map(|digit| SUBSCRIPTS[usize::from(digit - b'0')])
         .collect();
-    Some((format!("‖∂J/∂{symbol}{subscript}‖"), layer, kind))
+    Some((format!("‖∂J/∂{}{subscript}‖", kind.symbol()), layer, kind))
 }
 
 /// The colour of layer `layer` (from 1): the palette's colours while there are at most as
