@@ -74,6 +74,7 @@ pub struct EvalArgs {
 #[derive(Debug, Default)]
 struct TrainingRecord {
     dataset: Option<String>,
+    data_dir: Option<PathBuf>,
     val_fraction: Option<f64>,
     batch_size: Option<usize>,
     threads: Option<usize>,
@@ -96,6 +97,7 @@ impl TrainingRecord {
         };
         TrainingRecord {
             dataset: value["dataset"].as_str().map(String::from),
+            data_dir: value["data_dir"].as_str().map(PathBuf::from),
             val_fraction: value["val_fraction"]
                 .as_f64()
                 .filter(|f| (0.0..1.0).contains(f)),
@@ -211,7 +213,13 @@ fn load_split(args: &EvalArgs, record: &TrainingRecord) -> Result<(String, Datas
         ),
     };
     // A recorded data set that cannot be loaded is the file's problem, not a usage error.
-    let splits = match load_splits(&dataset, args.data_dir.as_deref(), !args.json) {
+    // The recorded `--data-dir` goes with the recorded data set only.
+    let data_dir = match (&args.data_dir, recorded) {
+        (Some(dir), _) => Some(dir.as_path()),
+        (None, true) => record.data_dir.as_deref(),
+        (None, false) => None,
+    };
+    let splits = match load_splits(&dataset, data_dir, !args.json) {
         Ok(splits) => splits,
         Err(error) if recorded => bail!(
             "the model {} was trained on --dataset {dataset} (recorded in its metadata), which \

@@ -806,6 +806,11 @@ fn join(sizes: &[usize]) -> String {
 fn training_description(args: &TrainArgs, threads: usize, steps: u64) -> String {
     serde_json::json!({
         "dataset": args.dataset,
+        // Absolute, so that `eval --model` finds the files from any folder.
+        "data_dir": args
+            .data_dir
+            .as_ref()
+            .map(|dir| std::path::absolute(dir).unwrap_or_else(|_| dir.clone()).display().to_string()),
         "val_fraction": args.val_fraction,
         "optimizer": args.optimizer.name(),
         "lr": args.lr,
