@@ -2,7 +2,8 @@
 
 use super::model_source::{open_model, ImportFlags};
 use anyhow::{bail, Result};
-use backprop::data::png_input::load_grayscale_image;
+use backprop::data::mnist_framing::{frame_like_mnist, MNIST_SIDE};
+use backprop::data::png_input::{load_grey_picture, resize_picture};
 use backprop::nn::Loss;
 use backprop::tensor::Tensor;
 use clap::Args;
@@ -17,13 +18,23 @@ pub struct PredictArgs {
     model: PathBuf,
     #[command(flatten)]
     import: ImportFlags,
-    /// A PNG image; it is converted to grayscale and resized to the model's input.
+    /// A PNG image; it is converted to grayscale, and then, for a model of 28 x 28 inputs,
+    /// framed as MNIST framed its digits (scaled into a 20 x 20 box, centred by its centre of
+    /// mass); other models get it resized to their input.
     #[arg(long)]
     image: PathBuf,
     /// Invert the image (x = 1 - gray), for a dark digit on a light background: MNIST
-    /// digits are light on dark.
+    /// digits are light on dark. Without it, a light background is detected from the
+    /// picture's border and inverted, with a note.
     #[arg(long)]
     invert: bool,
+    /// Use the picture as it is: grey levels resized to the model's input, no MNIST framing
+    /// and no inversion unless --invert.
+    #[arg(long)]
+    as_is: bool,
+    /// List every class, not the three most probable.
+    #[arg(long)]
+    all: bool,
 }
 
 /// Runs `backprop predict`.
@@ -45,12 +56,30 @@ pub fn run(args: &PredictArgs) -> Result<bool> {
             (side, side)
         }
     };
-    let mut pixels = load_grayscale_image(&args.image, cols, rows)?;
-    if args.invert {
-        for p in &mut pixels {
-            *p = 1.0 - *p;
-        }
+    let picture = load_grey_picture(&args.image)?;
+    let invert = args.invert || (!args.as_is && picture.has_light_background());
+    if invert && !args.invert {
+        eprintln!(
+            "note: {} has a light background; inverted to light ink on dark, as MNIST \
+             (--as-is keeps it)",
+            args.image.display()
+        );
     }
+    let pixels = if (rows, cols) == (MNIST_SIDE, MNIST_SIDE) && !args.as_is {
+        frame_like_mnist(&picture.ink(invert), picture.width, picture.height)
+    } else {
+        resize_picture(&picture, cols, rows)
+            .into_iter()
+            .map(|level| {
+                let level = (level / 255.0) as f32;
+                if invert {
+                    1.0 - level
+                } else {
+                    level
+                }
+            })
+            .collect()
+    };
     let x = Tensor::from_vec(1, inputs, pixels).expect("the image has rows x cols pixels");
     let logits = loaded.mlp.predict(&x)?;
     let o = logits.row(0);
@@ -58,10 +87,14 @@ pub fn run(args: &PredictArgs) -> Result<bool> {
     let exps: Vec<f64> = o.iter().map(|&v| ((v - max) as f64).exp()).collect();
     let sum: f64 = exps.iter().sum();
     let best = backprop::nn::mlp::argmax(o);
+    // Most probable first; ties keep the lower class first (a stable sort).
+    let mut ranked: Vec<usize> = (0..exps.len()).collect();
+    ranked.sort_by(|&a, &b| exps[b].total_cmp(&exps[a]));
+    ranked.truncate(if args.all { exps.len() } else { 3 });
     println!("class  probability");
-    for (class, e) in exps.iter().enumerate() {
+    for class in ranked {
         let marker = if class == best { "  <- predicted" } else { "" };
-        println!("{class:>5}  {:>10.6}{marker}", e / sum);
+        println!("{class:>5}  {:>10.6}{marker}", exps[class] / sum);
     }
     Ok(true)
 }

@@ -11,6 +11,7 @@
 //! Every failure is a [`DataError`] whose message names the file or setting at fault and
 //! what was expected; no input, however malformed, makes this module panic.
 
+mod area_resize;
 mod blobs;
 mod circles;
 mod dataset;
@@ -20,6 +21,7 @@ mod fingerprint;
 mod folder;
 mod idx;
 mod idx_writer;
+pub mod mnist_framing;
 mod named;
 mod planar;
 pub mod png_input;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use image::{DynamicImage, GrayImage, ImageFormat, ImageReader, Limits, Luma};
 use thiserror::Error;
 
+use super::area_resize;
+use super::mnist_framing::GreyPicture;
 use super::regular_file::{read_regular, RegularFileError};
 
 /// The eight bytes every PNG file starts with.
@@ -128,6 +130,17 @@ pub fn load_grayscale_image(
     if width.checked_mul(height).is_none() {
         return Err(ImageInputError::TargetTooLarge { width, height });
     }
+    let picture = load_grey_picture(path)?;
+    Ok(resize_picture(&picture, width, height)
+        .into_iter()
+        .map(|level| (level / 255.0) as f32)
+        .collect())
+}
+
+/// Reads the PNG at `path` as 8-bit grey levels at its own size, with the checks and the
+/// conversions of [`load_grayscale_image`] (regular file, size limits, any colour type,
+/// transparency over white), without resizing.
+pub fn load_grey_picture(path: &Path) -> Result<GreyPicture, ImageInputError> {
     let bytes =
         read_regular(path, MAX_IMAGE_FILE_BYTES, "a PNG image").map_err(|error| match error {
             RegularFileError::Io { error, .. } if error.kind() == io::ErrorKind::NotFound => {
@@ -175,10 +188,11 @@ pub fn load_grayscale_image(
     }
     let grey = grey_over_white(&decoded);
     drop(decoded);
-    Ok(resize_by_area_averaging(&grey, width, height)
-        .into_iter()
-        .map(|level| (level / 255.0) as f32)
-        .collect())
+    Ok(GreyPicture {
+        width: grey.width() as usize,
+        height: grey.height() as usize,
+        levels: grey.into_raw(),
+    })
 }
 
 /// The width and height in a PNG's header (the `IHDR` chunk, which must come first), if the
@@ -204,47 +218,17 @@ fn grey_over_white(picture: &DynamicImage) -> GrayImage {
     })
 }
 
-/// Resizes `grey` to `width x height` by area averaging; returns grey levels (0 to 255, not
-/// rounded), row-major. Each output row sums the source rows under it, each first resized to
-/// `width` columns, so nothing but the output and one resized row is held.
-fn resize_by_area_averaging(grey: &GrayImage, width: usize, height: usize) -> Vec<f64> {
-    let (source_width, source_height) = (grey.width() as usize, grey.height() as usize);
-    let source = grey.as_raw();
-    let mut narrowed_row = vec![0.0f64; width];
-    let mut resized = vec![0.0f64; height * width];
-    for (output_row, resized_row) in resized.chunks_exact_mut(width).enumerate() {
-        for (row, weight) in area_weights(source_height, height, output_row) {
-            // Horizontal pass: the source row resized to `width` columns.
-            let source_row = &source[row * source_width..(row + 1) * source_width];
-            for (column, output) in narrowed_row.iter_mut().enumerate() {
-                *output = area_weights(source_width, width, column)
-                    .map(|(cell, weight)| weight * f64::from(source_row[cell]))
-                    .sum();
-            }
-            // Vertical pass: the narrowed row added in with its weight.
-            for (output, &value) in resized_row.iter_mut().zip(&narrowed_row) {
-                *output += weight * value;
-            }
-        }
-    }
-    resized
-}
-
-/// For output cell `output` of `target` cells along one axis, the source cells (of
-/// `source`) it overlaps and the fraction of the output cell each covers (the fractions sum
-/// to 1).
-///
-/// Both axes are measured in units of `1 / (source * target)` of the full length, so that
-/// source cell `i` spans `[i * target, (i + 1) * target)` and output cell `o` spans
-/// `[o * source, (o + 1) * source)`; the overlaps are then exact integers.
-fn area_weights(source: usize, target: usize, output: usize) -> impl Iterator<Item = (usize, f64)> {
-    let (start, end) = (output * source, (output + 1) * source);
-    let first = start / target;
-    let last = (end - 1) / target;
-    (first..=last).filter_map(move |cell| {
-        let overlap = end.min((cell + 1) * target) - start.max(cell * target);
-        (overlap > 0).then(|| (cell, overlap as f64 / source as f64))
-    })
+/// Resizes `picture` to `width x height` by area averaging; returns grey levels (0 to 255,
+/// not rounded), row-major.
+pub fn resize_picture(picture: &GreyPicture, width: usize, height: usize) -> Vec<f64> {
+    let stride = picture.width;
+    area_resize::resize_by_area_averaging(
+        picture.width,
+        picture.height,
+        |x, y| f64::from(picture.levels[y * stride + x]),
+        width,
+        height,
+    )
 }
 
 #[cfg(test)]
@@ -535,20 +519,5 @@ mod tests {
         }
         let error = load_grayscale_image(missing, usize::MAX, 2).unwrap_err();
         assert!(matches!(error, ImageInputError::TargetTooLarge { .. }));
-    }
-
-    #[test]
-    fn area_weights_of_each_output_cell_sum_to_one() {
-        for (source, target) in [(56, 28), (28, 28), (3, 2), (2, 5), (7, 3), (1, 4), (100, 1)] {
-            for output in 0..target {
-                let weights: Vec<_> = area_weights(source, target, output).collect();
-                let total: f64 = weights.iter().map(|&(_, w)| w).sum();
-                assert!(
-                    (total - 1.0).abs() < 1e-12,
-                    "{source}->{target}: {weights:?}"
-                );
-                assert!(weights.iter().all(|&(cell, w)| cell < source && w > 0.0));
-            }
-        }
     }
 }
