@@ -58,15 +58,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--peak", type=float, required=True, help="GFLOP/s of one large product")
+    parser.add_argument("--peak", type=float, required=True, help="the FMA peak in GFLOP/s (register loop, same threads)")
     parser.add_argument("--only", help="run only the workloads whose name contains this")
     args = parser.parse_args()
     script = Path(__file__).with_name("pytorch_mlp.py")
     work = Path(tempfile.mkdtemp(prefix="backprop-compare-"))
 
     print(f"threads {args.threads}, {args.samples} samples, {args.epochs} epochs x {args.rounds} rounds, "
-          f"alternating; matrix-product peak {args.peak:.0f} GFLOP/s\n")
-    print("| workload | program | epoch s | samples/s | GFLOP/s | % of peak | peak RSS | speed vs PyTorch | RSS vs PyTorch |")
+          f"alternating; FMA peak (register loop) {args.peak:.0f} GFLOP/s\n")
+    print("| workload | program | epoch s | samples/s | GFLOP/s | % of FMA peak | peak RSS | speed vs PyTorch | RSS vs PyTorch |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, hidden, batch, activation in WORKLOADS:
         if args.only and args.only not in name:

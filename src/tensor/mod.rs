@@ -6,7 +6,8 @@
 //! rule of §4.7 explicit and every kernel a plain loop over a contiguous slice.
 
 mod element;
-pub(crate) mod isa;
+pub mod fma_peak;
+pub mod isa;
 pub(crate) mod kernels;
 pub mod matmul;
 pub(crate) mod sgemm;
