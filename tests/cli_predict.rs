@@ -102,6 +102,7 @@ fn a_small_dark_on_light_digit_in_a_corner_is_framed_inverted_and_recognised() {
     );
     assert_success(&trained);
 
+    let mut recognised_as_is = 0;
     for class in 0..3 {
         // Small, in the top-left corner of a 120 x 120 picture: far from anything trained on
         // until it is framed.
@@ -151,7 +152,23 @@ fn a_small_dark_on_light_digit_in_a_corner_is_framed_inverted_and_recognised() {
             "the twin gives the same class: {paper:?}"
         );
         assert!(plain.windows(2).all(|w| w[0].1 >= w[1].1), "{plain:?}");
+
+        let as_is = backprop(
+            dir.path(),
+            &[
+                "predict",
+                "--model",
+                "shapes.safetensors",
+                "--image",
+                light_on_dark.to_str().unwrap(),
+                "--as-is",
+            ],
+        );
+        assert_success(&as_is);
+        recognised_as_is += usize::from(ranking(&stdout(&as_is))[0].0 == class);
     }
+    // Without the framing, a digit in a corner is not what the network learned.
+    assert!(recognised_as_is < 3, "all three recognised without framing");
 }
 
 #[test]
