@@ -1,5 +1,6 @@
 //! `backprop predict`: class probabilities for one grayscale image.
 
+use super::help_text;
 use super::model_source::{open_model, ImportFlags};
 use anyhow::{bail, Result};
 use backprop::data::png_input::load_grayscale_image;
@@ -11,19 +12,22 @@ use std::path::PathBuf;
 /// Flags of `backprop predict`.
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// The model file: as `backprop train --out` writes it, a PyTorch state dict of
-    /// nn.Linear layers, or plain W1 .. Wk (safetensors).
-    #[arg(long)]
+    /// A PNG image, converted to grayscale and resized to the model's input.
+    #[arg(long, value_name = "FILE", help_heading = help_text::DATA)]
+    image: PathBuf,
+    /// Invert the image (x = 1 - gray), for a dark digit on a light background.
+    ///
+    /// MNIST digits are light on dark.
+    #[arg(long, help_heading = help_text::DATA)]
+    invert: bool,
+    /// The model file.
+    ///
+    /// As `backprop train --out` writes it, a PyTorch state dict of nn.Linear layers, or
+    /// plain W1 .. Wk (safetensors).
+    #[arg(long, value_name = "FILE", help_heading = help_text::MODEL)]
     model: PathBuf,
     #[command(flatten)]
     import: ImportFlags,
-    /// A PNG image; it is converted to grayscale and resized to the model's input.
-    #[arg(long)]
-    image: PathBuf,
-    /// Invert the image (x = 1 - gray), for a dark digit on a light background: MNIST
-    /// digits are light on dark.
-    #[arg(long)]
-    invert: bool,
 }
 
 /// Runs `backprop predict`.
