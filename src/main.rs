@@ -35,11 +35,11 @@ enum Command {
         ("The default 2-256-3 network on the built-in spiral data, 20 epochs",
          "backprop train -e 20 -o spiral.safetensors"),
         ("The D2L network (one hidden layer, no bias) with weight decay, its curves plotted",
-         "backprop train --dataset xor --hidden 64 --no-bias --weight-decay 0.001 --plot xor.svg -o xor.safetensors"),
+         "backprop train --dataset xor --hidden 64 --no-bias --weight-decay 1e-3 --plot xor.svg"),
         ("MNIST with Adam, a checkpoint every 500 steps (downloads MNIST when missing)",
-         "backprop train --dataset mnist --hidden 256,128 --optimizer adam --lr 0.001 -b 128 --checkpoint-every 500 -o mnist.safetensors"),
+         "backprop train --dataset mnist --hidden 256,128 --optimizer adam --lr 1e-3 --checkpoint-every 500"),
         ("Continue that run to 20 epochs (it writes where the run wrote)",
-         "backprop train --resume mnist.checkpoint.safetensors -e 20"),
+         "backprop train --resume model.checkpoint.safetensors -e 20"),
     ]))]
     Train(Box<cli::train::TrainArgs>),
     /// Loss, accuracy and confusion matrix of a trained model on a dataset split.
@@ -53,7 +53,7 @@ enum Command {
     /// Class probabilities for one grayscale PNG image.
     #[command(after_help = examples(&[
         ("A dark digit on white paper, for a model trained on MNIST",
-         "backprop predict --model mnist.safetensors --image digit.png --invert"),
+         "backprop predict --model model.safetensors --image digit.png --invert"),
     ]))]
     Predict(cli::predict::PredictArgs),
     /// Write a model as an ONNX graph, or as a Python module that rebuilds it in PyTorch.

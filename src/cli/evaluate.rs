@@ -49,7 +49,7 @@ pub struct EvalArgs {
     data_dir: Option<PathBuf>,
     /// The split.
     ///
-    /// Which split to evaluate: test, as in every command: the samples a trained model did not learn from.
+    /// Which split to evaluate: test by default, as in every command (the samples a trained model did not learn from).
     #[arg(long, value_name = "NAME", value_enum, default_value_t = EvalSplit::Test, help_heading = help_text::DATA)]
     split: EvalSplit,
     /// The share held out for validation (--split train, val).

@@ -77,7 +77,7 @@ pub struct SampleArgs {
     pub index: usize,
     /// The split.
     ///
-    /// Which split of the data set: test, as in every command: the samples a trained model did not learn from.
+    /// Which split of the data set: test by default, as in every command (the samples a trained model did not learn from).
     #[arg(long, value_name = "NAME", value_enum, default_value_t = Split::Test, requires = "dataset", help_heading = help_text::DATA)]
     pub split: Split,
 }
