@@ -475,8 +475,9 @@ fn resume_alone_writes_where_the_run_wrote_and_a_typed_flag_wins() {
             .hidden,
         vec![6]
     );
-    // The checkpoint now follows the typed --out (no --checkpoint was given).
-    assert!(d.join("new.checkpoint.safetensors").exists());
+    // Checkpoints go on into the file the run resumed from, whatever --out says.
+    assert!(!d.join("new.checkpoint.safetensors").exists());
+    assert_eq!(load_checkpoint(&d.join(checkpoint)).unwrap().state.epoch, 4);
 }
 
 /// Rewrites the checkpoint `from` into `to` as a version without recorded outputs wrote it:

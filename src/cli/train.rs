@@ -131,7 +131,7 @@ pub struct TrainArgs {
     pub checkpoint_every: Option<usize>,
     /// Where checkpoints go; giving it also writes one at the end.
     ///
-    /// [default: the --out file's name with .checkpoint.safetensors]
+    /// [default: the --resume file; else the --out file's name with .checkpoint.safetensors]
     #[arg(long, value_name = "FILE", help_heading = help_text::CHECKPOINTS)]
     pub checkpoint: Option<PathBuf>,
     /// Continue the run saved in this checkpoint, exactly.
@@ -156,10 +156,12 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
-    /// The checkpoint file: `--checkpoint`, else derived from `--out`.
+    /// The checkpoint file: `--checkpoint`; else, resuming, the `--resume` file (a resumed
+    /// run continues in the file it resumed from); else derived from `--out`.
     pub fn checkpoint_path(&self) -> PathBuf {
         self.checkpoint
             .clone()
+            .or_else(|| self.resume.clone())
             .unwrap_or_else(|| default_checkpoint_path(&self.out))
     }
 }
@@ -527,7 +529,8 @@ fn report_other_outputs(args: &TrainArgs) {
 
 /// The command that continues this run from `checkpoint`, with every output flag of the run
 /// (as the checkpoint records them too, so the flags are for the reader and for checkpoints
-/// of older versions), each path quoted for the shell where it needs to be.
+/// of older versions), each path quoted for the shell where it needs to be. `--checkpoint`
+/// is left out: a resumed run writes its checkpoints to the file it resumes from.
 fn resume_command(args: &TrainArgs, checkpoint: &Path) -> String {
     let mut words = vec![
         "backprop train --resume".to_string(),
@@ -535,11 +538,7 @@ fn resume_command(args: &TrainArgs, checkpoint: &Path) -> String {
         "--out".into(),
         shell_word(&args.out),
     ];
-    for (flag, path) in [
-        ("--metrics", &args.metrics),
-        ("--plot", &args.plot),
-        ("--checkpoint", &args.checkpoint),
-    ] {
+    for (flag, path) in [("--metrics", &args.metrics), ("--plot", &args.plot)] {
         if let Some(path) = path {
             words.extend([flag.to_string(), shell_word(path)]);
         }
@@ -798,7 +797,9 @@ impl SavedOutputs {
         }
     }
 
-    /// Sets every output flag of `args` that was not typed (`given`) to the recorded one.
+    /// Sets every output flag of `args` that was not typed (`given`) to the recorded one; a
+    /// recorded `--checkpoint` becomes the `--resume` file, so that resuming from a copy of a
+    /// checkpoint never replaces the original.
     fn fill_in(self, args: &mut TrainArgs, given: &GivenFlags) {
         if !given.contains("out") {
             args.out = self.out;
@@ -809,8 +810,8 @@ impl SavedOutputs {
         if !given.contains("plot") {
             args.plot = self.plot;
         }
-        if !given.contains("checkpoint") {
-            args.checkpoint = self.checkpoint;
+        if !given.contains("checkpoint") && self.checkpoint.is_some() {
+            args.checkpoint = args.resume.clone();
         }
         if !given.contains("checkpoint_every") {
             args.checkpoint_every = self.checkpoint_every;
