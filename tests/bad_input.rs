@@ -399,7 +399,7 @@ fn cases() -> Vec<Case> {
         train("good", &["--metrics", "./model.safetensors"], 2, "--out and --metrics both name model.safetensors"),
         train("good", &["--init", "three-outputs.safetensors", "--metrics", "three-outputs.safetensors"], 2, "--metrics three-outputs.safetensors is the file --init reads (three-outputs.safetensors)"),
         train("good", &["--init", "three-outputs.safetensors", "--metrics", "hard-link-to-model.jsonl"], 2, "--metrics hard-link-to-model.jsonl is the file --init reads"),
-        train("good", &["--resume", "run.checkpoint.safetensors", "--metrics", "run.checkpoint.safetensors"], 2, "--metrics run.checkpoint.safetensors is the file --resume reads"),
+        train("good", &["--resume", "run.checkpoint.safetensors", "--checkpoint", "fresh.checkpoint.safetensors", "--metrics", "run.checkpoint.safetensors"], 2, "--metrics run.checkpoint.safetensors is the file --resume reads"),
         train("good", &["--out", "good/train-images-idx3-ubyte.gz"], 2, "--out good/train-images-idx3-ubyte.gz is the file --dataset reads"),
         // Outputs: folders that are missing, not folders, or folders given as files.
         train("good", &["--plot", "missing-folder/p.svg"], 2, "--plot missing-folder/p.svg: the folder missing-folder does not exist"),

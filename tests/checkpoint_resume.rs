@@ -1,6 +1,8 @@
 //! Checkpoints and `--resume`: 2 epochs plus a resume to 4 give weights bit-identical to 4
 //! epochs in one run, for every optimiser and from a checkpoint taken inside an epoch; a
-//! diverging run names the step and the learning rate and leaves the last good checkpoint.
+//! diverging run names the step and the learning rate and leaves the last good checkpoint;
+//! a checkpoint records the run's output flags, so that `--resume` alone writes where the run
+//! wrote (and checkpoints without them still resume).
 
 mod common;
 
@@ -373,4 +375,221 @@ fn a_checkpoint_holds_the_trainer_state_exactly() {
     for cut in [10, bytes.len() / 2, bytes.len() - 1] {
         assert!(parse_checkpoint(&bytes[..cut]).is_err());
     }
+}
+
+/// The arguments of a short run on `data` that writes every kind of output, with spaces in
+/// two of the paths.
+const RUN_WITH_OUTPUTS: [&str; 20] = [
+    "train",
+    "--dataset",
+    "data",
+    "--hidden",
+    "6",
+    "--batch-size",
+    "16",
+    "--epochs",
+    "2",
+    "--threads",
+    "1",
+    "--quiet",
+    "--out",
+    "my run.safetensors",
+    "--metrics",
+    "its metrics.jsonl",
+    "--plot",
+    "curves.svg",
+    "--checkpoint-every",
+    "3",
+];
+
+#[test]
+fn the_resume_hint_repeats_every_output_flag_quoted_for_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 60, 0, 3);
+    let out = backprop(d, &RUN_WITH_OUTPUTS);
+    assert_success(&out);
+    let expected = "checkpoint written to my run.checkpoint.safetensors; train it as long again \
+                    with: backprop train --resume 'my run.checkpoint.safetensors' --out 'my \
+                    run.safetensors' --metrics 'its metrics.jsonl' --plot curves.svg \
+                    --checkpoint-every 3 --epochs 4";
+    assert!(
+        common::stdout(&out).lines().any(|l| l == expected),
+        "{}",
+        common::stdout(&out)
+    );
+}
+
+#[test]
+fn resume_alone_writes_where_the_run_wrote_and_a_typed_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 60, 0, 3);
+    assert_success(&backprop(d, &RUN_WITH_OUTPUTS));
+    for file in ["my run.safetensors", "its metrics.jsonl", "curves.svg"] {
+        fs::remove_file(d.join(file)).unwrap();
+    }
+    let checkpoint = "my run.checkpoint.safetensors";
+    let out = backprop(
+        d,
+        &["train", "--resume", checkpoint, "--epochs", "3", "--quiet"],
+    );
+    assert_success(&out);
+    assert!(!d.join("model.safetensors").exists());
+    let model = load_model(&d.join("my run.safetensors")).unwrap();
+    let training: serde_json::Value = serde_json::from_str(&model.metadata["training"]).unwrap();
+    assert_eq!(training["epochs"], 3);
+    assert_eq!(metrics(&d.join("its metrics.jsonl")).len(), 3);
+    assert!(fs::read_to_string(d.join("curves.svg"))
+        .unwrap()
+        .starts_with("<svg"));
+    // --checkpoint-every was recorded too: the resumed run checkpointed as it went.
+    let saved = load_checkpoint(&d.join(checkpoint)).unwrap();
+    assert_eq!(saved.state.epoch, 3);
+
+    // A flag typed on the resume command wins over the recorded one.
+    let before = fs::read(d.join("its metrics.jsonl")).unwrap();
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--resume",
+            checkpoint,
+            "--epochs",
+            "4",
+            "--quiet",
+            "--metrics",
+            "new.jsonl",
+            "--out",
+            "new.safetensors",
+        ],
+    );
+    assert_success(&out);
+    assert_eq!(metrics(&d.join("new.jsonl")).len(), 4);
+    assert_eq!(fs::read(d.join("its metrics.jsonl")).unwrap(), before);
+    assert_eq!(
+        load_model(&d.join("new.safetensors"))
+            .unwrap()
+            .mlp
+            .config()
+            .hidden,
+        vec![6]
+    );
+    // Checkpoints go on into the file the run resumed from, whatever --out says.
+    assert!(!d.join("new.checkpoint.safetensors").exists());
+    assert_eq!(load_checkpoint(&d.join(checkpoint)).unwrap().state.epoch, 4);
+}
+
+/// Rewrites the checkpoint `from` into `to` as a version without recorded outputs wrote it:
+/// the `run` entry without `outputs`, resealed with its checksum.
+fn without_recorded_outputs(dir: &Path, from: &str, to: &str) {
+    use backprop::checkpoint::{content_checksum, CHECKPOINT_KEY, CHECKSUM_KEY};
+    use safetensors::SafeTensors;
+    let bytes = fs::read(dir.join(from)).unwrap();
+    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    let mut saved: serde_json::Value = serde_json::from_str(&metadata[CHECKPOINT_KEY]).unwrap();
+    assert!(saved["run"]["outputs"].is_object(), "{saved}");
+    saved["run"].as_object_mut().unwrap().remove("outputs");
+    metadata.insert(CHECKPOINT_KEY.into(), saved.to_string());
+    metadata.remove(CHECKSUM_KEY);
+    let unsealed = safetensors::serialize(tensors.tensors(), Some(metadata.clone())).unwrap();
+    metadata.insert(CHECKSUM_KEY.into(), content_checksum(&unsealed).unwrap());
+    let sealed = safetensors::serialize(tensors.tensors(), Some(metadata)).unwrap();
+    fs::write(dir.join(to), sealed).unwrap();
+}
+
+#[test]
+fn a_checkpoint_without_recorded_outputs_resumes_to_the_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 60, 0, 3);
+    assert_success(&backprop(d, &RUN_WITH_OUTPUTS));
+    without_recorded_outputs(d, "my run.checkpoint.safetensors", "old.safetensors");
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--resume",
+            "old.safetensors",
+            "--epochs",
+            "3",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    assert!(d.join("model.safetensors").exists(), "the default --out");
+    // Nothing else is written: no metrics, no plot, no checkpoint beside the default --out.
+    assert!(!d.join("model.checkpoint.safetensors").exists());
+    let resumed = load_model(&d.join("model.safetensors")).unwrap();
+    let training: serde_json::Value = serde_json::from_str(&resumed.metadata["training"]).unwrap();
+    assert_eq!(training["epochs"], 3);
+    // The same run resumed from the newer checkpoint with the same outputs typed ends with
+    // the same weights.
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--resume",
+            "my run.checkpoint.safetensors",
+            "--epochs",
+            "3",
+            "--quiet",
+            "--out",
+            "same.safetensors",
+        ],
+    );
+    assert_success(&out);
+    assert_eq!(
+        parameter_bits(&d.join("model.safetensors")),
+        parameter_bits(&d.join("same.safetensors"))
+    );
+}
+
+#[test]
+fn a_recorded_data_folder_that_has_moved_is_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 60, 0, 3);
+    assert_success(&backprop(d, &RUN_WITH_OUTPUTS));
+    fs::rename(d.join("data"), d.join("moved")).unwrap();
+    let files_before = common::regular_files(d);
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--resume",
+            "my run.checkpoint.safetensors",
+            "-e",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let message = stderr(&out);
+    assert_eq!(message.trim_end().lines().count(), 1, "{message}");
+    assert!(
+        message.contains(
+            "--resume 'my run.checkpoint.safetensors' was trained on --dataset data (recorded in \
+             the checkpoint), which cannot be loaded here"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        common::regular_files(d),
+        files_before,
+        "a failing run changes no file"
+    );
+    // Typing a --dataset other than the recorded one stays a usage error.
+    let out = backprop(
+        d,
+        &[
+            "train",
+            "--resume",
+            "my run.checkpoint.safetensors",
+            "--dataset",
+            "moved",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

@@ -26,7 +26,7 @@ fn largest_differences(text: &str) -> Vec<f64> {
 #[test]
 fn the_twelve_equations_in_order_with_three_way_agreement() {
     let dir = tempfile::tempdir().unwrap();
-    let out = backprop(dir.path(), &["explain"]);
+    let out = backprop(dir.path(), &["explain", "--no-bias"]);
     assert_success(&out);
     let text = stdout(&out);
     assert!(!text.contains('\x1b'), "no colour when not on a terminal");
@@ -98,7 +98,14 @@ fn markdown_tables_for_notes() {
     let dir = tempfile::tempdir().unwrap();
     let out = backprop(
         dir.path(),
-        &["explain", "--format", "markdown", "--out", "notes.md"],
+        &[
+            "explain",
+            "--no-bias",
+            "--format",
+            "markdown",
+            "--out",
+            "notes.md",
+        ],
     );
     assert_success(&out);
     let md = fs::read_to_string(dir.path().join("notes.md")).unwrap();
@@ -197,7 +204,7 @@ fn a_model_file_on_a_dataset_sample() {
     assert_success(&out);
     let text = stdout(&out);
     assert!(text.contains("2-16-3 sigmoid"));
-    assert!(text.contains("sample 7 of the train split of spiral, label y = "));
+    assert!(text.contains("sample 7 of the test split of spiral, label y = "));
     assert!(text.contains("at batch size 10 (f32)"));
     // x 10x2, h 10x16, softmax 10x3, y 10x1 floats.
     assert!(text.contains(&format!("({} bytes)", 4 * 10 * (2 + 16 + 3 + 1))));

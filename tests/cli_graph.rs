@@ -33,7 +33,10 @@ fn centre(svg: &str, name: &str) -> (f64, f64) {
 #[test]
 fn the_d2l_figure_as_svg() {
     let dir = tempfile::tempdir().unwrap();
-    let out = backprop(dir.path(), &["graph", "--format", "svg", "--out", "g.svg"]);
+    let out = backprop(
+        dir.path(),
+        &["graph", "--no-bias", "--format", "svg", "--out", "g.svg"],
+    );
     assert_success(&out);
     let svg = fs::read_to_string(dir.path().join("g.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
@@ -90,7 +93,14 @@ fn batch_values_and_saved_bytes() {
     let out = backprop(
         dir.path(),
         &[
-            "graph", "--out", "g.svg", "--batch", "8", "--values", "--saved",
+            "graph",
+            "--no-bias",
+            "--out",
+            "g.svg",
+            "--batch",
+            "8",
+            "--values",
+            "--saved",
         ],
     );
     assert_success(&out);
@@ -168,7 +178,7 @@ fn quotes_balance(line: &str) -> bool {
 #[test]
 fn dot_is_well_formed_and_matches_the_graph() {
     let dir = tempfile::tempdir().unwrap();
-    let out = backprop(dir.path(), &["graph", "--format", "dot"]);
+    let out = backprop(dir.path(), &["graph", "--no-bias", "--format", "dot"]);
     assert_success(&out);
     let (nodes, edges) = parse_dot(&stdout(&out));
     assert_eq!(nodes.len(), 14 + 10, "14 variables, 10 operators");

@@ -104,7 +104,10 @@ fn interrupt_and_resume(signal: &str, expected_code: i32) {
         "{err}"
     );
     assert!(
-        err.contains("continue with: backprop train --resume model.checkpoint.safetensors"),
+        err.contains(
+            "; continue with: backprop train --resume model.checkpoint.safetensors --out \
+             model.safetensors --metrics m.jsonl\n"
+        ),
         "{err}"
     );
     assert!(

@@ -9,9 +9,8 @@ use std::io::Write;
 /// Flags of `backprop completions`.
 #[derive(Args, Debug)]
 pub struct CompletionsArgs {
-    /// The shell whose script to print (for example `backprop completions bash >
-    /// ~/.local/share/bash-completion/completions/backprop`).
-    #[arg(value_enum)]
+    /// The shell whose script to print.
+    #[arg(value_name = "SHELL", value_enum)]
     pub shell: Shell,
 }
 

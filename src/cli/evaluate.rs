@@ -3,7 +3,9 @@
 //! held out, so that `--split val` reproduces the validation figures `train` printed.
 
 use super::dataset_arg::load_splits;
+use super::exit_status::UsageError;
 use super::flag_values::{count, fraction};
+use super::help_text;
 use super::model_source::{open_model, ImportFlags};
 use super::resource_limits::thread_count;
 use anyhow::{bail, Context, Result};
@@ -37,36 +39,42 @@ impl std::fmt::Display for EvalSplit {
 /// Flags of `backprop eval`.
 #[derive(Args, Debug)]
 pub struct EvalArgs {
-    /// The model file: as `backprop train --out` writes it, a PyTorch state dict of
-    /// nn.Linear layers, or plain W1 .. Wk (safetensors).
-    #[arg(long)]
+    /// The data [default: the data set the model file records].
+    ///
+    /// spiral, circles, xor, blobs, mnist, fashion-mnist, or a folder of IDX files.
+    #[arg(long, value_name = "NAME|DIR", help_heading = help_text::DATA)]
+    dataset: Option<String>,
+    /// Folder of the mnist / fashion-mnist files.
+    #[arg(long, value_name = "DIR", help_heading = help_text::DATA)]
+    data_dir: Option<PathBuf>,
+    /// The split.
+    ///
+    /// Which split to evaluate: test by default, as in every command (the samples a trained model did not learn from).
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = EvalSplit::Test, help_heading = help_text::DATA)]
+    split: EvalSplit,
+    /// The share held out for validation (--split train, val).
+    ///
+    /// The share F of the training file held out for validation: its last F, in file order, as `train --val-fraction` held it out [default: the one the
+    /// model file records, else 0].
+    #[arg(long, value_name = "F", value_parser = fraction, help_heading = help_text::DATA)]
+    val_fraction: Option<f64>,
+    /// The model file.
+    ///
+    /// As `backprop train --out` writes it, a PyTorch state dict of nn.Linear layers, or
+    /// plain W1 .. Wk (safetensors).
+    #[arg(long, value_name = "FILE", help_heading = help_text::MODEL)]
     model: PathBuf,
     #[command(flatten)]
     import: ImportFlags,
-    /// spiral, circles, xor, blobs, mnist, fashion-mnist, or a folder of IDX files
-    /// [default: the data set the model file records].
-    #[arg(long)]
-    dataset: Option<String>,
-    /// Folder of the mnist / fashion-mnist files.
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Which split to evaluate.
-    #[arg(long, value_enum, default_value_t = EvalSplit::Test)]
-    split: EvalSplit,
-    /// The share of the training file held out for validation (its last F, file order)
-    /// [default: the one the model file records, else 0].
-    #[arg(long, value_parser = fraction)]
-    val_fraction: Option<f64>,
-    /// Samples per forward pass [default: the training batch size the file records, else
-    /// 1024].
-    #[arg(long, value_parser = count)]
+    /// Print one JSON object (loss and accuracy at full precision) instead of the report.
+    #[arg(long, help_heading = help_text::OUTPUT)]
+    json: bool,
+    /// Samples per forward pass [default: the training run's, else 1024].
+    #[arg(short, long, value_name = "N", value_parser = count, help_heading = help_text::PERFORMANCE)]
     batch_size: Option<usize>,
     /// Threads [default: the training run's, else all cores].
-    #[arg(long, value_parser = count)]
+    #[arg(short = 'j', long, value_name = "N", value_parser = count, help_heading = help_text::PERFORMANCE)]
     threads: Option<usize>,
-    /// Print one JSON object (loss and accuracy at full precision) instead of the report.
-    #[arg(long)]
-    json: bool,
 }
 
 /// What a model file's metadata records about the run that trained it (the `training` entry
@@ -109,6 +117,14 @@ impl TrainingRecord {
 
 /// Runs `backprop eval`.
 pub fn run(args: &EvalArgs) -> Result<bool> {
+    if args.split == EvalSplit::Test && args.val_fraction.is_some() {
+        return Err(UsageError(
+            "--val-fraction applies to --split train or val; the test split is the test files, \
+             whatever the validation share"
+                .into(),
+        )
+        .into());
+    }
     let imported = open_model(&args.model, &args.import.choices(None))?;
     let record = TrainingRecord::from_metadata(&imported.loaded.metadata);
     // The thread count of the training run, when this machine allows it, so that the

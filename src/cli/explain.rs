@@ -2,10 +2,12 @@
 //! three ways.
 
 use super::flag_values::count;
+use super::help_text;
 use super::model_choice::{
     check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
 };
 use super::output::write_text;
+use super::resource_limits::MemoryLimitArgs;
 use anyhow::Result;
 use backprop::explain::render_markdown::render_markdown;
 use backprop::explain::render_text::{render_text, Style};
@@ -37,29 +39,40 @@ pub enum Colour {
 /// Flags of `backprop explain`.
 #[derive(Args, Debug)]
 pub struct ExplainArgs {
-    /// text (for a terminal) or markdown (for notes).
-    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
-    pub format: ExplainFormat,
-    /// Colour the text: auto (on a terminal, unless NO_COLOR is set), always or never.
-    #[arg(long, value_enum, default_value_t = Colour::Auto)]
-    pub color: Colour,
-    /// The batch size of the memory picture.
-    #[arg(long, default_value = "256", value_parser = count)]
-    pub batch_size: usize,
-    /// Write the explanation to this file instead of standard output (never coloured).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    #[command(flatten)]
-    pub model: ModelArgs,
     #[command(flatten)]
     pub sample: SampleArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Write the explanation to this file (never coloured).
+    ///
+    /// Without it, the explanation goes to standard output.
+    #[arg(short, long, value_name = "FILE", help_heading = help_text::OUTPUT)]
+    pub out: Option<PathBuf>,
+    /// The format.
+    ///
+    /// text (for a terminal) or markdown (for notes).
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = ExplainFormat::Text, help_heading = help_text::OUTPUT)]
+    pub format: ExplainFormat,
+    /// Colour the text.
+    ///
+    /// auto (on a terminal, unless NO_COLOR is set), always or never. A file (--out) is never coloured, so the two flags cannot be given together.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = Colour::Auto, conflicts_with = "out", help_heading = help_text::OUTPUT)]
+    pub color: Colour,
+    /// Batch size of the memory picture.
+    ///
+    /// The bytes forward keeps for backward at this batch size; the equations take one
+    /// sample.
+    #[arg(short, long, value_name = "N", default_value = "256", value_parser = count, help_heading = help_text::OUTPUT)]
+    pub batch_size: usize,
+    #[command(flatten)]
+    pub memory: MemoryLimitArgs,
 }
 
 /// Runs `backprop explain`; `Ok(false)` (exit 1) when a gradient disagrees.
 pub fn run(args: &ExplainArgs) -> Result<bool> {
     check_paths(args.out.as_deref(), &args.model, &args.sample)?;
     let data = load_sample_set(&args.sample)?;
-    let mlp = choose_model(&args.model, data.as_ref(), args.batch_size)?;
+    let mlp = choose_model(&args.model, &args.memory, data.as_ref(), args.batch_size)?;
     let (x, labels, description) = choose_samples(
         &args.sample,
         data.as_ref(),

@@ -1,6 +1,7 @@
 //! `backprop export`: a model file as an ONNX graph, or as a Python module that rebuilds it
 //! in PyTorch.
 
+use super::help_text;
 use super::model_source::{open_model, ImportFlags};
 use super::output_paths::OutputPaths;
 use anyhow::{Context, Result};
@@ -24,17 +25,21 @@ pub enum ExportFormat {
 /// Flags of `backprop export`.
 #[derive(Args, Debug)]
 pub struct ExportArgs {
-    /// The model file: as `backprop train --out` writes it, a PyTorch state dict of
-    /// nn.Linear layers, or plain W1 .. Wk (safetensors).
-    #[arg(long)]
+    /// The model file.
+    ///
+    /// As `backprop train --out` writes it, a PyTorch state dict of nn.Linear layers, or
+    /// plain W1 .. Wk (safetensors).
+    #[arg(long, value_name = "FILE", help_heading = help_text::MODEL)]
     model: PathBuf,
     #[command(flatten)]
     import: ImportFlags,
     /// onnx or pytorch.
-    #[arg(long, value_enum)]
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::OUTPUT)]
     format: ExportFormat,
-    /// Where to write it (required for onnx; without it, the Python module is printed).
-    #[arg(long, required_if_eq("format", "onnx"))]
+    /// Where to write it (required for onnx; pytorch prints without it).
+    ///
+    /// Without it, the Python module goes to standard output.
+    #[arg(short, long, value_name = "FILE", required_if_eq("format", "onnx"), help_heading = help_text::OUTPUT)]
     out: Option<PathBuf>,
 }
 

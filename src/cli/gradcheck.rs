@@ -1,7 +1,10 @@
 //! `backprop gradcheck`: backward propagation against finite differences, for a learner to
 //! see that backprop is right.
 
+use super::bias_flags::BiasFlags;
 use super::exit_status::{shorten, UsageError};
+use super::flag_values::non_negative_number;
+use super::help_text;
 use super::resource_limits::{
     gradcheck_bytes, gradcheck_work, MemoryLimitArgs, MAX_GRADCHECK_WORK,
 };
@@ -13,33 +16,38 @@ use clap::Args;
 /// Flags of `backprop gradcheck`.
 #[derive(Args, Debug)]
 pub struct GradcheckArgs {
+    /// Number of random samples in the batch.
+    #[arg(short, long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000), help_heading = help_text::DATA)]
+    batch_size: u32,
     /// Number of input features d.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=4096), help_heading = help_text::MODEL)]
     inputs: u32,
-    /// Hidden layer widths, comma-separated (the D2L network has one hidden layer).
-    #[arg(long, default_value = "5", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// Hidden layer widths, comma-separated.
+    ///
+    /// The D2L network has one hidden layer.
+    #[arg(long, value_name = "LIST", default_value = "5", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=4096), help_heading = help_text::MODEL)]
     hidden: Vec<u32>,
     /// Number of outputs q (classes).
-    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=1000), help_heading = help_text::MODEL)]
     outputs: u32,
-    /// Activation phi; every one of relu, sigmoid and tanh when not given.
-    #[arg(long, value_enum)]
+    /// One activation [default: each].
+    ///
+    /// Check only this activation phi; without it, each of relu, sigmoid and tanh in turn.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::MODEL)]
     activation: Option<Activation>,
-    /// Loss l; both cross-entropy and mse when not given.
-    #[arg(long, value_enum)]
+    /// One loss [default: each].
+    ///
+    /// Check only this loss l; without it, cross-entropy and then mse.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::MODEL)]
     loss: Option<Loss>,
-    /// Give every layer a bias (the D2L network has none).
-    #[arg(long)]
-    bias: bool,
-    /// λ, the weight of the L2 term s = λ/2 Σ ||W_k||².
-    #[arg(long, default_value_t = 0.01)]
-    lambda: f64,
+    #[command(flatten)]
+    bias: BiasFlags,
     /// Seed of the weights and the random data.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = help_text::MODEL)]
     seed: u64,
-    /// Number of random samples in the batch.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100_000))]
-    batch_size: u32,
+    /// The λ of the L2 term s = λ/2 Σ_k ||W_k||².
+    #[arg(long = "weight-decay", value_name = "F", alias = "lambda", default_value_t = 0.01, value_parser = non_negative_number, help_heading = help_text::OPTIMISATION)]
+    lambda: f64,
     #[command(flatten)]
     memory: MemoryLimitArgs,
 }
@@ -49,7 +57,7 @@ pub struct GradcheckArgs {
 pub fn run(args: &GradcheckArgs) -> Result<bool> {
     if !args.lambda.is_finite() || args.lambda < 0.0 {
         anyhow::bail!(
-            "--lambda must be finite and not negative, got {}",
+            "--weight-decay must be finite and not negative, got {}",
             args.lambda
         );
     }
@@ -67,7 +75,7 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
         outputs: args.outputs as usize,
         activation: Activation::Relu,
         loss: Loss::CrossEntropy,
-        bias: args.bias,
+        bias: args.bias.for_new_network(),
         weight_decay: args.lambda,
     };
     check_sizes(&sizes, args.batch_size as usize, &args.memory)?;
@@ -86,7 +94,7 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
                 outputs: args.outputs as usize,
                 activation,
                 loss,
-                bias: args.bias,
+                bias: args.bias.for_new_network(),
                 weight_decay: args.lambda,
             };
             let mut mlp = random_model(config.clone(), args.seed)?;

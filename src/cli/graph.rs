@@ -1,10 +1,12 @@
 //! `backprop graph`: draws the computational graph that a forward pass built.
 
 use super::flag_values::count;
+use super::help_text;
 use super::model_choice::{
     check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
 };
 use super::output::write_text;
+use super::resource_limits::MemoryLimitArgs;
 use anyhow::Result;
 use backprop::nn::precision::convert_precision;
 use backprop::nn::Mlp;
@@ -27,28 +29,35 @@ pub enum GraphFormat {
 /// Flags of `backprop graph`.
 #[derive(Args, Debug)]
 pub struct GraphArgs {
-    /// svg (drawn here, no Graphviz needed) or dot (for Graphviz) [default: from --out's
-    /// extension, else svg].
-    #[arg(long, value_enum)]
-    pub format: Option<GraphFormat>,
-    /// Where to write the drawing [default: standard output].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-    /// Show shapes as a batch of B samples (`B x n`) and compute values and bytes for B
-    /// samples; without it, one sample, shapes as §4.7's column vectors (`n x 1`).
-    #[arg(long, value_parser = count)]
-    pub batch: Option<usize>,
-    /// After one forward and backward pass, show each variable's value and gradient (the
-    /// numbers when there are at most three, else the norm).
-    #[arg(long)]
-    pub values: bool,
-    /// Mark what forward keeps for backward, with its bytes (f32, as training runs).
-    #[arg(long)]
-    pub saved: bool,
-    #[command(flatten)]
-    pub model: ModelArgs,
     #[command(flatten)]
     pub sample: SampleArgs,
+    /// Draw a batch of N samples (shapes N x n) instead of one.
+    ///
+    /// Values and bytes are then computed for N samples; without it, one sample, with shapes
+    /// as §4.7's column vectors (`n x 1`).
+    #[arg(short, long, value_name = "N", alias = "batch", value_parser = count, help_heading = help_text::DATA)]
+    pub batch_size: Option<usize>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Where to write the drawing [default: standard output].
+    #[arg(short, long, value_name = "FILE", help_heading = help_text::OUTPUT)]
+    pub out: Option<PathBuf>,
+    /// Format [default: svg; dot for --out *.dot].
+    ///
+    /// svg (drawn here, no Graphviz needed) or dot (for Graphviz); without it, dot when --out
+    /// ends in .dot or .gv, else svg.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::OUTPUT)]
+    pub format: Option<GraphFormat>,
+    /// After one forward and backward pass, show each variable's value and gradient.
+    ///
+    /// The numbers when a variable has at most three, else its norm.
+    #[arg(long, help_heading = help_text::OUTPUT)]
+    pub values: bool,
+    /// Mark what forward keeps for backward, with its bytes (f32, as training runs).
+    #[arg(long, help_heading = help_text::OUTPUT)]
+    pub saved: bool,
+    #[command(flatten)]
+    pub memory: MemoryLimitArgs,
 }
 
 /// Runs `backprop graph`.
@@ -60,8 +69,8 @@ pub fn run(args: &GraphArgs) -> Result<bool> {
     };
     check_paths(args.out.as_deref(), &args.model, &args.sample)?;
     let data = load_sample_set(&args.sample)?;
-    let batch_size = args.batch.unwrap_or(1);
-    let model = choose_model(&args.model, data.as_ref(), batch_size)?;
+    let batch_size = args.batch_size.unwrap_or(1);
+    let model = choose_model(&args.model, &args.memory, data.as_ref(), batch_size)?;
     let (x, labels, _) = choose_samples(
         &args.sample,
         data.as_ref(),
@@ -77,7 +86,7 @@ pub fn run(args: &GraphArgs) -> Result<bool> {
     let view = graph_view(
         &mlp,
         ViewOptions {
-            batch: args.batch,
+            batch: args.batch_size,
             values: args.values,
             saved: args.saved,
         },

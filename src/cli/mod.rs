@@ -1,6 +1,7 @@
 //! The command-line interface: flag parsing and one module per command, each a thin layer
 //! over the library.
 
+pub mod bias_flags;
 pub mod checkpoint_writer;
 pub mod completions;
 pub mod dataset_arg;
@@ -12,6 +13,7 @@ pub mod flag_values;
 pub mod given_flags;
 pub mod gradcheck;
 pub mod graph;
+pub mod help_text;
 pub mod model_choice;
 pub mod model_source;
 pub mod output;

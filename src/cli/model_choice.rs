@@ -1,8 +1,10 @@
 //! Flags shared by `graph` and `explain`: which model (a file, or a small D2L network) and
 //! which samples (from a dataset, or random).
 
+use super::bias_flags::BiasFlags;
 use super::dataset_arg::{load_splits, Split};
 use super::flag_values::{count, non_negative_number};
+use super::help_text;
 use super::model_source::open_model;
 use super::output_paths::OutputPaths;
 use super::resource_limits::{check_inspected_depth, inspection_bytes, MemoryLimitArgs};
@@ -16,59 +18,67 @@ use backprop::tensor::Tensor;
 use clap::Args;
 use std::path::{Path, PathBuf};
 
-/// The model: `--model FILE`, or the D2L network built from the size flags.
+/// The model: `--model FILE`, or a new network built from the size flags.
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// A model file written by `backprop train` (any depth, with or without biases), a
-    /// PyTorch state dict of nn.Linear layers or plain W1 .. Wk (safetensors). Without it:
-    /// the D2L network (one hidden layer, no bias) with small sizes.
-    #[arg(long)]
+    /// A model file to use instead of a new network.
+    ///
+    /// As `backprop train` writes it (any depth, with or without biases), a PyTorch state
+    /// dict of nn.Linear layers, or plain W1 .. Wk (safetensors). Without it: a new network
+    /// of --inputs, --hidden and --outputs, with biases unless --no-bias (with --no-bias and
+    /// one hidden layer, the D2L network).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["bias", "no_bias"], help_heading = help_text::MODEL)]
     pub model: Option<PathBuf>,
-    /// Number of input features d (without --model) [default: the dataset's, else 4].
-    #[arg(long, value_parser = count, conflicts_with = "model")]
+    /// Number of input features d [default: the dataset's, else 4].
+    #[arg(long, value_name = "N", value_parser = count, conflicts_with = "model", help_heading = help_text::MODEL)]
     pub inputs: Option<usize>,
-    /// Hidden layer widths, comma-separated (without --model).
-    #[arg(long, default_value = "5", value_delimiter = ',', value_parser = count, conflicts_with = "model")]
+    /// Hidden layer widths, comma-separated.
+    #[arg(long, value_name = "LIST", default_value = "5", value_delimiter = ',', value_parser = count, conflicts_with = "model", help_heading = help_text::MODEL)]
     pub hidden: Vec<usize>,
-    /// Number of outputs q (without --model) [default: the dataset's classes, else 3].
-    #[arg(long, value_parser = count, conflicts_with = "model")]
+    /// Number of outputs q [default: the dataset's classes, else 3].
+    #[arg(long, value_name = "N", value_parser = count, conflicts_with = "model", help_heading = help_text::MODEL)]
     pub outputs: Option<usize>,
-    /// The activation phi [default: relu; with --model, the file's, which it must agree
-    /// with].
-    #[arg(long, value_enum)]
+    /// The activation [default: relu].
+    ///
+    /// The activation phi; with --model, the file's by default, and it must agree with the file when the file names one.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::MODEL)]
     pub activation: Option<Activation>,
-    /// The loss l [default: cross-entropy; with --model, the file's, which it must agree
-    /// with].
-    #[arg(long, value_enum)]
+    /// The loss [default: cross-entropy].
+    ///
+    /// The loss l; with --model, the file's by default, and it must agree with the file when the file names one.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::MODEL)]
     pub loss: Option<Loss>,
-    /// Give every layer a bias, drawn from N(0, 0.5²) (without --model; the D2L network has none).
-    #[arg(long, conflicts_with = "model")]
-    pub bias: bool,
-    /// λ of s = λ/2 Σ‖W_k‖² [default: 0.01, or the model file's].
-    #[arg(long, value_parser = non_negative_number)]
-    pub lambda: Option<f64>,
-    /// Seed of the random weights and of the random sample.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    /// Biases of a new network, drawn from N(0, 0.5²) (see [`BiasFlags`]).
     #[command(flatten)]
-    pub memory: MemoryLimitArgs,
+    pub bias: BiasFlags,
+    /// The λ of s = λ/2 Σ_k ||W_k||² [default: 0.01, or the model file's].
+    #[arg(long, value_name = "F", alias = "lambda", value_parser = non_negative_number, help_heading = help_text::OPTIMISATION)]
+    pub weight_decay: Option<f64>,
+    /// Seed of the random weights and of the random sample.
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = help_text::MODEL)]
+    pub seed: u64,
 }
 
 /// The samples: from `--dataset` at `--index`, or random.
 #[derive(Args, Debug, Clone)]
 pub struct SampleArgs {
-    /// Take the sample(s) from this dataset (spiral, circles, xor, blobs, mnist,
-    /// fashion-mnist or a folder of IDX files). Without it: x ~ N(0, 1), a random label.
-    #[arg(long)]
+    /// Take the samples from this data set (else x ~ N(0, 1), random labels).
+    ///
+    /// spiral, circles, xor, blobs, mnist, fashion-mnist or a folder of IDX files.
+    #[arg(long, value_name = "NAME|DIR", help_heading = help_text::DATA)]
     pub dataset: Option<String>,
     /// Folder of the mnist / fashion-mnist files.
-    #[arg(long, requires = "dataset")]
+    #[arg(long, value_name = "DIR", requires = "dataset", help_heading = help_text::DATA)]
     pub data_dir: Option<PathBuf>,
-    /// Which sample of the dataset (the first of the batch), counted from 0.
-    #[arg(long, default_value_t = 0, requires = "dataset")]
+    /// Which sample of the split, counted from 0.
+    ///
+    /// With a batch (graph --batch-size B), the batch is samples N to N + B - 1.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "dataset", help_heading = help_text::DATA)]
     pub index: usize,
-    /// Which split of the dataset.
-    #[arg(long, value_enum, default_value_t = Split::Train, requires = "dataset")]
+    /// The split.
+    ///
+    /// Which split of the data set: test by default, as in every command (the samples a trained model did not learn from).
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = Split::Test, requires = "dataset", help_heading = help_text::DATA)]
     pub split: Split,
 }
 
@@ -103,9 +113,12 @@ pub fn load_sample_set(args: &SampleArgs) -> Result<Option<Dataset>> {
     };
     let splits = load_splits(spec, args.data_dir.as_deref(), false)?;
     let set = match args.split {
-        Split::Test => splits
-            .test
-            .with_context(|| format!("--dataset {spec} has no test split"))?,
+        Split::Test => splits.test.with_context(|| {
+            format!(
+                "--dataset {spec} has no test split (t10k-images-idx3-ubyte[.gz] and \
+                 t10k-labels-idx1-ubyte[.gz]); use --split train"
+            )
+        })?,
         Split::Train => splits.train,
     };
     Ok(Some(set))
@@ -114,12 +127,17 @@ pub fn load_sample_set(args: &SampleArgs) -> Result<Option<Dataset>> {
 /// The chosen model in `f64`, its parameters exact copies of the file's `f32` ones. A new
 /// model takes its input and output sizes from `data` unless the flags give them. The model
 /// must be at most [`MAX_INSPECTED_LAYERS`](super::resource_limits::MAX_INSPECTED_LAYERS)
-/// deep, and inspecting it at `batch` samples must fit in the memory limit.
-pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>, batch: usize) -> Result<Mlp<f64>> {
+/// deep, and inspecting it at `batch` samples must fit in the memory limit `memory`.
+pub fn choose_model(
+    args: &ModelArgs,
+    memory: &MemoryLimitArgs,
+    data: Option<&Dataset>,
+    batch: usize,
+) -> Result<Mlp<f64>> {
     let check_sizes = |config: &MlpConfig, source: &str| -> Result<()> {
         check_inspected_depth(config.hidden.len(), source)?;
         let what = format!("{source} ({config}) at {batch} sample(s)");
-        args.memory.check(&what, inspection_bytes(config, batch))?;
+        memory.check(&what, inspection_bytes(config, batch))?;
         Ok(())
     };
     match &args.model {
@@ -132,7 +150,7 @@ pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>, batch: usize) -> R
             let loaded = open_model(path, &choices)?.loaded;
             check_sizes(loaded.mlp.config(), &format!("--model {}", path.display()))?;
             let mut mlp: Mlp<f64> = convert_precision(&loaded.mlp)?;
-            if let Some(lambda) = args.lambda {
+            if let Some(lambda) = args.weight_decay {
                 let config = MlpConfig {
                     weight_decay: lambda,
                     ..mlp.config().clone()
@@ -152,8 +170,8 @@ pub fn choose_model(args: &ModelArgs, data: Option<&Dataset>, batch: usize) -> R
                     .unwrap_or_else(|| data.map_or(3, |d| d.num_classes().max(2))),
                 activation: args.activation.unwrap_or(Activation::Relu),
                 loss: args.loss.unwrap_or(Loss::CrossEntropy),
-                bias: args.bias,
-                weight_decay: args.lambda.unwrap_or(0.01),
+                bias: args.bias.for_new_network(),
+                weight_decay: args.weight_decay.unwrap_or(0.01),
             };
             check_sizes(&config, "the model of --inputs, --hidden and --outputs")?;
             Ok(random_model(config, args.seed)?)

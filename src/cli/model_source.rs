@@ -10,13 +10,16 @@ use std::path::Path;
 /// What a model file from another tool may not say: its activation and its loss.
 #[derive(Args, Debug, Clone)]
 pub struct ImportFlags {
+    /// Activation if not in the file.
+    ///
     /// The activation phi of a model file that does not name one (a PyTorch state dict or a
-    /// plain W1 .. Wk file); must agree with the file when it does.
-    #[arg(long, value_enum)]
+    /// plain W1 .. Wk file); a file that names one must agree.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = super::help_text::MODEL)]
     pub activation: Option<Activation>,
-    /// The loss l of a model file that does not name one; must agree with the file when it
-    /// does.
-    #[arg(long, value_enum)]
+    /// Loss if not in the file.
+    ///
+    /// The loss l of a model file that does not name one; a file that names one must agree.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = super::help_text::MODEL)]
     pub loss: Option<Loss>,
 }
 

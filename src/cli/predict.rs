@@ -1,5 +1,6 @@
 //! `backprop predict`: class probabilities for one grayscale image.
 
+use super::help_text;
 use super::model_source::{open_model, ImportFlags};
 use anyhow::{bail, Result};
 use backprop::data::mnist_framing::{frame_like_mnist, MNIST_SIDE};
@@ -12,28 +13,33 @@ use std::path::PathBuf;
 /// Flags of `backprop predict`.
 #[derive(Args, Debug)]
 pub struct PredictArgs {
-    /// The model file: as `backprop train --out` writes it, a PyTorch state dict of
-    /// nn.Linear layers, or plain W1 .. Wk (safetensors).
-    #[arg(long)]
+    /// A PNG image, converted to grayscale and prepared as MNIST prepared its digits.
+    ///
+    /// For a model of 28 x 28 inputs the digit is scaled into a 20 x 20 box and centred by
+    /// its centre of mass in 28 x 28; other models get the picture resized to their input.
+    #[arg(long, value_name = "FILE", help_heading = help_text::DATA)]
+    image: PathBuf,
+    /// Invert the image (x = 1 - gray), for a dark digit on a light background.
+    ///
+    /// MNIST digits are light on dark. Without this flag a light background is detected
+    /// from the picture's border and inverted, with a note.
+    #[arg(long, help_heading = help_text::DATA)]
+    invert: bool,
+    /// Use the picture as it is: no MNIST framing, no inversion unless --invert.
+    ///
+    /// The grey levels are only resized to the model's input.
+    #[arg(long, help_heading = help_text::DATA)]
+    as_is: bool,
+    /// The model file.
+    ///
+    /// As `backprop train --out` writes it, a PyTorch state dict of nn.Linear layers, or
+    /// plain W1 .. Wk (safetensors).
+    #[arg(long, value_name = "FILE", help_heading = help_text::MODEL)]
     model: PathBuf,
     #[command(flatten)]
     import: ImportFlags,
-    /// A PNG image; it is converted to grayscale, and then, for a model of 28 x 28 inputs,
-    /// framed as MNIST framed its digits (scaled into a 20 x 20 box, centred by its centre of
-    /// mass); other models get it resized to their input.
-    #[arg(long)]
-    image: PathBuf,
-    /// Invert the image (x = 1 - gray), for a dark digit on a light background: MNIST
-    /// digits are light on dark. Without it, a light background is detected from the
-    /// picture's border and inverted, with a note.
-    #[arg(long)]
-    invert: bool,
-    /// Use the picture as it is: grey levels resized to the model's input, no MNIST framing
-    /// and no inversion unless --invert.
-    #[arg(long)]
-    as_is: bool,
     /// List every class, not the three most probable.
-    #[arg(long)]
+    #[arg(long, help_heading = help_text::OUTPUT)]
     all: bool,
 }
 

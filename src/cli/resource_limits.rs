@@ -30,9 +30,10 @@ pub const MAX_GRADCHECK_WORK: f64 = 1e11;
 /// The `--memory-limit` flag.
 #[derive(Args, Debug, Clone, Copy)]
 pub struct MemoryLimitArgs {
-    /// Refuse a run whose estimated memory is above this many bytes (suffixes K, M, G, T:
-    /// powers of 1024) [default: 2G].
-    #[arg(long, value_name = "BYTES", value_parser = byte_count)]
+    /// Refuse a run whose estimated memory is above this [default: 2G].
+    ///
+    /// A byte count with an optional suffix K, M, G or T (powers of 1024), such as 512M.
+    #[arg(long, value_name = "BYTES", value_parser = byte_count, help_heading = super::help_text::PERFORMANCE)]
     pub memory_limit: Option<u64>,
 }
 

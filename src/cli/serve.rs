@@ -15,13 +15,15 @@ pub const PORTS_TRIED: u16 = 20;
 /// Flags of `backprop serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// The port to listen on; 0 for any free port [default: 8020, or the next free one].
-    #[arg(long)]
+    /// The port; 0 for any free one [default: 8020, or the next free one].
+    #[arg(long, value_name = "PORT")]
     pub port: Option<u16>,
-    /// The address to listen on. On loopback (the default) only `Host` names of this
-    /// machine's loopback are served; any other address (0.0.0.0 for all) makes the
-    /// playground reachable from other machines and serves any `Host`.
-    #[arg(long, default_value = "127.0.0.1")]
+    /// The address to listen on (0.0.0.0 for all).
+    ///
+    /// On loopback (the default) only `Host` names of this machine's loopback are served; any
+    /// other address makes the playground reachable from other machines and serves any
+    /// `Host`.
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1")]
     pub host: IpAddr,
 }
 

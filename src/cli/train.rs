@@ -1,10 +1,12 @@
 //! `backprop train`: the main job.
 
+use super::bias_flags::BiasFlags;
 use super::checkpoint_writer::CheckpointWriter;
 use super::dataset_arg::load_splits;
 use super::exit_status::{Interrupted, UsageError};
 use super::flag_values::{count, fraction, non_negative_number, positive_number};
 use super::given_flags::GivenFlags;
+use super::help_text;
 use super::model_source::open_model;
 use super::output_paths::OutputPaths;
 use super::progress::TrainingReporter;
@@ -28,108 +30,138 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Flags of `backprop train`.
+/// Flags of `backprop train`, grouped in `--help` under the headings of [`help_text`].
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// spiral (built in), circles, xor, blobs, mnist, fashion-mnist, or a folder of IDX files.
-    #[arg(long, default_value = "spiral")]
+    /// The data: a built-in name or a folder of IDX files.
+    ///
+    /// spiral, circles, xor and blobs are generated here; mnist and fashion-mnist are
+    /// downloaded (see --data-dir). A folder holds IDX files: train-images-idx3-ubyte and train-labels-idx1-ubyte (.gz or
+    /// not), and for a test split t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte.
+    #[arg(long, value_name = "NAME|DIR", default_value = "spiral", help_heading = help_text::DATA)]
     pub dataset: String,
-    /// Folder of the mnist / fashion-mnist files (default: $BACKPROP_DATA/<name>, else
-    /// ~/.cache/backprop/<name>).
-    #[arg(long)]
+    /// Folder of the mnist / fashion-mnist files.
+    ///
+    /// [default: $BACKPROP_DATA/<name>, else ~/.cache/backprop/<name>; downloaded there when
+    /// missing]
+    #[arg(long, value_name = "DIR", help_heading = help_text::DATA)]
     pub data_dir: Option<PathBuf>,
-    /// Hold out the last F of the training file (file order) for validation.
-    #[arg(long, default_value = "0", value_parser = fraction)]
+    /// Hold out the last F of the training file for validation.
+    ///
+    /// The tail in file order, so that `backprop eval --split val` scores the same samples.
+    #[arg(long, value_name = "F", default_value = "0", value_parser = fraction, help_heading = help_text::DATA)]
     pub val_fraction: f64,
     /// Hidden layer widths, comma-separated [default: 256].
-    #[arg(long, value_delimiter = ',', value_parser = count)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = count, help_heading = help_text::MODEL)]
     pub hidden: Option<Vec<usize>>,
-    /// The activation phi [default: relu].
-    #[arg(long, value_enum)]
+    /// The activation [default: relu].
+    ///
+    /// The activation phi of every hidden layer; with --init or --resume, the file's.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::MODEL)]
     pub activation: Option<Activation>,
-    /// The loss l [default: cross-entropy].
-    #[arg(long, value_enum)]
+    /// The loss [default: cross-entropy].
+    ///
+    /// The loss l; with --init or --resume, the file's.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::MODEL)]
     pub loss: Option<Loss>,
-    /// Give every layer a bias (the default).
-    #[arg(long, overrides_with = "no_bias")]
-    pub bias: bool,
-    /// No biases, as in §4.7.
-    #[arg(long)]
-    pub no_bias: bool,
-    /// Start from the weights in this model file (the architecture comes from the file).
-    #[arg(long)]
+    #[command(flatten)]
+    pub bias: BiasFlags,
+    /// Start from the weights in this model file.
+    ///
+    /// The architecture comes from the file; --hidden, --activation, --loss and --bias /
+    /// --no-bias may only repeat it.
+    #[arg(long, value_name = "FILE", help_heading = help_text::MODEL)]
     pub init: Option<PathBuf>,
-    /// Seed of the initial weights and of the shuffles.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// sgd, momentum (0.9) or adam.
-    #[arg(long, value_enum, default_value_t = OptimizerKind::Sgd)]
+    /// The optimiser.
+    ///
+    /// sgd, momentum (heavy ball, 0.9) or adam.
+    #[arg(long, value_name = "NAME", value_enum, default_value_t = OptimizerKind::Sgd, help_heading = help_text::OPTIMISATION)]
     pub optimizer: OptimizerKind,
     /// Learning rate.
-    #[arg(long, default_value = "0.1", value_parser = positive_number)]
+    #[arg(long, value_name = "F", default_value = "0.1", value_parser = positive_number, help_heading = help_text::OPTIMISATION)]
     pub lr: f64,
-    /// The λ of §4.7: J gets the term λ/2 Σ_k ||W_k||², whose gradient λ W goes into the
-    /// optimiser (weights only, never biases).
-    #[arg(long, default_value = "0", value_parser = non_negative_number)]
+    /// The λ of the penalty λ/2 Σ_k ||W_k||² on the weights.
+    ///
+    /// §4.7's J gets the term λ/2 Σ_k ||W_k||², whose gradient λ W_k goes into the optimiser;
+    /// biases are never penalised.
+    #[arg(long, value_name = "F", default_value = "0", value_parser = non_negative_number, help_heading = help_text::OPTIMISATION)]
     pub weight_decay: f64,
     /// Passes over the training set.
-    #[arg(long, default_value = "10", value_parser = count)]
+    #[arg(short, long, value_name = "N", default_value = "10", value_parser = count, help_heading = help_text::OPTIMISATION)]
     pub epochs: usize,
-    /// Stop after exactly N parameter updates (instead of --epochs; giving both is a usage
-    /// error).
-    #[arg(long, value_parser = count, conflicts_with = "epochs")]
+    /// Stop after exactly N parameter updates (instead of --epochs).
+    ///
+    /// Giving both --steps and --epochs is a usage error.
+    #[arg(long, value_name = "N", value_parser = count, conflicts_with = "epochs", help_heading = help_text::OPTIMISATION)]
     pub steps: Option<usize>,
     /// Samples per minibatch (the last, partial batch is used).
-    #[arg(long, default_value = "256", value_parser = count)]
+    #[arg(short, long, value_name = "N", default_value = "256", value_parser = count, help_heading = help_text::OPTIMISATION)]
     pub batch_size: usize,
     /// Visit samples in file order instead of a seeded shuffle each epoch.
-    #[arg(long)]
+    #[arg(long, help_heading = help_text::OPTIMISATION)]
     pub no_shuffle: bool,
-    /// Threads [default: all cores]. Same command, seed and threads: identical weights.
-    #[arg(long, value_parser = count)]
-    pub threads: Option<usize>,
-    /// Plain lines instead of a progress bar.
-    #[arg(long)]
-    pub quiet: bool,
+    /// Seed of the initial weights and of the shuffles.
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = help_text::OPTIMISATION)]
+    pub seed: u64,
+    /// Where to write the trained model (safetensors).
+    #[arg(short, long, value_name = "FILE", default_value = "model.safetensors", help_heading = help_text::OUTPUT)]
+    pub out: PathBuf,
     /// Write one JSON object per epoch to this file.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE", help_heading = help_text::OUTPUT)]
     pub metrics: Option<PathBuf>,
     /// Draw loss and accuracy curves to this file (.svg or .png).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE", help_heading = help_text::OUTPUT)]
     pub plot: Option<PathBuf>,
-    /// Record per epoch the norms of dJ/dW_k and of each hidden layer's dJ/dz_k (mean over
-    /// the epoch's steps) into the metrics (grad_norm_W1, grad_norm_z1, ...) and a third,
-    /// log-scale panel of the plot; without --metrics or --plot, printed as a table at the end.
-    #[arg(long)]
+    /// Record the norms of ∂J/∂W_k and ∂J/∂z_k per epoch.
+    ///
+    /// The mean over the epoch's steps of the norm of each weight's gradient and of each
+    /// hidden layer's ∂J/∂z_k, into the metrics (grad_norm_W1, grad_norm_z1, ...) and a
+    /// third, log-scale panel of the plot; without --metrics or --plot, printed as a table at
+    /// the end.
+    #[arg(long, help_heading = help_text::OUTPUT)]
     pub grad_stats: bool,
-    /// Where to write the trained model (safetensors).
-    #[arg(long, default_value = "model.safetensors")]
-    pub out: PathBuf,
-    /// Write a checkpoint (weights, optimiser and generator state, epoch, step) every N
-    /// parameter updates, and at the end.
-    #[arg(long, value_parser = count)]
+    /// Plain lines instead of a progress bar.
+    #[arg(short, long, help_heading = help_text::OUTPUT)]
+    pub quiet: bool,
+    /// Write a checkpoint every N parameter updates, and at the end.
+    ///
+    /// A checkpoint holds the weights, the optimiser's and the generator's state, the epoch
+    /// and the step, and the run's output flags.
+    #[arg(long, value_name = "N", value_parser = count, help_heading = help_text::CHECKPOINTS)]
     pub checkpoint_every: Option<usize>,
-    /// Where checkpoints go [default: the --out file's name with .checkpoint.safetensors];
-    /// giving it also writes a checkpoint at the end.
-    #[arg(long)]
+    /// Where checkpoints go; giving it also writes one at the end.
+    ///
+    /// [default: the --resume file; else the --out file's name with .checkpoint.safetensors]
+    #[arg(long, value_name = "FILE", help_heading = help_text::CHECKPOINTS)]
     pub checkpoint: Option<PathBuf>,
-    /// Continue the run saved in this checkpoint, exactly; its configuration is kept, and
-    /// --epochs / --steps count from the start of the first run.
-    #[arg(long, conflicts_with = "init")]
+    /// Continue the run saved in this checkpoint, exactly.
+    ///
+    /// The run keeps its configuration and writes where it wrote (--out, --metrics, --plot,
+    /// checkpoints) unless an output flag is typed again; --epochs / --steps count from the
+    /// start of the first run.
+    #[arg(long, value_name = "FILE", conflicts_with = "init", help_heading = help_text::CHECKPOINTS)]
     pub resume: Option<PathBuf>,
-    /// Resume even though the training set differs from the one the checkpoint was trained
-    /// on (same number of samples, other content); without it that is an error.
-    #[arg(long, requires = "resume")]
+    /// Resume on a training set other than the checkpoint's (on purpose).
+    ///
+    /// Same number of samples, other content; without this flag that is an error.
+    #[arg(long, requires = "resume", help_heading = help_text::CHECKPOINTS)]
     pub resume_on_other_data: bool,
+    /// Threads [default: all cores].
+    ///
+    /// Same command, seed and threads: bit-identical weights.
+    #[arg(short = 'j', long, value_name = "N", value_parser = count, help_heading = help_text::PERFORMANCE)]
+    pub threads: Option<usize>,
     #[command(flatten)]
     pub memory: MemoryLimitArgs,
 }
 
 impl TrainArgs {
-    /// The checkpoint file: `--checkpoint`, else derived from `--out`.
+    /// The checkpoint file: `--checkpoint`; else, resuming, the `--resume` file (a resumed
+    /// run continues in the file it resumed from); else derived from `--out`.
     pub fn checkpoint_path(&self) -> PathBuf {
         self.checkpoint
             .clone()
+            .or_else(|| self.resume.clone())
             .unwrap_or_else(|| default_checkpoint_path(&self.out))
     }
 }
@@ -152,13 +184,21 @@ pub fn run(args: &TrainArgs, given: &GivenFlags) -> Result<bool> {
         .num_threads(threads)
         .build()
         .context("starting the thread pool")?;
-    pool.install(|| train(args, threads, resumed))
+    let dataset_recorded =
+        resumed.is_some() && !given.contains("dataset") && !given.contains("data_dir");
+    pool.install(|| train(args, threads, resumed, dataset_recorded))
 }
 
 /// The run, step by step: load the data, resolve the model (new, `--init` or `--resume`),
-/// open the outputs, train, save the model, draw the plot.
-fn train(args: &TrainArgs, threads: usize, resumed: Option<Checkpoint>) -> Result<bool> {
-    let data = load_data(args)?;
+/// open the outputs, train, save the model, draw the plot. `dataset_recorded`: the data
+/// flags come from the `--resume` checkpoint, not the command line.
+fn train(
+    args: &TrainArgs,
+    threads: usize,
+    resumed: Option<Checkpoint>,
+    dataset_recorded: bool,
+) -> Result<bool> {
+    let data = load_data(args, dataset_recorded)?;
     let mut start = resolve_start(args, &data.train, resumed)?;
     let mut reporter = open_outputs(args, &mut start, &data)?;
     // From here on, SIGINT and SIGTERM stop training cleanly (after the current step).
@@ -191,9 +231,26 @@ impl RunData {
     }
 }
 
-/// Loads `--dataset` and holds out the last `--val-fraction` of its training split.
-fn load_data(args: &TrainArgs) -> Result<RunData> {
-    let splits = load_splits(&args.dataset, args.data_dir.as_deref(), !args.quiet)?;
+/// Loads `--dataset` and holds out the last `--val-fraction` of its training split. A data
+/// set recorded in the `--resume` checkpoint (`recorded`) that cannot be loaded is the
+/// checkpoint's problem (exit 1: the data has moved), not a usage error.
+fn load_data(args: &TrainArgs, recorded: bool) -> Result<RunData> {
+    let splits = match load_splits(&args.dataset, args.data_dir.as_deref(), !args.quiet) {
+        Ok(splits) => splits,
+        Err(error) if recorded => bail!(
+            "--resume {} was trained on --dataset {}{} (recorded in the checkpoint), which \
+             cannot be loaded here: {error:#}",
+            args.resume.as_deref().map_or(String::new(), shell_word),
+            shell_word(Path::new(&args.dataset)),
+            args.data_dir
+                .as_deref()
+                .map_or(String::new(), |dir| format!(
+                    " --data-dir {}",
+                    shell_word(dir)
+                ))
+        ),
+        Err(error) => return Err(error),
+    };
     let (train, validation) = if args.val_fraction > 0.0 {
         let (train, validation) = splits.train.split_tail(args.val_fraction)?;
         (train, Some(validation))
@@ -372,10 +429,10 @@ fn train_and_checkpoint(
             Err(Interrupted {
                 message: format!(
                     "interrupted by {} after step {step} (epoch {epoch}); checkpoint written to {}; \
-                     continue with: backprop train --resume {}",
+                     continue with: {}",
                     signal.map_or("a signal", |s| s.name),
                     path.display(),
-                    path.display()
+                    resume_command(args, &path)
                 ),
                 exit_code: signal.map_or(130, |s| s.exit_code),
             }
@@ -450,13 +507,63 @@ fn draw_plot(args: &TrainArgs, mlp: &Mlp<f32>, records: &[EpochRecord]) -> Resul
     Ok(())
 }
 
-/// Says where the metrics and the final checkpoint went.
+/// Says where the metrics and the final checkpoint went, and how to train the checkpoint's
+/// run as long again.
 fn report_other_outputs(args: &TrainArgs) {
     if let Some(metrics) = &args.metrics {
         println!("metrics written to {}", metrics.display());
     }
     if writes_checkpoints(args) {
-        println!("checkpoint written to {}", args.checkpoint_path().display());
+        let path = args.checkpoint_path();
+        let longer = match args.steps {
+            Some(steps) => format!("--steps {}", steps.saturating_mul(2)),
+            None => format!("--epochs {}", args.epochs.saturating_mul(2)),
+        };
+        println!(
+            "checkpoint written to {}; train it as long again with: {} {longer}",
+            path.display(),
+            resume_command(args, &path)
+        );
+    }
+}
+
+/// The command that continues this run from `checkpoint`, with every output flag of the run
+/// (as the checkpoint records them too, so the flags are for the reader and for checkpoints
+/// of older versions), each path quoted for the shell where it needs to be. `--checkpoint`
+/// is left out: a resumed run writes its checkpoints to the file it resumes from.
+fn resume_command(args: &TrainArgs, checkpoint: &Path) -> String {
+    let mut words = vec![
+        "backprop train --resume".to_string(),
+        shell_word(checkpoint),
+        "--out".into(),
+        shell_word(&args.out),
+    ];
+    for (flag, path) in [("--metrics", &args.metrics), ("--plot", &args.plot)] {
+        if let Some(path) = path {
+            words.extend([flag.to_string(), shell_word(path)]);
+        }
+    }
+    if let Some(every) = args.checkpoint_every {
+        words.push(format!("--checkpoint-every {every}"));
+    }
+    if args.grad_stats {
+        words.push("--grad-stats".into());
+    }
+    words.join(" ")
+}
+
+/// `path` as one word of a POSIX shell command: as it is when it holds only characters no
+/// shell treats specially, else in single quotes (a `'` inside written as `'\''`).
+fn shell_word(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
+    if plain {
+        text.into_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
@@ -510,9 +617,11 @@ fn check_output_paths(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The flags of a resumed run: the checkpoint's configuration, with `--epochs`, `--steps`,
-/// `--threads` and the output flags taken from the command line. A flag that would change
-/// the run (`--lr`, `--dataset`...) is a usage error unless it repeats the saved value.
+/// The flags of a resumed run: the checkpoint's configuration; `--epochs`, `--steps`,
+/// `--threads` and the output flags (`--out`, `--metrics`, `--plot`, `--checkpoint`,
+/// `--checkpoint-every`, `--grad-stats`) from the command line when typed, else as the
+/// checkpoint recorded them. A flag that would change the run (`--lr`, `--dataset`...) is a
+/// usage error unless it repeats the saved value.
 fn resumed_args(
     args: &TrainArgs,
     given: &GivenFlags,
@@ -584,6 +693,9 @@ fn resumed_args(
     if !given.contains("threads") {
         resolved.threads = Some(run.threads);
     }
+    if let Some(outputs) = run.outputs {
+        outputs.fill_in(&mut resolved, given);
+    }
     match (given.contains("epochs"), given.contains("steps")) {
         (false, false) => {
             resolved.epochs = config.epochs;
@@ -646,21 +758,78 @@ impl fmt::Display for Shuffling {
 }
 
 /// What a checkpoint records of the command line, beyond the trainer's configuration and the
-/// model: where the data came from, and the threads (for bit-identical results).
+/// model: where the data came from, the threads (for bit-identical results) and the output
+/// flags (so that `--resume` alone writes where the run wrote).
 #[derive(serde::Serialize, serde::Deserialize)]
 struct SavedRun {
     dataset: String,
     data_dir: Option<PathBuf>,
     val_fraction: f64,
     threads: usize,
+    /// Absent from checkpoints written before the outputs were recorded: a run resumed from
+    /// one writes where the resume command's flags (or their defaults) say.
+    #[serde(default)]
+    outputs: Option<SavedOutputs>,
 }
 
+/// The output flags of a run, as typed (relative paths are taken from the folder the
+/// resumed run starts in, as the resume hint is printed for that folder).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SavedOutputs {
+    out: PathBuf,
+    metrics: Option<PathBuf>,
+    plot: Option<PathBuf>,
+    checkpoint: Option<PathBuf>,
+    checkpoint_every: Option<usize>,
+    grad_stats: bool,
+}
+
+impl SavedOutputs {
+    /// The output flags of `args`.
+    fn of(args: &TrainArgs) -> Self {
+        SavedOutputs {
+            out: args.out.clone(),
+            metrics: args.metrics.clone(),
+            plot: args.plot.clone(),
+            checkpoint: args.checkpoint.clone(),
+            checkpoint_every: args.checkpoint_every,
+            grad_stats: args.grad_stats,
+        }
+    }
+
+    /// Sets every output flag of `args` that was not typed (`given`) to the recorded one; a
+    /// recorded `--checkpoint` becomes the `--resume` file, so that resuming from a copy of a
+    /// checkpoint never replaces the original.
+    fn fill_in(self, args: &mut TrainArgs, given: &GivenFlags) {
+        if !given.contains("out") {
+            args.out = self.out;
+        }
+        if !given.contains("metrics") {
+            args.metrics = self.metrics;
+        }
+        if !given.contains("plot") {
+            args.plot = self.plot;
+        }
+        if !given.contains("checkpoint") && self.checkpoint.is_some() {
+            args.checkpoint = args.resume.clone();
+        }
+        if !given.contains("checkpoint_every") {
+            args.checkpoint_every = self.checkpoint_every;
+        }
+        if !given.contains("grad_stats") {
+            args.grad_stats = self.grad_stats;
+        }
+    }
+}
+
+/// The `run` entry of the checkpoints of this run ([`SavedRun`]).
 fn run_description(args: &TrainArgs, threads: usize) -> serde_json::Value {
     serde_json::to_value(SavedRun {
         dataset: args.dataset.clone(),
         data_dir: args.data_dir.clone(),
         val_fraction: args.val_fraction,
         threads,
+        outputs: Some(SavedOutputs::of(args)),
     })
     .expect("plain data serializes")
 }
@@ -673,13 +842,7 @@ fn build_model(
     start: Option<(String, Mlp<f32>)>,
 ) -> Result<Mlp<f32>> {
     let (activation, loss) = (args.activation, args.loss);
-    let bias = if args.no_bias {
-        Some(false)
-    } else if args.bias {
-        Some(true)
-    } else {
-        None
-    };
+    let bias = args.bias.choice();
     let start = match (start, &args.init) {
         (Some(start), _) => Some(start),
         (None, Some(path)) => Some((
@@ -752,7 +915,7 @@ fn build_model(
                 outputs: train_set.num_classes(),
                 activation: activation.unwrap_or(Activation::Relu),
                 loss: loss.unwrap_or(Loss::CrossEntropy),
-                bias: bias.unwrap_or(true),
+                bias: args.bias.for_new_network(),
                 weight_decay: args.weight_decay,
             };
             check_training_memory(args, &config, train_set.len())?;
