@@ -17,10 +17,12 @@
 
 pub mod access;
 pub mod assets;
+pub mod comparison;
 pub mod d2l_graph;
 pub mod equations;
 pub mod heatmap;
 pub mod network;
+pub mod neuron;
 pub mod query;
 pub mod registry;
 pub mod routes;
