@@ -394,14 +394,16 @@ function drawNeuron(neuron) {
   context.drawImage(cells, 0, 0, canvas.width, canvas.height);
   drawAxes(context, neuron.extent, canvas.width);
   const name = `${hiddenName(neuron.layer)}[${neuron.unit}]`;
-  $("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>z</i>) over the plane`;
-  $("neuron-range").textContent = `from ${neuron.text.range[0]} to ${neuron.text.range[1]}`;
+  const z = `${hiddenName(neuron.layer).replace("h", "z")}[${neuron.unit}]`;
+  $("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>${z}</i>) over the plane`;
+  $("neuron-range").innerHTML = `<i>${name}</i> from ${escapeHtml(neuron.text.range[0])} to ${escapeHtml(neuron.text.range[1])}: <span class="neg">orange −</span>, white 0, <span class="pos">blue +</span>`;
   const rows = neuron.text.incoming.map((text, i) => {
     const sign = neuron.incoming[i] >= 0 ? "pos" : "neg";
     return `<span class="weight"><i>${inputName(neuron.layer, i)}</i> <b class="${sign}">${escapeHtml(text)}</b></span>`;
   });
   if (neuron.text.bias !== null) rows.push(`<span class="weight">bias <b class="${neuron.bias >= 0 ? "pos" : "neg"}">${escapeHtml(neuron.text.bias)}</b></span>`);
-  $("neuron-weights").innerHTML = `<div class="caption">incoming weights (row ${neuron.unit} of W${neuron.layer})</div>` + rows.join("");
+  $("neuron-weights").innerHTML = `<div class="caption">incoming weights (row ${neuron.unit} of W${neuron.layer})</div><div class="list">${rows.join("")}</div>`;
+  $("neuron-weights").classList.toggle("many", rows.length > 8);
   const unit = $("network").querySelector(`g.unit[data-layer="${neuron.layer}"][data-unit="${neuron.unit}"]`);
   if (unit) {
     const panel = $("network-panel").getBoundingClientRect();
@@ -409,9 +411,11 @@ function drawNeuron(neuron) {
     const ux = svgBox.left - panel.left + (Number(unit.dataset.x) * svgBox.width) / 320;
     const uy = svgBox.top - panel.top + (Number(unit.dataset.y) * svgBox.height) / 330;
     card.hidden = false;
-    const right = ux + 16 + card.offsetWidth <= panel.width;
+    // Beside the unit, on the right if the window has room, else on the left.
+    const right = panel.left + ux + 16 + card.offsetWidth <= document.documentElement.clientWidth;
     card.style.left = `${right ? ux + 16 : Math.max(0, ux - 16 - card.offsetWidth)}px`;
-    card.style.top = `${Math.min(Math.max(0, uy - card.offsetHeight / 2), panel.height - card.offsetHeight)}px`;
+    const top = svgBox.top - panel.top;
+    card.style.top = `${Math.max(top, Math.min(uy - card.offsetHeight / 2, panel.height - card.offsetHeight))}px`;
   }
   card.hidden = false;
   card.dataset.layer = neuron.layer;
