@@ -158,8 +158,9 @@ impl SessionRunner {
         state.record_runs();
     }
 
-    /// Replaces the session by a fresh one from the same settings (paused at step 0); steps
-    /// still requested are dropped.
+    /// Replaces the session (and a comparison's partner: [`super::comparison::fresh_runs`])
+    /// by a fresh one from the same settings (paused at step 0); steps still requested are
+    /// dropped.
     pub fn reset(&self) -> Result<(), SettingsError> {
         let (settings, partner_settings) = {
             let state = self.lock();
