@@ -20,6 +20,7 @@ const page = {
   actions: 0,            // counts play/pause/step/reset, so a reply older than the last one is dropped
   pollTimer: null,
   lastGraphFetch: 0,
+  neuron: null,      // {layer, unit} of the hovered hidden unit
 };
 
 // ---------- settings <-> form <-> URL ----------
@@ -72,6 +73,7 @@ async function newSession(query) {
   page.playing = false;
   page.history = [];
   page.backward = null;
+  hideNeuron();
   fillForm(created.settings);
   history.replaceState(null, "", "?" + created.settings);
   $("share").href = "?" + created.settings;
@@ -124,8 +126,9 @@ async function refresh(withGraph) {
       api("GET", `/api/sessions/${id}/network`),
     ]);
     if (id !== page.session) return;
-    drawHeatmap(map);
+    drawHeatmap($("heatmap"), map, page.points);
     drawNetwork(network);
+    if (page.neuron) await showNeuron(page.neuron.layer, page.neuron.unit);
     const now = performance.now();
     if (withGraph || !page.playing || now - page.lastGraphFetch > 1500) {
       page.lastGraphFetch = now;
@@ -171,15 +174,14 @@ function toCanvas(extent, size, x, y) {
   return [((x - extent.min) / span) * size, ((extent.max - y) / span) * size];
 }
 
-function drawHeatmap(map) {
-  const canvas = $("heatmap");
+function drawHeatmap(canvas, map, points) {
   const context = canvas.getContext("2d");
   const n = map.resolution;
   const cells = document.createElement("canvas");
   cells.width = n; cells.height = n;
   const cellContext = cells.getContext("2d");
   const image = cellContext.createImageData(n, n);
-  const classes = page.points ? page.points.classes : 3;
+  const classes = points ? points.classes : 3;
   for (let i = 0; i < n * n; i++) {
     const colour = CLASS_COLOURS[map.classes[i] % CLASS_COLOURS.length];
     const strength = Math.max(0, (map.confidence[i] - 1 / classes) / (1 - 1 / classes));
@@ -192,9 +194,9 @@ function drawHeatmap(map) {
   context.clearRect(0, 0, canvas.width, canvas.height);
   context.drawImage(cells, 0, 0, canvas.width, canvas.height);
   drawAxes(context, map.extent, canvas.width);
-  if (!page.points) return;
+  if (!points) return;
   for (const split of ["train", "test"]) {
-    page.points[split].forEach(([x, y, label], index) => {
+    points[split].forEach(([x, y, label], index) => {
       const [px, py] = toCanvas(map.extent, canvas.width, x, y);
       const colour = CLASS_COLOURS[label % CLASS_COLOURS.length];
       context.beginPath();
@@ -206,7 +208,7 @@ function drawHeatmap(map) {
       context.stroke();
     });
   }
-  const selected = page.points[page.sample.split][page.sample.index];
+  const selected = canvas === $("heatmap") && points[page.sample.split][page.sample.index];
   if (selected) {
     const [px, py] = toCanvas(map.extent, canvas.width, selected[0], selected[1]);
     context.beginPath();
@@ -256,19 +258,21 @@ function selectSample(split, index) {
 // ---------- curves ----------
 
 function drawCurves() {
-  drawCurve($("loss-curve"), "train_loss", "test_loss", null);
-  drawCurve($("accuracy-curve"), "train_accuracy", "test_accuracy", [0, 1]);
+  const runs = [{ label: "", history: page.history }];
+  drawCurve($("loss-curve"), runs, "train_loss", "test_loss", null);
+  drawCurve($("accuracy-curve"), runs, "train_accuracy", "test_accuracy", [0, 1]);
 }
 
-function drawCurve(canvas, trainKey, testKey, fixedRange) {
+// runs: [{label, history}]; each run after the first is drawn in its own colour.
+function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
   const context = canvas.getContext("2d");
   const w = canvas.width, h = canvas.height, left = 40, bottom = 18, top = 6, right = 8;
   context.clearRect(0, 0, w, h);
-  const points = page.history;
-  const lastStep = points.length ? Math.max(1, points[points.length - 1].step) : 1;
+  const all = runs.flatMap((run) => run.history);
+  const lastStep = all.length ? Math.max(1, ...all.map((p) => p.step)) : 1;
   let low = 0, high = 1;
   if (fixedRange) [low, high] = fixedRange;
-  else if (points.length) high = Math.max(1e-6, ...points.map((p) => Math.max(p[trainKey], p[testKey])));
+  else if (all.length) high = Math.max(1e-6, ...all.map((p) => Math.max(p[trainKey], p[testKey])));
   const x = (step) => left + (step / lastStep) * (w - left - right);
   const y = (v) => top + (1 - (v - low) / (high - low)) * (h - top - bottom);
   context.strokeStyle = "#ccc";
@@ -281,19 +285,25 @@ function drawCurve(canvas, trainKey, testKey, fixedRange) {
     context.fillText(fixedRange ? (100 * v).toFixed(0) + "%" : v.toPrecision(2), 2, y(v) + 3);
   }
   context.fillText("step " + lastStep, w - right - 60, h - 4);
-  for (const [key, dash] of [[trainKey, []], [testKey, [5, 4]]]) {
-    context.beginPath();
-    context.setLineDash(dash);
-    context.strokeStyle = key === trainKey ? "#183153" : "#e8710a";
-    context.lineWidth = 2;
-    points.forEach((p, i) => (i ? context.lineTo(x(p.step), y(p[key])) : context.moveTo(x(p.step), y(p[key]))));
-    context.stroke();
-  }
+  const RUN_COLOURS = [["#183153", "#e8710a"], ["#8e44ad", "#17a589"]];
+  runs.forEach((run, r) => {
+    const [trainColour, testColour] = RUN_COLOURS[r % RUN_COLOURS.length];
+    for (const [key, dash] of [[trainKey, []], [testKey, [5, 4]]]) {
+      context.beginPath();
+      context.setLineDash(dash);
+      context.strokeStyle = key === trainKey ? trainColour : testColour;
+      context.lineWidth = 2;
+      run.history.forEach((p, i) => (i ? context.lineTo(x(p.step), y(p[key])) : context.moveTo(x(p.step), y(p[key]))));
+      context.stroke();
+    }
+  });
   context.setLineDash([]);
 }
 
 // ---------- network ----------
 
+// Hidden units carry data-layer (L = 1..) and data-unit (u = 0..); hovering one shows its
+// thumbnail (showNeuron). The units' positions are kept for placing the thumbnail.
 function drawNetwork(network) {
   const svg = $("network");
   const width = 320, height = 330, margin = 28;
@@ -314,15 +324,103 @@ function drawNetwork(network) {
       parts.push(`<line x1="${columnX(k)}" y1="${nodeY(k, input)}" x2="${columnX(k + 1)}" y2="${nodeY(k + 1, out)}" stroke="rgba(${colour},${(0.15 + 0.85 * strength).toFixed(3)})" stroke-width="${(0.3 + 3.7 * strength).toFixed(2)}"/>`);
     }));
   });
+  const hovered = page.neuron;
   sizes.forEach((n, k) => {
+    const hidden = k > 0 && k < sizes.length - 1;
     for (let i = 0; i < n; i++) {
       const r = n > 24 ? 3 : 6;
-      parts.push(`<circle cx="${columnX(k)}" cy="${nodeY(k, i)}" r="${r}" fill="white" stroke="#183153" stroke-width="1.5"/>`);
+      const cx = columnX(k), cy = nodeY(k, i);
+      if (hidden) {
+        const on = hovered && hovered.layer === k && hovered.unit === i;
+        parts.push(`<g class="unit${on ? " hovered" : ""}" data-layer="${k}" data-unit="${i}" data-x="${cx}" data-y="${cy}"><circle class="hit" cx="${cx}" cy="${cy}" r="${Math.max(r + 3, 8)}" fill="transparent"/><circle class="dot" cx="${cx}" cy="${cy}" r="${r}" fill="white" stroke="#183153" stroke-width="1.5"/></g>`);
+      } else {
+        parts.push(`<circle cx="${cx}" cy="${cy}" r="${r}" fill="white" stroke="#183153" stroke-width="1.5"/>`);
+      }
     }
     const name = k === 0 ? "x" : k === sizes.length - 1 ? "o" : "h" + (sizes.length > 3 ? k : "");
     parts.push(`<text x="${columnX(k)}" y="${height - 6}" text-anchor="middle" font-size="12" font-style="italic" fill="#183153">${name} (${n})</text>`);
   });
   svg.innerHTML = parts.join("");
+  svg.dataset.layers = sizes.length;
+}
+
+// ---------- neurons: one hidden unit's output over the input plane ----------
+
+// The name the network view gives hidden layer L's vector (h with one hidden layer, as §4.7).
+function hiddenName(layer) {
+  const depth = Number($("network").dataset.layers || 3);
+  return depth > 3 ? `h${layer}` : "h";
+}
+
+function inputName(layer, index) {
+  return layer === 1 ? `x${index + 1}` : `${hiddenName(layer - 1)}[${index}]`;
+}
+
+async function showNeuron(layer, unit) {
+  if (page.session === null) return;
+  page.neuron = { layer, unit };
+  const session = page.session;
+  const answer = await api("GET", `/api/sessions/${session}/neuron?layer=${layer}&unit=${unit}&resolution=32`);
+  if (session !== page.session || !page.neuron || page.neuron.layer !== layer || page.neuron.unit !== unit) return;
+  drawNeuron(answer);
+}
+
+function hideNeuron() {
+  page.neuron = null;
+  $("neuron-card").hidden = true;
+  for (const g of $("network").querySelectorAll("g.unit.hovered")) g.classList.remove("hovered");
+}
+
+// Outputs on a diverging scale: orange below 0, white at 0, blue above (as the edges).
+function drawNeuron(neuron) {
+  const card = $("neuron-card");
+  const canvas = $("neuron-map");
+  const n = neuron.resolution;
+  const cells = document.createElement("canvas");
+  cells.width = n; cells.height = n;
+  const cellContext = cells.getContext("2d");
+  const image = cellContext.createImageData(n, n);
+  const scale = Math.max(1e-9, Math.abs(neuron.range[0]), Math.abs(neuron.range[1]));
+  for (let i = 0; i < n * n; i++) {
+    const v = neuron.values[i] / scale;
+    const colour = v >= 0 ? CLASS_COLOURS[1] : CLASS_COLOURS[0];
+    const alpha = Math.min(1, Math.abs(v)) * 0.9;
+    for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round(255 * (1 - alpha) + colour[c] * alpha);
+    image.data[4 * i + 3] = 255;
+  }
+  cellContext.putImageData(image, 0, 0);
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = true;
+  context.drawImage(cells, 0, 0, canvas.width, canvas.height);
+  drawAxes(context, neuron.extent, canvas.width);
+  const name = `${hiddenName(neuron.layer)}[${neuron.unit}]`;
+  const z = `${hiddenName(neuron.layer).replace("h", "z")}[${neuron.unit}]`;
+  $("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>${z}</i>) over the plane`;
+  $("neuron-range").innerHTML = `<i>${name}</i> from ${escapeHtml(neuron.text.range[0])} to ${escapeHtml(neuron.text.range[1])}: <span class="neg">orange −</span>, white 0, <span class="pos">blue +</span>`;
+  const rows = neuron.text.incoming.map((text, i) => {
+    const sign = neuron.incoming[i] >= 0 ? "pos" : "neg";
+    return `<span class="weight"><i>${inputName(neuron.layer, i)}</i> <b class="${sign}">${escapeHtml(text)}</b></span>`;
+  });
+  if (neuron.text.bias !== null) rows.push(`<span class="weight">bias <b class="${neuron.bias >= 0 ? "pos" : "neg"}">${escapeHtml(neuron.text.bias)}</b></span>`);
+  $("neuron-weights").innerHTML = `<div class="caption">incoming weights (row ${neuron.unit} of W${neuron.layer})</div><div class="list">${rows.join("")}</div>`;
+  $("neuron-weights").classList.toggle("many", rows.length > 8);
+  const unit = $("network").querySelector(`g.unit[data-layer="${neuron.layer}"][data-unit="${neuron.unit}"]`);
+  if (unit) {
+    const panel = $("network-panel").getBoundingClientRect();
+    const svgBox = $("network").getBoundingClientRect();
+    const ux = svgBox.left - panel.left + (Number(unit.dataset.x) * svgBox.width) / 320;
+    const uy = svgBox.top - panel.top + (Number(unit.dataset.y) * svgBox.height) / 330;
+    card.hidden = false;
+    // Beside the unit, on the right if the window has room, else on the left.
+    const right = panel.left + ux + 16 + card.offsetWidth <= document.documentElement.clientWidth;
+    card.style.left = `${right ? ux + 16 : Math.max(0, ux - 16 - card.offsetWidth)}px`;
+    const top = svgBox.top - panel.top;
+    card.style.top = `${Math.max(top, Math.min(uy - card.offsetHeight / 2, panel.height - card.offsetHeight))}px`;
+  }
+  card.hidden = false;
+  card.dataset.layer = neuron.layer;
+  card.dataset.unit = neuron.unit;
+  canvas.dataset.drawn = "true";
 }
 
 // ---------- the D2L network's graph (§4.7) ----------
@@ -417,6 +515,130 @@ function stepBackward(delta) {
   showNode(currentNode());
 }
 
+// ---------- side by side: two runs in lockstep (a comparison) ----------
+
+// Each preset compares the settings of the form with one key changed: [key, a's value, b's value].
+const COMPARE_PRESETS = {
+  activation: ["activation", "relu", "sigmoid"],
+  lambda: ["lambda", "0", "0.01"],
+  optimizer: ["optimizer", "sgd", "adam"],
+};
+
+const compare = {
+  id: null,
+  labels: ["a", "b"],
+  playing: false,
+  busy: false,
+  timer: null,
+  actions: 0,
+  points: null,
+};
+
+async function startComparison(preset) {
+  const [key, first, second] = COMPARE_PRESETS[preset];
+  const a = new URLSearchParams(formQuery());
+  const b = new URLSearchParams(formQuery());
+  a.set(key, first);
+  b.set(key, second);
+  stopComparisonPolling();
+  let created;
+  try {
+    created = await api("POST", `/api/comparisons?a=${encodeURIComponent(a.toString())}&b=${encodeURIComponent(b.toString())}`);
+  } catch (error) {
+    showError("Comparison not started: " + error.message);
+    return;
+  }
+  showError("");
+  const symbol = key === "lambda" ? "λ = " : "";
+  compare.id = created.id;
+  compare.labels = [`a: ${symbol}${first}`, `b: ${symbol}${second}`];
+  compare.playing = false;
+  for (const button of document.querySelectorAll("#compare-presets button")) button.classList.toggle("active", button.dataset.preset === preset);
+  $("compare-a-name").textContent = compare.labels[0];
+  $("compare-b-name").textContent = compare.labels[1];
+  $("compare-note").textContent = created.same_initial_weights
+    ? `Both start from the same initial weights (a's draw) and see the same minibatches; only ${key === "lambda" ? "λ" : key} differs.`
+    : "The layer shapes differ, so b draws its own initial weights; both see the same data and minibatches.";
+  $("compare-body").hidden = false;
+  $("compare-controls").hidden = false;
+  compare.points = await api("GET", `/api/comparisons/${compare.id}/a/points`);
+  await refreshComparison();
+}
+
+function closeComparison() {
+  stopComparisonPolling();
+  if (compare.id !== null && compare.playing) api("POST", `/api/comparisons/${compare.id}/pause`).catch(() => {});
+  compare.id = null;
+  compare.playing = false;
+  $("compare-body").hidden = true;
+  $("compare-controls").hidden = true;
+  $("compare-note").textContent = "";
+  for (const button of document.querySelectorAll("#compare-presets button")) button.classList.remove("active");
+}
+
+async function compareControl(action) {
+  if (compare.id === null) return;
+  compare.actions += 1;
+  try {
+    applyComparisonStatus(await api("POST", `/api/comparisons/${compare.id}/${action}`));
+    if (compare.playing) {
+      if (compare.timer === null) compare.timer = setInterval(refreshComparison, 250);
+    } else {
+      stopComparisonPolling();
+      await refreshComparison();
+    }
+  } catch (error) {
+    showError(error.message);
+  }
+}
+
+function stopComparisonPolling() {
+  if (compare.timer !== null) clearInterval(compare.timer);
+  compare.timer = null;
+}
+
+async function refreshComparison() {
+  if (compare.id === null || compare.busy) return;
+  compare.busy = true;
+  const id = compare.id;
+  const actions = compare.actions;
+  try {
+    const status = await api("GET", `/api/comparisons/${id}/status`);
+    if (id !== compare.id || actions !== compare.actions) return;
+    applyComparisonStatus(status);
+    const maps = await Promise.all(["a", "b"].map((run) => api("GET", `/api/comparisons/${id}/${run}/heatmap?resolution=48`)));
+    if (id !== compare.id) return;
+    drawHeatmap($("compare-a-heatmap"), maps[0], compare.points);
+    drawHeatmap($("compare-b-heatmap"), maps[1], compare.points);
+    if (!status.playing) stopComparisonPolling();
+  } catch (error) {
+    showError(error.message);
+    stopComparisonPolling();
+  } finally {
+    compare.busy = false;
+  }
+}
+
+function applyComparisonStatus(status) {
+  compare.playing = status.playing;
+  $("compare-play").textContent = status.playing ? "❚❚ Pause" : "▶ Play";
+  $("compare-steps").textContent = status.steps;
+  $("compare-epoch").textContent = status.epoch;
+  const runs = status.runs.map((run, i) => ({ label: compare.labels[i], history: run.history }));
+  status.runs.forEach((run, i) => {
+    const last = run.history[run.history.length - 1];
+    const name = ["a", "b"][i];
+    const text = last ? `test accuracy ${percent(last.test_accuracy)}, test loss ${last.test_loss.toFixed(4)}` : "";
+    $(`compare-${name}-stats`).textContent = run.diverged ? "stopped: J is not finite" : text;
+  });
+  for (const [id, trainKey, testKey, range] of [["compare-loss", "train_loss", "test_loss", null], ["compare-accuracy", "train_accuracy", "test_accuracy", [0, 1]]]) {
+    const canvas = $(id);
+    drawCurve(canvas, runs, trainKey, testKey, range);
+    canvas.dataset.runs = JSON.stringify(runs.filter((run) => run.history.length).map((run) => run.label));
+    canvas.dataset.steps = JSON.stringify(status.runs.map((run) => run.steps));
+  }
+}
+
 // ---------- wiring ----------
 
 form.addEventListener("change", () => newSession(formQuery()));
@@ -437,6 +659,21 @@ $("backward-mode").addEventListener("click", () => {
 });
 $("backward-next").addEventListener("click", () => stepBackward(1));
 $("backward-prev").addEventListener("click", () => stepBackward(-1));
+$("network").addEventListener("mouseover", (event) => {
+  const unit = event.target.closest("g.unit");
+  if (!unit) return;
+  const layer = Number(unit.dataset.layer), index = Number(unit.dataset.unit);
+  if (page.neuron && page.neuron.layer === layer && page.neuron.unit === index) return;
+  for (const g of $("network").querySelectorAll("g.unit.hovered")) g.classList.remove("hovered");
+  unit.classList.add("hovered");
+  showNeuron(layer, index).catch((error) => showError(error.message));
+});
+$("network").addEventListener("mouseleave", hideNeuron);
+for (const button of document.querySelectorAll("#compare-presets button")) button.addEventListener("click", () => startComparison(button.dataset.preset));
+$("compare-play").addEventListener("click", () => compareControl(compare.playing ? "pause" : "play"));
+$("compare-step").addEventListener("click", () => compareControl("step?count=10"));
+$("compare-reset").addEventListener("click", () => compareControl("reset"));
+$("compare-close").addEventListener("click", closeComparison);
 
 (async () => {
   const query = location.search.replace(/^\?/, "");

@@ -339,3 +339,158 @@ fn the_settings_live_in_the_url_and_bad_ones_are_reported() {
     let message = browser.script("return document.getElementById('error').textContent");
     assert!(message.as_str().unwrap().contains("hidden"), "{message}");
 }
+
+// ---- neurons and side by side ----
+
+/// How many distinct colours canvas `id` shows (a blank canvas has one).
+fn canvas_colours(browser: &Browser, id: &str) -> u64 {
+    browser
+        .script(&format!(
+            "const c = document.getElementById('{id}'); \
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+             const seen = new Set(); for (let i = 0; i < d.length; i += 4 * 7) seen.add(d[i] + ',' + d[i+1] + ',' + d[i+2]); \
+             return seen.size;"
+        ))
+        .as_u64()
+        .unwrap()
+}
+
+impl Browser {
+    /// Moves the mouse onto the element at `css` (a real hover, through WebDriver actions).
+    fn hover(&self, css: &str) {
+        let element = self.session_command(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        let id = element[ELEMENT_KEY].as_str().unwrap().to_string();
+        self.session_command(
+            "POST",
+            "/actions",
+            json!({"actions": [{
+                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [{"type": "pointerMove", "duration": 0, "x": 0, "y": 0,
+                             "origin": { ELEMENT_KEY: id }}]
+            }]}),
+        );
+    }
+}
+
+#[test]
+fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs() {
+    let server = start_server();
+    let browser = Browser::launch();
+    let client = loopback::Client::new(format!("http://{}", server.address()));
+    browser.open(&format!(
+        "http://{}/?dataset=xor&hidden=12,4&seed=2&activation=tanh",
+        server.address()
+    ));
+    browser.wait_until(
+        "the network is drawn with its hidden units",
+        "return document.querySelectorAll('#network g.unit').length === 16 && !page.busy",
+    );
+    browser.click("#step");
+    browser.wait_until(
+        "one step made",
+        "return document.getElementById('steps').textContent === '1' && !page.busy",
+    );
+
+    browser.hover("#network g.unit[data-layer=\"2\"][data-unit=\"1\"] circle.dot");
+    browser.wait_until(
+        "the thumbnail of h2[1] is shown",
+        "const c = document.getElementById('neuron-card'); return !c.hidden && c.dataset.layer === '2' && c.dataset.unit === '1' && document.getElementById('neuron-map').dataset.drawn === 'true'",
+    );
+    let colours = canvas_colours(&browser, "neuron-map");
+    assert!(colours > 10, "the thumbnail shows {colours} colours");
+    let card = browser.script("return document.getElementById('neuron-card').textContent");
+    let card = card.as_str().unwrap();
+    let session = browser.script("return page.session").as_u64().unwrap();
+    let neuron = client.get(&format!("/api/sessions/{session}/neuron?layer=2&unit=1"));
+    assert!(card.contains("h2[1]"), "{card}");
+    assert!(card.contains("row 1 of W2"), "{card}");
+    for (i, text) in neuron["text"]["incoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let shown = format!("h1[{i}] {}", text.as_str().unwrap());
+        assert!(card.contains(&shown), "{shown} not in {card}");
+    }
+    assert!(
+        card.contains(&format!(
+            "bias {}",
+            neuron["text"]["bias"].as_str().unwrap()
+        )),
+        "{card}"
+    );
+    // The card sits in the window, below the panel's heading, next to the unit, and does
+    // not cover it.
+    let placed = browser.script(
+        "const s = document.getElementById('network').getBoundingClientRect(); \
+         const c = document.getElementById('neuron-card').getBoundingClientRect(); \
+         const u = document.querySelector('#network g.unit[data-layer=\"2\"][data-unit=\"1\"] circle.dot').getBoundingClientRect(); \
+         const covers = c.left < u.right && c.right > u.left && c.top < u.bottom && c.bottom > u.top; \
+         return c.left >= 0 && c.right <= document.documentElement.clientWidth && c.top >= s.top - 1 && !covers",
+    );
+    assert_eq!(placed, Value::Bool(true));
+    let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-neuron.png");
+    browser.screenshot(&artifact);
+    browser.hover("#heatmap");
+    browser.wait_until(
+        "the thumbnail is hidden when the mouse leaves the network",
+        "return document.getElementById('neuron-card').hidden",
+    );
+
+    // Side by side: relu against sigmoid, played, both runs at one step, both drawn.
+    browser.click("#compare-presets button[data-preset=\"activation\"]");
+    browser.wait_until(
+        "the comparison is shown",
+        "return !document.getElementById('compare-body').hidden && document.getElementById('compare-b-heatmap').dataset.drawn === 'true'",
+    );
+    let note = browser.script("return document.getElementById('compare-note').textContent");
+    assert!(
+        note.as_str().unwrap().contains("same initial weights"),
+        "{note}"
+    );
+    browser.click("#compare-play");
+    browser.wait_until(
+        "both runs trained past step 100",
+        "const s = JSON.parse(document.getElementById('compare-loss').dataset.steps || '[0,0]'); return s[0] > 100",
+    );
+    browser.click("#compare-play");
+    browser.wait_until(
+        "paused",
+        "return document.getElementById('compare-play').textContent.includes('Play') && compare.timer === null && !compare.busy",
+    );
+    for canvas in ["compare-loss", "compare-accuracy"] {
+        let runs = browser.script(&format!(
+            "return JSON.parse(document.getElementById('{canvas}').dataset.runs)"
+        ));
+        assert_eq!(runs, json!(["a: relu", "b: sigmoid"]), "{canvas}");
+        let steps = browser.script(&format!(
+            "return JSON.parse(document.getElementById('{canvas}').dataset.steps)"
+        ));
+        assert_eq!(steps[0], steps[1], "{canvas}: {steps}");
+        let colours = canvas_colours(&browser, canvas);
+        assert!(colours > 8, "{canvas} shows {colours} colours");
+    }
+    let comparison = browser.script("return compare.id").as_u64().unwrap();
+    let status = client.get(&format!("/api/comparisons/{comparison}/status"));
+    let shown = browser
+        .script("return Number(document.getElementById('compare-steps').textContent)")
+        .as_u64()
+        .unwrap();
+    assert_eq!(status["steps"].as_u64().unwrap(), shown);
+    for name in ["a", "b"] {
+        let colours = canvas_colours(&browser, &format!("compare-{name}-heatmap"));
+        assert!(
+            colours > 20,
+            "run {name}'s boundary shows {colours} colours"
+        );
+    }
+    browser.script("document.getElementById('compare-section').scrollIntoView(); return true");
+    let artifact =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-side-by-side.png");
+    browser.screenshot(&artifact);
+}

@@ -11,16 +11,19 @@
 //! - [`session`]: one training run, stepped with [`crate::train::Trainer::step`];
 //! - [`runner`]: a session's training thread, which makes every step (played or asked for
 //!   by `/step`); [`registry`]: the sessions;
-//! - [`heatmap`], [`network`], [`d2l_graph`] (with [`equations`]): the views' data;
+//! - [`comparison`]: two runs side by side, stepped in lockstep by one runner;
+//! - [`heatmap`], [`network`], [`neuron`], [`d2l_graph`] (with [`equations`]): the views' data;
 //! - [`routes`]: the HTTP API; [`access`]: the Host and Origin rules; [`server`]: the
 //!   server, with its limits on sizes, times and connections; [`assets`]: the embedded page.
 
 pub mod access;
 pub mod assets;
+pub mod comparison;
 pub mod d2l_graph;
 pub mod equations;
 pub mod heatmap;
 pub mod network;
+pub mod neuron;
 pub mod query;
 pub mod registry;
 pub mod routes;

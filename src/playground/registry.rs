@@ -1,6 +1,8 @@
-//! The sessions a server holds: at most [`MAX_SESSIONS`], the least recently used one
-//! dropped (and its training thread stopped) when a new one would exceed that.
+//! The sessions and comparisons a server holds: at most [`MAX_SESSIONS`] sessions and
+//! [`MAX_COMPARISONS`] comparisons, the least recently used one of its kind dropped (and its
+//! training thread stopped) when a new one would exceed that.
 
+use super::comparison;
 use super::runner::SessionRunner;
 use super::session::Session;
 use super::settings::{Settings, SettingsError};
@@ -9,17 +11,64 @@ use std::sync::{Arc, Mutex};
 
 /// The most sessions one server keeps.
 pub const MAX_SESSIONS: usize = 8;
+/// The most comparisons one server keeps (each trains two networks on one thread).
+pub const MAX_COMPARISONS: usize = 4;
 
-/// Sessions by id, most recently used last.
+/// Sessions and comparisons by id, most recently used last.
 #[derive(Default)]
 pub struct Registry {
-    sessions: Mutex<Sessions>,
+    sessions: Held,
+    comparisons: Held,
 }
 
+/// Runners of one kind, most recently used last, at most `cap`.
 #[derive(Default)]
-struct Sessions {
+struct Held(Mutex<ByUse>);
+
+#[derive(Default)]
+struct ByUse {
     next_id: u64,
     by_use: VecDeque<(u64, Arc<SessionRunner>)>,
+}
+
+impl Held {
+    /// Holds `runner` under a new id, dropping the least recently used beyond `cap`.
+    fn insert(&self, runner: SessionRunner, cap: usize) -> u64 {
+        let evicted;
+        let id;
+        {
+            let mut held = self.lock();
+            id = held.next_id;
+            held.next_id += 1;
+            evicted = if held.by_use.len() >= cap {
+                held.by_use.pop_front()
+            } else {
+                None
+            };
+            held.by_use.push_back((id, Arc::new(runner)));
+        }
+        drop(evicted);
+        id
+    }
+
+    fn get(&self, id: u64) -> Option<Arc<SessionRunner>> {
+        let mut held = self.lock();
+        let position = held.by_use.iter().position(|(i, _)| *i == id)?;
+        let entry = held.by_use.remove(position)?;
+        let runner = Arc::clone(&entry.1);
+        held.by_use.push_back(entry);
+        Some(runner)
+    }
+
+    fn len(&self) -> usize {
+        self.lock().by_use.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ByUse> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 impl Registry {
@@ -28,36 +77,17 @@ impl Registry {
         let session = Session::new(settings)?;
         let runner = SessionRunner::start(session)
             .map_err(|error| SettingsError(format!("cannot start a training thread: {error}")))?;
-        let evicted;
-        let id;
-        {
-            let mut sessions = self.lock();
-            id = sessions.next_id;
-            sessions.next_id += 1;
-            evicted = if sessions.by_use.len() >= MAX_SESSIONS {
-                sessions.by_use.pop_front()
-            } else {
-                None
-            };
-            sessions.by_use.push_back((id, Arc::new(runner)));
-        }
-        drop(evicted);
-        Ok(id)
+        Ok(self.sessions.insert(runner, MAX_SESSIONS))
     }
 
     /// The session `id`, marked as most recently used.
     pub fn get(&self, id: u64) -> Option<Arc<SessionRunner>> {
-        let mut sessions = self.lock();
-        let position = sessions.by_use.iter().position(|(i, _)| *i == id)?;
-        let entry = sessions.by_use.remove(position)?;
-        let runner = Arc::clone(&entry.1);
-        sessions.by_use.push_back(entry);
-        Some(runner)
+        self.sessions.get(id)
     }
 
     /// How many sessions are held.
     pub fn len(&self) -> usize {
-        self.lock().by_use.len()
+        self.sessions.len()
     }
 
     /// Whether no session is held.
@@ -65,9 +95,19 @@ impl Registry {
         self.len() == 0
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Sessions> {
-        self.sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// Creates a comparison of `a` and `b` ([`comparison::start`]) and returns its id.
+    pub fn create_comparison(&self, a: Settings, b: Settings) -> Result<u64, SettingsError> {
+        let runner = comparison::start(a, b)?;
+        Ok(self.comparisons.insert(runner, MAX_COMPARISONS))
+    }
+
+    /// The comparison `id`, marked as most recently used.
+    pub fn get_comparison(&self, id: u64) -> Option<Arc<SessionRunner>> {
+        self.comparisons.get(id)
+    }
+
+    /// How many comparisons are held.
+    pub fn comparisons(&self) -> usize {
+        self.comparisons.len()
     }
 }

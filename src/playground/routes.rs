@@ -14,14 +14,22 @@
 //! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary |
 //! | GET | `/api/sessions/<id>/network` | every weight and bias |
 //! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N` | the D2L network's graph for a sample |
+//! | GET | `/api/sessions/<id>/neuron?layer=L&unit=U&resolution=N` | hidden unit `h_L[U]` over the plane, its weights |
+//! | POST | `/api/comparisons?a=<settings>&b=<settings>` | two runs in lockstep ([`super::comparison`]): `{id, a, b, same_initial_weights}` |
+//! | GET | `/api/comparisons/<id>/status` | both runs' steps and histories (`runs`) |
+//! | POST | `/api/comparisons/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls for both runs |
+//! | GET | `/api/comparisons/<id>/<a\|b>/points`, `heatmap`, `network`, `neuron`, `graph` | one run's views, as a session's |
 
 use super::assets::{INDEX_HTML, SCRIPT_JS, STYLE_CSS};
+use super::comparison::{run_status, shares_initial_weights, RUN_NAMES};
 use super::d2l_graph::d2l_graph;
 use super::heatmap::{heatmap, labelled_points, Extent, MAX_RESOLUTION};
 use super::network::network_weights;
+use super::neuron::{neuron_output, MAX_NEURON_RESOLUTION};
 use super::query::parse_query;
-use super::registry::{Registry, MAX_SESSIONS};
-use super::runner::SessionRunner;
+use super::registry::{Registry, MAX_COMPARISONS, MAX_SESSIONS};
+use super::runner::{RunnerState, SessionRunner};
+use super::session::Session;
 use super::settings::{
     Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_POINTS,
     MAX_WIDTH, MIN_POINTS,
@@ -99,6 +107,35 @@ enum Resource<'a> {
     Sessions,
     /// `/api/sessions/<id>/<action>`, with the id not yet read.
     Session(&'a str, &'static ActionSpec),
+    /// `/api/comparisons`.
+    Comparisons,
+    /// `/api/comparisons/<id>/<action>` (a control or the status) or
+    /// `/api/comparisons/<id>/<run>/<action>` (a view), ids not yet read.
+    Comparison(&'a str, Option<&'a str>, &'static ActionSpec),
+}
+
+/// The actions a comparison answers as a whole; every other action is one run's view.
+const COMPARISON_CONTROLS: [&str; 5] = ["status", "play", "pause", "reset", "step"];
+
+/// Which runs an action acts on and shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Target {
+    /// A session's one run.
+    Session,
+    /// Both runs of a comparison.
+    Comparison,
+    /// One run of a comparison (an index into [`RUN_NAMES`]).
+    Run(usize),
+}
+
+impl Target {
+    /// The session whose views are shown.
+    fn session(self, state: &RunnerState) -> &Session {
+        match (self, &state.partner) {
+            (Target::Run(1), Some(partner)) => partner,
+            _ => &state.session,
+        }
+    }
 }
 
 /// Answers one request: 404 for an unknown path, 405 (with `Allow`) for a known path with
@@ -122,6 +159,21 @@ pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
             Some(spec) => (Resource::Session(id, spec), spec.method),
             None => return Reply::error(404, format!("no such action: {action}")),
         },
+        ["api", "comparisons"] => (Resource::Comparisons, "POST"),
+        ["api", "comparisons", id, action] => match ACTIONS
+            .iter()
+            .find(|a| a.name == *action && COMPARISON_CONTROLS.contains(action))
+        {
+            Some(spec) => (Resource::Comparison(id, None, spec), spec.method),
+            None => return Reply::error(404, format!("no such comparison action: {action} (one run's views are under /api/comparisons/<id>/a/ and /b/)")),
+        },
+        ["api", "comparisons", id, run, action] => match ACTIONS
+            .iter()
+            .find(|a| a.name == *action && !COMPARISON_CONTROLS.contains(action))
+        {
+            Some(spec) => (Resource::Comparison(id, Some(run), spec), spec.method),
+            None => return Reply::error(404, format!("no such view of a comparison's run: {action}")),
+        },
         _ => return Reply::error(404, format!("no such page: {path}")),
     };
     if method != allowed {
@@ -142,7 +194,35 @@ pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
                 );
             };
             match Action::parse(spec, query, runner.split_sizes()) {
-                Ok(action) => action.run(&runner, id),
+                Ok(action) => action.run(&runner, id, Target::Session),
+                Err(reply) => reply,
+            }
+        }
+        Resource::Comparisons => create_comparison(registry, query),
+        Resource::Comparison(id, run, spec) => {
+            let Ok(id) = id.parse::<u64>() else {
+                return Reply::error(400, format!("comparison id {id:?} is not a number"));
+            };
+            let Some(runner) = registry.get_comparison(id) else {
+                return Reply::error(
+                    404,
+                    format!("no comparison {id} (the server keeps the {MAX_COMPARISONS} most recently used; reload the page)"),
+                );
+            };
+            let target = match run {
+                None => Target::Comparison,
+                Some(name) => match RUN_NAMES.iter().position(|n| *n == name) {
+                    Some(index) => Target::Run(index),
+                    None => {
+                        return Reply::error(
+                            404,
+                            format!("no run {name:?}; a comparison has runs a and b"),
+                        )
+                    }
+                },
+            };
+            match Action::parse(spec, query, runner.split_sizes()) {
+                Ok(action) => action.run(&runner, id, target),
                 Err(reply) => reply,
             }
         }
@@ -161,6 +241,8 @@ fn defaults() -> Value {
             "lr": MAX_LEARNING_RATE,
             "lambda": MAX_LAMBDA,
             "resolution": MAX_RESOLUTION,
+            "neuron_resolution": MAX_NEURON_RESOLUTION,
+            "comparisons": MAX_COMPARISONS,
             "steps_per_request": MAX_STEPS_PER_REQUEST,
         }
     })
@@ -178,6 +260,45 @@ fn create(registry: &Registry, query: &str) -> Reply {
     }
 }
 
+/// `POST /api/comparisons?a=<settings>&b=<settings>`: both settings strings (URL-encoded
+/// query strings) are required and must share their data settings.
+fn create_comparison(registry: &Registry, query: &str) -> Reply {
+    let pairs = match parse_query(query) {
+        Ok(pairs) => pairs,
+        Err(error) => return Reply::error(400, error.to_string()),
+    };
+    if let Some((key, _)) = pairs.iter().find(|(k, _)| k != "a" && k != "b") {
+        return Reply::error(
+            400,
+            format!("unknown parameter {key:?} for a comparison; expected: a, b"),
+        );
+    }
+    let mut runs = Vec::with_capacity(2);
+    for name in RUN_NAMES {
+        let Some((_, text)) = pairs.iter().find(|(k, _)| k == name) else {
+            return Reply::error(
+                400,
+                format!("a comparison needs {name}=<settings> (both a and b, each a URL-encoded settings query string)"),
+            );
+        };
+        match Settings::from_query(text) {
+            Ok(settings) => runs.push(settings),
+            Err(error) => return Reply::error(400, format!("{name}: {}", error.0)),
+        }
+    }
+    let (a, b) = (runs[0].clone(), runs[1].clone());
+    let same = shares_initial_weights(&a, &b);
+    match registry.create_comparison(a, b) {
+        Ok(id) => Reply::json(&json!({
+            "id": id,
+            "a": runs[0].to_query(),
+            "b": runs[1].to_query(),
+            "same_initial_weights": same,
+        })),
+        Err(error) => Reply::error(400, error.0),
+    }
+}
+
 /// A session action: its name (the last path segment), its method, the query parameters it
 /// takes and how their values are read.
 struct ActionSpec {
@@ -190,7 +311,7 @@ struct ActionSpec {
 }
 
 /// Every session action: one row each, the only place its parameters are named.
-const ACTIONS: [ActionSpec; 9] = [
+const ACTIONS: [ActionSpec; 10] = [
     ActionSpec {
         name: "status",
         method: "GET",
@@ -265,6 +386,21 @@ const ACTIONS: [ActionSpec; 9] = [
             Ok(Action::Graph { split, index })
         },
     },
+    ActionSpec {
+        name: "neuron",
+        method: "GET",
+        params: &["layer", "unit", "resolution"],
+        read: |params, _| {
+            let layer = params.integer_in("layer", 1, 1, MAX_HIDDEN_LAYERS, "")?;
+            let unit = params.integer_in("unit", 0, 0, MAX_WIDTH - 1, "")?;
+            let resolution = params.integer_in("resolution", 24, 2, MAX_NEURON_RESOLUTION, "")?;
+            Ok(Action::Neuron {
+                layer,
+                unit,
+                resolution,
+            })
+        },
+    },
 ];
 
 /// Which split a graph is drawn for.
@@ -321,11 +457,23 @@ enum Action {
     Play,
     Pause,
     Reset,
-    Step { count: u64 },
+    Step {
+        count: u64,
+    },
     Points,
-    Heatmap { resolution: usize },
+    Heatmap {
+        resolution: usize,
+    },
     Network,
-    Graph { split: Split, index: usize },
+    Graph {
+        split: Split,
+        index: usize,
+    },
+    Neuron {
+        layer: usize,
+        unit: usize,
+        resolution: usize,
+    },
 }
 
 impl Action {
@@ -353,8 +501,9 @@ impl Action {
         (spec.read)(&Params(params), sizes)
     }
 
-    /// Carries the action out on session `id` and answers with its result.
-    fn run(self, runner: &SessionRunner, id: u64) -> Reply {
+    /// Carries the action out on session or comparison `id` and answers with its result:
+    /// a view of `target`'s session, or the status.
+    fn run(self, runner: &SessionRunner, id: u64, target: Target) -> Reply {
         match self {
             Action::Status => {}
             Action::Play => runner.set_playing(true),
@@ -369,7 +518,7 @@ impl Action {
             }
             Action::Points => {
                 let state = runner.lock();
-                let session = &state.session;
+                let session = target.session(&state);
                 return Reply::json(&json!({
                     "extent": Extent::around(&[session.train_set(), session.test_set()]),
                     "classes": session.settings().dataset.classes(),
@@ -379,16 +528,18 @@ impl Action {
             }
             Action::Heatmap { resolution } => {
                 let state = runner.lock();
-                let session = &state.session;
+                let session = target.session(&state);
                 let extent = Extent::around(&[session.train_set(), session.test_set()]);
                 return Reply::json(&json!(heatmap(session.mlp(), extent, resolution)));
             }
             Action::Network => {
-                return Reply::json(&json!(network_weights(runner.lock().session.mlp())))
+                return Reply::json(&json!(network_weights(
+                    target.session(&runner.lock()).mlp()
+                )))
             }
             Action::Graph { split, index } => {
                 let state = runner.lock();
-                let session = &state.session;
+                let session = target.session(&state);
                 let data = match split {
                     Split::Train => session.train_set(),
                     Split::Test => session.test_set(),
@@ -403,9 +554,60 @@ impl Action {
                     None => Reply::error(400, format!("cannot evaluate {split} sample {index}")),
                 };
             }
+            Action::Neuron {
+                layer,
+                unit,
+                resolution,
+            } => {
+                let state = runner.lock();
+                let session = target.session(&state);
+                let extent = Extent::around(&[session.train_set(), session.test_set()]);
+                return match neuron_output(session.mlp(), extent, layer, unit, resolution) {
+                    Some(neuron) => Reply::json(&json!(neuron)),
+                    None => {
+                        let hidden = &session.settings().hidden;
+                        let widths: Vec<String> = hidden.iter().map(|w| w.to_string()).collect();
+                        Reply::error(
+                            400,
+                            match hidden.get(layer - 1) {
+                                Some(width) => format!("unit={unit}; hidden layer {layer} has units 0 to {}", width - 1),
+                                None if hidden.is_empty() => format!("layer={layer}; the network has no hidden layer"),
+                                None => format!("layer={layer}; the network has hidden layers 1 to {} (widths {})", hidden.len(), widths.join(", ")),
+                            },
+                        )
+                    }
+                };
+            }
         }
-        Reply::json(&status(runner, id))
+        match target {
+            Target::Session => Reply::json(&status(runner, id)),
+            Target::Comparison | Target::Run(_) => Reply::json(&comparison_status(runner, id)),
+        }
     }
+}
+
+/// Both runs of comparison `id` under one lock: the same step in each (see
+/// [`super::comparison`]).
+fn comparison_status(runner: &SessionRunner, id: u64) -> Value {
+    let state = runner.lock();
+    let first = &state.session;
+    let runs: Vec<_> = std::iter::once(first)
+        .chain(state.partner.as_ref())
+        .zip(RUN_NAMES)
+        .map(|(session, name)| run_status(name, session))
+        .collect();
+    let same = state
+        .partner
+        .as_ref()
+        .is_some_and(|b| shares_initial_weights(first.settings(), b.settings()));
+    json!({
+        "id": id,
+        "steps": first.steps(),
+        "epoch": first.epoch(),
+        "playing": state.playing,
+        "same_initial_weights": same,
+        "runs": runs,
+    })
 }
 
 fn status(runner: &SessionRunner, id: u64) -> Value {

@@ -19,6 +19,9 @@ const HAND_OFF_YIELDS: usize = 10_000;
 pub struct RunnerState {
     /// The training state.
     pub session: Session,
+    /// A comparison's second run, stepped right after `session` in the same turn of the
+    /// lock, so every reply sees both at the same step ([`super::comparison`]).
+    pub partner: Option<Session>,
     /// Whether the background thread should keep stepping.
     pub playing: bool,
     /// Steps `/step` requests have asked for since the runner started.
@@ -39,6 +42,29 @@ struct Shared {
     /// `/step` requests wait here for `made` to reach their steps.
     progress_lock: Mutex<()>,
     progress: Condvar,
+}
+
+impl RunnerState {
+    /// One step of `session`, then (if it advanced) of the partner; `true` when every run
+    /// advanced. Only a partner whose own step fails (its objective stopped being finite)
+    /// is left one step behind.
+    fn step_runs(&mut self) -> bool {
+        if !matches!(self.session.step(), Ok(true)) {
+            return false;
+        }
+        match &mut self.partner {
+            Some(partner) => matches!(partner.step(), Ok(true)),
+            None => true,
+        }
+    }
+
+    /// [`Session::record_now`] on `session` and the partner.
+    fn record_runs(&mut self) {
+        let _ = self.session.record_now();
+        if let Some(partner) = &mut self.partner {
+            let _ = partner.record_now();
+        }
+    }
 }
 
 impl Shared {
@@ -68,11 +94,20 @@ pub struct SessionRunner {
 impl SessionRunner {
     /// Starts the (paused) training thread for `session`.
     pub fn start(session: Session) -> std::io::Result<SessionRunner> {
+        Self::start_with_partner(session, None)
+    }
+
+    /// Starts the (paused) training thread for `session` and a comparison's second run.
+    pub fn start_with_partner(
+        session: Session,
+        partner: Option<Session>,
+    ) -> std::io::Result<SessionRunner> {
         let train_points = session.train_set().len();
         let test_points = session.test_set().len();
         let shared = Arc::new(Shared {
             state: Mutex::new(RunnerState {
                 session,
+                partner,
                 playing: false,
                 requested: 0,
             }),
@@ -120,16 +155,22 @@ impl SessionRunner {
     pub fn pause(&self) {
         let mut state = self.lock();
         state.playing = false;
-        let _ = state.session.record_now();
+        state.record_runs();
     }
 
-    /// Replaces the session by a fresh one from the same settings (paused at step 0); steps
-    /// still requested are dropped.
+    /// Replaces the session (and a comparison's partner: [`super::comparison::fresh_runs`])
+    /// by a fresh one from the same settings (paused at step 0); steps still requested are
+    /// dropped.
     pub fn reset(&self) -> Result<(), SettingsError> {
-        let settings = self.lock().session.settings().clone();
-        let fresh = Session::new(settings)?;
+        let (settings, partner_settings) = {
+            let state = self.lock();
+            let partner = state.partner.as_ref().map(|p| p.settings().clone());
+            (state.session.settings().clone(), partner)
+        };
+        let (fresh, partner) = super::comparison::fresh_runs(settings, partner_settings)?;
         let mut state = self.lock();
         state.session = fresh;
+        state.partner = partner;
         state.playing = false;
         self.shared.made.store(state.requested, Ordering::SeqCst);
         drop(state);
@@ -208,18 +249,18 @@ fn train(shared: &Shared) {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
         let made = shared.made.load(Ordering::SeqCst);
-        let advanced = matches!(state.session.step(), Ok(true));
+        let advanced = state.step_runs();
         let mut finished_request = false;
         if state.requested > made {
             let made = if advanced { made + 1 } else { state.requested };
             finished_request = made == state.requested;
             if finished_request {
-                let _ = state.session.record_now();
+                state.record_runs();
             }
             shared.made.store(made, Ordering::SeqCst);
         } else if !advanced {
             state.playing = false;
-            let _ = state.session.record_now();
+            state.record_runs();
         }
         drop(state);
         if finished_request {

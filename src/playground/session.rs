@@ -49,12 +49,18 @@ pub struct Session {
 impl Session {
     /// A fresh session: generated data, initial weights from the seed, step 0 recorded.
     pub fn new(settings: Settings) -> Result<Session, SettingsError> {
+        let mlp = Mlp::new(settings.mlp_config(), settings.seed)
+            .map_err(|error| SettingsError(error.to_string()))?;
+        Self::starting_from(settings, mlp)
+    }
+
+    /// A fresh session whose network starts from `mlp` (made for `settings.mlp_config()`)
+    /// instead of the seed's initial weights: the second run of a comparison.
+    pub fn starting_from(settings: Settings, mlp: Mlp<f32>) -> Result<Session, SettingsError> {
         let splits = settings.generate_data()?;
         let test = splits
             .test
             .ok_or_else(|| SettingsError("the dataset has no test points".to_string()))?;
-        let mlp = Mlp::new(settings.mlp_config(), settings.seed)
-            .map_err(|error| SettingsError(error.to_string()))?;
         let trainer = Trainer::new(Self::train_config(&settings))
             .map_err(|error| SettingsError(error.to_string()))?;
         let mut session = Session {
