@@ -8,12 +8,13 @@
 //! | GET | `/` , `/playground.css`, `/playground.js` | the page |
 //! | GET | `/api/defaults` | the default settings as a query string, and the caps |
 //! | POST | `/api/sessions?<settings>` | a new session (paused at step 0): `{id, settings}` |
-//! | GET | `/api/sessions/<id>/status` | steps, epoch, playing, the loss and accuracy history |
+//! | GET | `/api/sessions/<id>/status` | steps, epoch, playing, pace, the loss and accuracy history |
 //! | POST | `/api/sessions/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls |
 //! | GET | `/api/sessions/<id>/points` | train and test points and the region shown |
 //! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary |
 //! | GET | `/api/sessions/<id>/network` | every weight and bias |
 //! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N` | the D2L network's graph for a sample |
+//! | POST | `/api/sessions/<id>/pace?pace=N\|max` | steps per second while playing, without a reset |
 
 use super::assets::{INDEX_HTML, SCRIPT_JS, STYLE_CSS};
 use super::d2l_graph::d2l_graph;
@@ -23,8 +24,8 @@ use super::query::parse_query;
 use super::registry::{Registry, MAX_SESSIONS};
 use super::runner::SessionRunner;
 use super::settings::{
-    Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_POINTS,
-    MAX_WIDTH, MIN_POINTS,
+    Pace, Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE,
+    MAX_PACE, MAX_POINTS, MAX_WIDTH, MIN_PACE, MIN_POINTS, PACE_CHOICES,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -162,6 +163,8 @@ fn defaults() -> Value {
             "lambda": MAX_LAMBDA,
             "resolution": MAX_RESOLUTION,
             "steps_per_request": MAX_STEPS_PER_REQUEST,
+            "pace": [MIN_PACE, MAX_PACE],
+            "pace_choices": PACE_CHOICES,
         }
     })
 }
@@ -190,7 +193,7 @@ struct ActionSpec {
 }
 
 /// Every session action: one row each, the only place its parameters are named.
-const ACTIONS: [ActionSpec; 9] = [
+const ACTIONS: [ActionSpec; 10] = [
     ActionSpec {
         name: "status",
         method: "GET",
@@ -265,6 +268,21 @@ const ACTIONS: [ActionSpec; 9] = [
             Ok(Action::Graph { split, index })
         },
     },
+    ActionSpec {
+        name: "pace",
+        method: "POST",
+        params: &["pace"],
+        read: |params, _| {
+            let value = params.get("pace").ok_or_else(|| {
+                Reply::error(
+                    400,
+                    "pace is missing; give pace=N (steps per second) or pace=max",
+                )
+            })?;
+            let pace = Pace::parse(value).map_err(|error| Reply::error(400, error.0))?;
+            Ok(Action::Pace { pace })
+        },
+    },
 ];
 
 /// Which split a graph is drawn for.
@@ -326,6 +344,7 @@ enum Action {
     Heatmap { resolution: usize },
     Network,
     Graph { split: Split, index: usize },
+    Pace { pace: Pace },
 }
 
 impl Action {
@@ -367,6 +386,7 @@ impl Action {
             Action::Step { count } => {
                 runner.step(count, STEP_PATIENCE);
             }
+            Action::Pace { pace } => runner.set_pace(pace),
             Action::Points => {
                 let state = runner.lock();
                 let session = &state.session;
@@ -417,6 +437,7 @@ fn status(runner: &SessionRunner, id: u64) -> Value {
         "steps": session.steps(),
         "epoch": session.epoch(),
         "playing": state.playing,
+        "pace": session.settings().pace.to_string(),
         "diverged": session.diverged(),
         "history": session.history(),
     })

@@ -5,7 +5,7 @@
 //! the same settings and number of steps give the same weights as `backprop train` with the
 //! same network, optimiser, batch size, seed and `--steps` (tests/one_training_loop.rs).
 
-use super::settings::{Settings, SettingsError};
+use super::settings::{Pace, Settings, SettingsError};
 use crate::data::Dataset;
 use crate::nn::Mlp;
 use crate::train::{evaluate, NoObserver, StepOutcome, TrainConfig, TrainError, Trainer};
@@ -162,6 +162,11 @@ impl Session {
         &self.settings
     }
 
+    /// Changes how fast the session plays; nothing else (the steps it makes are the same).
+    pub fn set_pace(&mut self, pace: Pace) {
+        self.settings.pace = pace;
+    }
+
     /// The network as trained so far.
     pub fn mlp(&self) -> &Mlp<f32> {
         &self.mlp
@@ -219,5 +224,29 @@ mod tests {
         assert_eq!(a.mlp().weight(1), b.mlp().weight(1));
         assert_eq!(a.history(), b.history());
         assert_eq!(a.steps(), 30);
+    }
+
+    /// The default spiral passes 90 % test accuracy (as the page reads it, from the history)
+    /// no sooner than 5 s and within 60 s of play at the default pace: the steps it needs,
+    /// divided by the steps per second.
+    #[test]
+    fn the_default_pace_shows_the_default_spiral_learning_for_seconds() {
+        let mut session = Session::new(Settings::default()).unwrap();
+        while session.history().last().unwrap().test_accuracy <= 0.9 {
+            assert!(session.step().unwrap());
+            if crate::playground::settings::DEFAULT_PACE.records_every_step() {
+                session.record_now().unwrap();
+            }
+            assert!(session.steps() < 100_000, "never passes 90 %");
+        }
+        let Pace::PerSecond(per_second) = crate::playground::settings::DEFAULT_PACE else {
+            panic!("the default pace is a number of steps per second");
+        };
+        let seconds = session.steps() as f64 / per_second as f64;
+        assert!(
+            (5.0..=60.0).contains(&seconds),
+            "{} steps at {per_second} per second: {seconds} s",
+            session.steps()
+        );
     }
 }
