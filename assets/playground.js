@@ -193,11 +193,11 @@ function sharpContext(canvas) {
   return { context, width, height };
 }
 
-// Round tick values (1, 2 or 5 times a power of ten apart) covering [low, high], about
-// `count` of them.
-function roundTicks(low, high, count) {
+// Round tick values (1, 2 or 5 times a power of ten apart, and at least `smallestGap`)
+// covering [low, high], about `count` of them.
+function roundTicks(low, high, count, smallestGap = 0) {
   if (!(high > low)) return [low];
-  const raw = (high - low) / Math.max(1, count);
+  const raw = Math.max(smallestGap, (high - low) / Math.max(1, count));
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
   const gap = [1, 2, 5, 10].map((m) => m * power).find((g) => g >= raw * 0.999);
   const ticks = [];
@@ -383,7 +383,8 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
   const left = 46, bottom = 34, top = 8, right = 12;
   const points = runs.flatMap((run) => run.history);
   const firstStep = points.length ? Math.min(...points.map((p) => p.step)) : 0;
-  const lastStep = Math.max(firstStep + 1, ...points.map((p) => p.step));
+  // At least ten steps wide, so the first few steps are not stretched across the plot.
+  const lastStep = Math.max(firstStep + 10, ...points.map((p) => p.step));
   let low = 0, high = 1;
   if (fixedRange) [low, high] = fixedRange;
   else if (points.length) {
@@ -396,8 +397,8 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
   }
   const x = (step) => left + ((step - firstStep) / (lastStep - firstStep)) * (w - left - right);
   const y = (v) => top + (1 - (Math.min(high, Math.max(low, v)) - low) / (high - low)) * (h - top - bottom);
-  const yTicks = roundTicks(low, high, 4);
-  const xTicks = roundTicks(firstStep, lastStep, Math.max(2, Math.floor((w - left - right) / 70)));
+  const yTicks = roundTicks(low, high, fixedRange ? 5 : 4);
+  const xTicks = roundTicks(firstStep, lastStep, Math.max(2, Math.floor((w - left - right) / 55)), 1);
   const yLabel = (v) => (fixedRange ? tickLabel(Math.round(100 * v)) + " %" : tickLabel(v));
   context.font = "11px DejaVu Sans, sans-serif";
   context.lineWidth = 1;

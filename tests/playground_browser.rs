@@ -505,7 +505,7 @@ fn the_curves_and_the_boundary_have_round_ticks_and_a_legend() {
     }
     assert_eq!(
         canvas_data(&browser, "accuracy-curve", "yTicks"),
-        json!(["0 %", "25 %", "50 %", "75 %", "100 %"])
+        json!(["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"])
     );
     let loss = numbers(&canvas_data(&browser, "loss-curve", "yTicks"));
     evenly_spaced_and_round(&loss, "loss");
