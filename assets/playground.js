@@ -152,7 +152,7 @@ function applyStatus(status) {
   $("play").textContent = status.playing ? "❚❚ Pause" : "▶ Play";
   $("steps").textContent = status.steps;
   $("epoch").textContent = status.epoch;
-  if (status.pace !== undefined && document.activeElement !== $("pace")) $("pace").value = status.pace;
+  if (status.pace !== undefined && document.activeElement !== $("pace")) showPace(status.pace);
   if (status.settings && location.search !== "?" + status.settings) {
     history.replaceState(null, "", "?" + status.settings);
     $("share").href = "?" + status.settings;
@@ -167,6 +167,18 @@ function applyStatus(status) {
   }
   if (status.diverged) showError("Training stopped: the objective J is not finite (the learning rate is probably too large). Press Reset.");
   drawCurves();
+}
+
+// Shows `pace` ("10" or "max") in the toolbar's select, adding an entry for a pace the
+// address asked for that the list does not offer (pace=7).
+function showPace(pace) {
+  const select = $("pace");
+  if (![...select.options].some((option) => option.value === pace)) {
+    const option = new Option(`${pace} steps/s`, pace);
+    const after = [...select.options].find((o) => o.value === "max" || Number(o.value) > Number(pace));
+    select.add(option, after || null);
+  }
+  select.value = pace;
 }
 
 // ---------- drawing helpers: sharp canvases, round ticks ----------
@@ -436,16 +448,19 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
       context.lineWidth = 2;
       run.history.forEach((p, i) => (i ? context.lineTo(x(p.step), y(p[key])) : context.moveTo(x(p.step), y(p[key]))));
       context.stroke();
-      legend.push({ text: (run.label ? run.label + " " : "") + name, colour, dash });
+      legend.push({ run: r, name, text: (run.label ? run.label + " " : "") + name, colour, dash });
     }
   });
   context.restore();
-  // The legend, in the top right corner of the plot (the bottom right for accuracy, which
-  // rises towards the top), on a white box so curves under it stay apart from it.
+  // The legend, one row per run (its label, then its train and test lines), in the top
+  // right corner of the plot (the bottom right for accuracy, which rises towards the top),
+  // on a white box so curves under it stay apart from it.
   context.setLineDash([]);
-  const rowHeight = 15, sample = 26;
-  const boxWidth = 14 + sample + Math.max(...legend.map((item) => context.measureText(item.text).width));
-  const boxHeight = 6 + rowHeight * legend.length;
+  const rowHeight = 15, sample = 24;
+  const labelWidth = Math.max(0, ...runs.map((run) => (run.label ? context.measureText(run.label).width + 8 : 0)));
+  const entryWidth = (name) => sample + 4 + context.measureText(name).width + 10;
+  const boxWidth = 6 + labelWidth + entryWidth("train") + entryWidth("test");
+  const boxHeight = 6 + rowHeight * runs.length;
   const boxLeft = w - right - boxWidth - 4;
   const boxTop = fixedRange ? h - bottom - boxHeight - 4 : top + 4;
   context.fillStyle = "rgba(255,255,255,0.88)";
@@ -455,17 +470,24 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
   context.strokeRect(boxLeft + 0.5, boxTop + 0.5, boxWidth, boxHeight);
   context.textAlign = "left";
   context.textBaseline = "middle";
-  legend.forEach((item, i) => {
-    const rowY = boxTop + 3 + rowHeight * (i + 0.5);
-    context.beginPath();
-    context.setLineDash(item.dash);
-    context.strokeStyle = item.colour;
-    context.lineWidth = 2;
-    context.moveTo(boxLeft + 5, rowY); context.lineTo(boxLeft + 5 + sample, rowY);
-    context.stroke();
-    context.setLineDash([]);
+  runs.forEach((run, r) => {
+    const rowY = boxTop + 3 + rowHeight * (r + 0.5);
+    let at = boxLeft + 6;
     context.fillStyle = "#222";
-    context.fillText(item.text, boxLeft + 9 + sample, rowY);
+    if (run.label) context.fillText(run.label, at, rowY);
+    at += labelWidth;
+    for (const item of legend.filter((entry) => entry.run === r)) {
+      context.beginPath();
+      context.setLineDash(item.dash);
+      context.strokeStyle = item.colour;
+      context.lineWidth = 2;
+      context.moveTo(at, rowY); context.lineTo(at + sample, rowY);
+      context.stroke();
+      context.setLineDash([]);
+      context.fillStyle = "#222";
+      context.fillText(item.name, at + sample + 4, rowY);
+      at += entryWidth(item.name);
+    }
   });
   canvas.dataset.xTicks = JSON.stringify(xTicks.map(tickLabel));
   canvas.dataset.yTicks = JSON.stringify(yTicks.map(yLabel));
