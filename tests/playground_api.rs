@@ -373,10 +373,9 @@ fn playing_keeps_to_the_pace_and_a_new_pace_applies_without_a_reset() {
         at_ten >= 5,
         "{at_ten} steps in {elapsed} s at 10 per second"
     );
-    // At 10 per second and slower, every step adds a history point.
+    // At 10 per second and slower, the curves end at the step made.
     let history = status["history"].as_array().unwrap();
     assert_eq!(history.last().unwrap()["step"], at_ten);
-    assert!(history.len() as u64 >= at_ten, "{} points", history.len());
 
     let faster = client.post(&format!("/api/sessions/{id}/pace?pace=max"));
     assert_eq!(faster["pace"], "max");

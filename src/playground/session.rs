@@ -122,13 +122,22 @@ impl Session {
     }
 
     /// Evaluates both splits and appends a history point (thinning the history when full).
+    /// The points are every `record_interval` steps; one between them (from
+    /// [`Session::record_now`]) is kept only until the next point replaces it, so the history
+    /// stays evenly spaced however often points are asked for.
     fn record(&mut self) -> Result<(), SettingsError> {
         let train = evaluate(&mut self.mlp, &self.train, 1024)
             .map_err(|error| SettingsError(error.to_string()))?;
         let test = evaluate(&mut self.mlp, &self.test, 1024)
             .map_err(|error| SettingsError(error.to_string()))?;
         let step = self.steps();
-        if self.history.last().is_some_and(|p| p.step == step) {
+        let interval = self.record_interval;
+        if self.history.len() > 1
+            && self
+                .history
+                .last()
+                .is_some_and(|p| p.step == step || !p.step.is_multiple_of(interval))
+        {
             self.history.pop();
         }
         self.history.push(HistoryPoint {
@@ -139,17 +148,21 @@ impl Session {
             test_accuracy: test.accuracy,
         });
         if self.history.len() >= MAX_HISTORY {
+            // Every other point from step 0, and the point just recorded (the step reached).
+            let last = self.history.len();
             let mut index = 0;
             self.history.retain(|_| {
                 index += 1;
-                index % 2 == 1
+                index % 2 == 1 || index == last
             });
-            self.record_interval *= 2;
+            self.record_interval = self.record_interval.saturating_mul(2);
         }
         Ok(())
     }
 
-    /// Records a history point for the current step unless the last one is for it.
+    /// Records a history point for the current step unless the last one is for it: the
+    /// curves then end where training is (the point is replaced by the next one unless it
+    /// falls on the regular spacing).
     pub fn record_now(&mut self) -> Result<(), SettingsError> {
         if self.history.last().is_some_and(|p| p.step == self.steps()) {
             return Ok(());
@@ -224,6 +237,30 @@ mod tests {
         assert_eq!(a.mlp().weight(1), b.mlp().weight(1));
         assert_eq!(a.history(), b.history());
         assert_eq!(a.steps(), 30);
+    }
+
+    #[test]
+    fn points_asked_for_between_the_regular_ones_keep_the_history_evenly_spaced() {
+        let settings = Settings::from_query("dataset=circles&points=200&batch=16").unwrap();
+        let mut session = Session::new(settings).unwrap();
+        for _ in 0..5000 {
+            assert!(session.step().unwrap());
+            session.record_now().unwrap();
+            let last = session.history().last().unwrap();
+            assert_eq!(
+                last.step,
+                session.steps(),
+                "the curves end at the step made"
+            );
+        }
+        let steps: Vec<u64> = session.history().iter().map(|p| p.step).collect();
+        assert!(steps.len() < MAX_HISTORY, "{} points", steps.len());
+        let gap = steps[1] - steps[0];
+        // Evenly spaced from step 0, but for the last point (the step reached).
+        for (i, step) in steps[..steps.len() - 1].iter().enumerate() {
+            assert_eq!(*step, i as u64 * gap, "{steps:?}");
+        }
+        assert_eq!(*steps.last().unwrap(), 5000);
     }
 
     /// The default spiral passes 90 % test accuracy (as the page reads it, from the history)

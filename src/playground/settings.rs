@@ -71,8 +71,9 @@ impl Pace {
         }
     }
 
-    /// Whether a played session records a history point after every step: at 10 steps per
-    /// second and slower, so the curves move with each step rather than every few seconds.
+    /// Whether a played session records a history point after every step (the curves end at
+    /// the step made): at 10 steps per second and slower, so the curves move with each step
+    /// rather than every few seconds.
     pub fn records_every_step(self) -> bool {
         matches!(self, Pace::PerSecond(steps) if steps <= 10)
     }
