@@ -155,6 +155,11 @@ function applyStatus(status) {
   $("play").textContent = status.playing ? "❚❚ Pause" : "▶ Play";
   $("steps").textContent = status.steps;
   $("epoch").textContent = status.epoch;
+  if (status.pace !== undefined && document.activeElement !== $("pace")) showPace(status.pace);
+  if (status.settings && location.search !== "?" + status.settings) {
+    history.replaceState(null, "", "?" + status.settings);
+    $("share").href = "?" + status.settings;
+  }
   const last = status.history[status.history.length - 1];
   if (last) {
     $("train-loss").textContent = last.train_loss.toFixed(4);
@@ -167,15 +172,82 @@ function applyStatus(status) {
   drawCurves();
 }
 
+// Shows `pace` ("10" or "max") in the toolbar's select, adding an entry for a pace the
+// address asked for that the list does not offer (pace=7).
+function showPace(pace) {
+  const select = $("pace");
+  if (![...select.options].some((option) => option.value === pace)) {
+    const option = new Option(`${pace} steps/s`, pace);
+    const after = [...select.options].find((o) => o.value === "max" || Number(o.value) > Number(pace));
+    select.add(option, after || null);
+  }
+  select.value = pace;
+}
+
+// ---------- drawing helpers: sharp canvases, round ticks ----------
+
+// A 2-D context drawing in CSS pixels on a backing store of devicePixelRatio times as many,
+// so lines and text stay sharp on hi-DPI screens. The CSS size is the canvas's width and
+// height attributes as written in the page (kept in data-css-width / data-css-height).
+function sharpContext(canvas) {
+  if (!canvas.dataset.cssWidth) {
+    canvas.dataset.cssWidth = canvas.getAttribute("width");
+    canvas.dataset.cssHeight = canvas.getAttribute("height");
+  }
+  const width = Number(canvas.dataset.cssWidth), height = Number(canvas.dataset.cssHeight);
+  const ratio = window.devicePixelRatio || 1;
+  if (canvas.width !== Math.round(width * ratio) || canvas.height !== Math.round(height * ratio)) {
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    canvas.style.width = width + "px";
+    canvas.style.height = height + "px";
+  }
+  const context = canvas.getContext("2d");
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.clearRect(0, 0, width, height);
+  return { context, width, height };
+}
+
+// Round tick values (1, 2 or 5 times a power of ten apart, and at least `smallestGap`)
+// covering [low, high], about `count` of them.
+function roundTicks(low, high, count, smallestGap = 0) {
+  if (!(high > low)) return [low];
+  const raw = Math.max(smallestGap, (high - low) / Math.max(1, count));
+  const power = Math.pow(10, Math.floor(Math.log10(raw)));
+  const gap = [1, 2, 5, 10].map((m) => m * power).find((g) => g >= raw * 0.999);
+  const ticks = [];
+  for (let v = Math.ceil(low / gap - 1e-9) * gap; v <= high + gap * 1e-9; v += gap) {
+    ticks.push(Math.abs(v) < gap * 1e-9 ? 0 : Number(v.toPrecision(12)));
+  }
+  return ticks;
+}
+
+// A tick label as src/format.rs's axis_tick writes it: up to four decimals, trailing zeros
+// dropped; scientific with one decimal outside 1e-3 .. 1e5.
+function tickLabel(value) {
+  const magnitude = Math.abs(value);
+  if (value === 0) return "0";
+  if (magnitude < 1e-3 || magnitude >= 1e5) return value.toExponential(1).replace(".0e", "e");
+  return value.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
+}
+
 // ---------- decision boundary ----------
+
+// Where the boundary plot sits on its canvas (CSS pixels): room on the left and below for
+// the x₂ and x₁ ticks.
+const HEATMAP_MARGIN = { left: 40, top: 8, right: 10, bottom: 34 };
 
 function toCanvas(extent, size, x, y) {
   const span = extent.max - extent.min;
   return [((x - extent.min) / span) * size, ((extent.max - y) / span) * size];
 }
 
+// The network's predicted class over the input plane (`map`, from /heatmap), the points
+// (`points`, from /points: {extent, classes, train, test}) on top, with x₁ and x₂ ticks.
 function drawHeatmap(canvas, map, points) {
-  const context = canvas.getContext("2d");
+  const { context, width, height } = sharpContext(canvas);
+  const m = HEATMAP_MARGIN;
+  const size = Math.min(width - m.left - m.right, height - m.top - m.bottom);
   const n = map.resolution;
   const cells = document.createElement("canvas");
   cells.width = n; cells.height = n;
@@ -191,13 +263,23 @@ function drawHeatmap(canvas, map, points) {
   }
   cellContext.putImageData(image, 0, 0);
   context.imageSmoothingEnabled = true;
-  context.clearRect(0, 0, canvas.width, canvas.height);
-  context.drawImage(cells, 0, 0, canvas.width, canvas.height);
-  drawAxes(context, map.extent, canvas.width);
+  context.drawImage(cells, m.left, m.top, size, size);
+  context.strokeStyle = "#999";
+  context.lineWidth = 1;
+  context.strokeRect(m.left - 0.5, m.top - 0.5, size + 1, size + 1);
+  drawAxes(context, map.extent, size);
+  canvas.plot = { left: m.left, top: m.top, size, extent: map.extent };
+  canvas.extent = map.extent;
+  canvas.dataset.drawn = "true";
   if (!points) return;
+  context.save();
+  context.translate(m.left, m.top);
+  context.beginPath();
+  context.rect(0, 0, size, size);
+  context.clip();
   for (const split of ["train", "test"]) {
-    points[split].forEach(([x, y, label], index) => {
-      const [px, py] = toCanvas(map.extent, canvas.width, x, y);
+    points[split].forEach(([x, y, label]) => {
+      const [px, py] = toCanvas(map.extent, size, x, y);
       const colour = CLASS_COLOURS[label % CLASS_COLOURS.length];
       context.beginPath();
       context.arc(px, py, 3.2, 0, 2 * Math.PI);
@@ -208,39 +290,76 @@ function drawHeatmap(canvas, map, points) {
       context.stroke();
     });
   }
-  const selected = canvas === $("heatmap") && points[page.sample.split][page.sample.index];
+  const selected = canvas === $("heatmap") && points[page.sample.split] && points[page.sample.split][page.sample.index];
   if (selected) {
-    const [px, py] = toCanvas(map.extent, canvas.width, selected[0], selected[1]);
+    const [px, py] = toCanvas(map.extent, size, selected[0], selected[1]);
     context.beginPath();
     context.arc(px, py, 8, 0, 2 * Math.PI);
     context.lineWidth = 2.5;
     context.strokeStyle = "#d62728";
     context.stroke();
   }
-  canvas.dataset.drawn = "true";
-  canvas.extent = map.extent;
+  context.restore();
 }
 
+// The x₁ (horizontal) and x₂ (vertical) axes of the boundary plot, `size` CSS pixels square
+// at HEATMAP_MARGIN: faint lines through 0, ticks at round values, labelled. The labels are
+// kept in the canvas's data-x-ticks / data-y-ticks (JSON) for tests and tools.
 function drawAxes(context, extent, size) {
-  context.strokeStyle = "rgba(0,0,0,0.15)";
-  context.lineWidth = 1;
+  const m = HEATMAP_MARGIN;
+  const ticks = roundTicks(extent.min, extent.max, 5);
   const [ox, oy] = toCanvas(extent, size, 0, 0);
+  context.save();
+  context.translate(m.left, m.top);
+  context.strokeStyle = "rgba(0,0,0,0.18)";
+  context.lineWidth = 1;
   context.beginPath();
   context.moveTo(ox, 0); context.lineTo(ox, size);
   context.moveTo(0, oy); context.lineTo(size, oy);
   context.stroke();
+  context.strokeStyle = "#555";
+  context.fillStyle = "#333";
+  context.font = "11px DejaVu Sans, sans-serif";
+  context.beginPath();
+  for (const v of ticks) {
+    const [px, py] = toCanvas(extent, size, v, v);
+    context.moveTo(px, size + 1); context.lineTo(px, size + 5);
+    context.moveTo(-1, py); context.lineTo(-5, py);
+  }
+  context.stroke();
+  context.textAlign = "center";
+  context.textBaseline = "top";
+  for (const v of ticks) context.fillText(tickLabel(v), toCanvas(extent, size, v, 0)[0], size + 6);
+  context.textAlign = "right";
+  context.textBaseline = "middle";
+  for (const v of ticks) context.fillText(tickLabel(v), -7, toCanvas(extent, size, 0, v)[1]);
+  context.font = "italic 12px DejaVu Serif, serif";
+  context.textAlign = "center";
+  context.textBaseline = "bottom";
+  context.fillText("x₁", size / 2, size + m.bottom - 1);
+  context.save();
+  context.translate(-m.left + 9, size / 2);
+  context.rotate(-Math.PI / 2);
+  context.textBaseline = "middle";
+  context.fillText("x₂", 0, 0);
+  context.restore();
+  context.restore();
+  const labels = JSON.stringify(ticks.map(tickLabel));
+  context.canvas.dataset.xTicks = labels;
+  context.canvas.dataset.yTicks = labels;
 }
 
 function pickPoint(event) {
   const canvas = $("heatmap");
-  if (!page.points || !canvas.extent) return;
+  if (!page.points || !canvas.plot) return;
   const box = canvas.getBoundingClientRect();
-  const px = ((event.clientX - box.left) / box.width) * canvas.width;
-  const py = ((event.clientY - box.top) / box.height) * canvas.height;
+  const scale = Number(canvas.dataset.cssWidth) / box.width;
+  const px = (event.clientX - box.left) * scale - canvas.plot.left;
+  const py = (event.clientY - box.top) * scale - canvas.plot.top;
   let best = null;
   for (const split of ["train", "test"]) {
     page.points[split].forEach(([x, y], index) => {
-      const [qx, qy] = toCanvas(canvas.extent, canvas.width, x, y);
+      const [qx, qy] = toCanvas(canvas.plot.extent, canvas.plot.size, x, y);
       const distance = Math.hypot(qx - px, qy - py);
       if (!best || distance < best.distance) best = { split, index, distance };
     });
@@ -257,47 +376,125 @@ function selectSample(split, index) {
 
 // ---------- curves ----------
 
+// How each run's train and test curves are drawn: never a class colour (orange, blue,
+// green), train solid and test dashed, and each further run in its own hue.
+const RUN_STYLES = [
+  { train: "#333333", test: "#8e44ad", trainDash: [], testDash: [6, 4] },
+  { train: "#a0522d", test: "#c2185b", trainDash: [10, 3, 2, 3], testDash: [2, 3] },
+];
+
 function drawCurves() {
   const runs = [{ label: "", history: page.history }];
   drawCurve($("loss-curve"), runs, "train_loss", "test_loss", null);
   drawCurve($("accuracy-curve"), runs, "train_accuracy", "test_accuracy", [0, 1]);
 }
 
-// runs: [{label, history}]; each run after the first is drawn in its own colour.
+// Train and test curves of `runs` ([{label, history}], history as /status returns it) over
+// the steps made: the x axis spans the real range of steps, both axes have round ticks
+// (accuracy, `fixedRange` [0, 1], in %), and a legend names each line. The tick labels are
+// kept in data-x-ticks / data-y-ticks (JSON) and the legend in data-legend.
 function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
-  const context = canvas.getContext("2d");
-  const w = canvas.width, h = canvas.height, left = 40, bottom = 18, top = 6, right = 8;
-  context.clearRect(0, 0, w, h);
-  const all = runs.flatMap((run) => run.history);
-  const lastStep = all.length ? Math.max(1, ...all.map((p) => p.step)) : 1;
+  const { context, width: w, height: h } = sharpContext(canvas);
+  const left = 46, bottom = 34, top = 8, right = 12;
+  const points = runs.flatMap((run) => run.history);
+  const firstStep = points.length ? Math.min(...points.map((p) => p.step)) : 0;
+  // At least ten steps wide, so the first few steps are not stretched across the plot.
+  const lastStep = Math.max(firstStep + 10, ...points.map((p) => p.step));
   let low = 0, high = 1;
   if (fixedRange) [low, high] = fixedRange;
-  else if (all.length) high = Math.max(1e-6, ...all.map((p) => Math.max(p[trainKey], p[testKey])));
-  const x = (step) => left + (step / lastStep) * (w - left - right);
-  const y = (v) => top + (1 - (v - low) / (high - low)) * (h - top - bottom);
-  context.strokeStyle = "#ccc";
-  context.fillStyle = "#666";
-  context.font = "10px DejaVu Sans, sans-serif";
-  context.lineWidth = 1;
-  for (let i = 0; i <= 4; i++) {
-    const v = low + ((high - low) * i) / 4;
-    context.beginPath(); context.moveTo(left, y(v)); context.lineTo(w - right, y(v)); context.stroke();
-    context.fillText(fixedRange ? (100 * v).toFixed(0) + "%" : v.toPrecision(2), 2, y(v) + 3);
+  else if (points.length) {
+    // Up to the first round tick at or above the largest value.
+    const largest = Math.max(1e-6, ...points.map((p) => Math.max(p[trainKey], p[testKey])).filter(Number.isFinite));
+    const ticks = roundTicks(0, largest, 4);
+    const gap = ticks.length > 1 ? ticks[1] - ticks[0] : largest;
+    high = ticks[ticks.length - 1];
+    if (high < largest * 0.999) high += gap;
   }
-  context.fillText("step " + lastStep, w - right - 60, h - 4);
-  const RUN_COLOURS = [["#183153", "#e8710a"], ["#8e44ad", "#17a589"]];
+  const x = (step) => left + ((step - firstStep) / (lastStep - firstStep)) * (w - left - right);
+  const y = (v) => top + (1 - (Math.min(high, Math.max(low, v)) - low) / (high - low)) * (h - top - bottom);
+  const yTicks = roundTicks(low, high, fixedRange ? 5 : 4);
+  const xTicks = roundTicks(firstStep, lastStep, Math.max(2, Math.floor((w - left - right) / 55)), 1);
+  const yLabel = (v) => (fixedRange ? tickLabel(Math.round(100 * v)) + " %" : tickLabel(v));
+  context.font = "11px DejaVu Sans, sans-serif";
+  context.lineWidth = 1;
+  context.strokeStyle = "#e2e2e2";
+  context.beginPath();
+  for (const v of yTicks) { context.moveTo(left, Math.round(y(v)) + 0.5); context.lineTo(w - right, Math.round(y(v)) + 0.5); }
+  for (const s of xTicks) { context.moveTo(Math.round(x(s)) + 0.5, top); context.lineTo(Math.round(x(s)) + 0.5, h - bottom); }
+  context.stroke();
+  context.strokeStyle = "#666";
+  context.beginPath();
+  context.moveTo(left + 0.5, top); context.lineTo(left + 0.5, h - bottom + 0.5); context.lineTo(w - right, h - bottom + 0.5);
+  for (const s of xTicks) { context.moveTo(Math.round(x(s)) + 0.5, h - bottom); context.lineTo(Math.round(x(s)) + 0.5, h - bottom + 4); }
+  context.stroke();
+  context.fillStyle = "#333";
+  context.textAlign = "right";
+  context.textBaseline = "middle";
+  for (const v of yTicks) context.fillText(yLabel(v), left - 5, y(v));
+  context.textAlign = "center";
+  context.textBaseline = "top";
+  for (const s of xTicks) context.fillText(tickLabel(s), x(s), h - bottom + 5);
+  context.fillStyle = "#555";
+  context.textBaseline = "bottom";
+  context.fillText("step (parameter updates)", left + (w - left - right) / 2, h - 2);
+  context.save();
+  context.beginPath();
+  context.rect(left, top - 2, w - left - right, h - top - bottom + 4);
+  context.clip();
+  const legend = [];
   runs.forEach((run, r) => {
-    const [trainColour, testColour] = RUN_COLOURS[r % RUN_COLOURS.length];
-    for (const [key, dash] of [[trainKey, []], [testKey, [5, 4]]]) {
+    const style = RUN_STYLES[r % RUN_STYLES.length];
+    for (const [key, colour, dash, name] of [[trainKey, style.train, style.trainDash, "train"], [testKey, style.test, style.testDash, "test"]]) {
       context.beginPath();
       context.setLineDash(dash);
-      context.strokeStyle = key === trainKey ? trainColour : testColour;
+      context.strokeStyle = colour;
       context.lineWidth = 2;
       run.history.forEach((p, i) => (i ? context.lineTo(x(p.step), y(p[key])) : context.moveTo(x(p.step), y(p[key]))));
       context.stroke();
+      legend.push({ run: r, name, text: (run.label ? run.label + " " : "") + name, colour, dash });
     }
   });
+  context.restore();
+  // The legend, one row per run (its label, then its train and test lines), in the top
+  // right corner of the plot (the bottom right for accuracy, which rises towards the top),
+  // on a white box so curves under it stay apart from it.
   context.setLineDash([]);
+  const rowHeight = 15, sample = 24;
+  const labelWidth = Math.max(0, ...runs.map((run) => (run.label ? context.measureText(run.label).width + 8 : 0)));
+  const entryWidth = (name) => sample + 4 + context.measureText(name).width + 10;
+  const boxWidth = 6 + labelWidth + entryWidth("train") + entryWidth("test");
+  const boxHeight = 6 + rowHeight * runs.length;
+  const boxLeft = w - right - boxWidth - 4;
+  const boxTop = fixedRange ? h - bottom - boxHeight - 4 : top + 4;
+  context.fillStyle = "rgba(255,255,255,0.88)";
+  context.fillRect(boxLeft, boxTop, boxWidth, boxHeight);
+  context.strokeStyle = "#ccc";
+  context.lineWidth = 1;
+  context.strokeRect(boxLeft + 0.5, boxTop + 0.5, boxWidth, boxHeight);
+  context.textAlign = "left";
+  context.textBaseline = "middle";
+  runs.forEach((run, r) => {
+    const rowY = boxTop + 3 + rowHeight * (r + 0.5);
+    let at = boxLeft + 6;
+    context.fillStyle = "#222";
+    if (run.label) context.fillText(run.label, at, rowY);
+    at += labelWidth;
+    for (const item of legend.filter((entry) => entry.run === r)) {
+      context.beginPath();
+      context.setLineDash(item.dash);
+      context.strokeStyle = item.colour;
+      context.lineWidth = 2;
+      context.moveTo(at, rowY); context.lineTo(at + sample, rowY);
+      context.stroke();
+      context.setLineDash([]);
+      context.fillStyle = "#222";
+      context.fillText(item.name, at + sample + 4, rowY);
+      at += entryWidth(item.name);
+    }
+  });
+  canvas.dataset.xTicks = JSON.stringify(xTicks.map(tickLabel));
+  canvas.dataset.yTicks = JSON.stringify(yTicks.map(yLabel));
+  canvas.dataset.legend = JSON.stringify(legend.map((item) => [item.text, item.colour]));
 }
 
 // ---------- network ----------
@@ -646,6 +843,7 @@ form.addEventListener("submit", (event) => { event.preventDefault(); newSession(
 $("play").addEventListener("click", () => control(page.playing ? "pause" : "play"));
 $("step").addEventListener("click", () => control("step"));
 $("reset").addEventListener("click", () => control("reset"));
+$("pace").addEventListener("change", () => control("pace", "?pace=" + encodeURIComponent($("pace").value)));
 $("heatmap").addEventListener("click", pickPoint);
 $("sample-split").addEventListener("change", () => selectSample($("sample-split").value, 0));
 $("sample-index").addEventListener("change", () => {

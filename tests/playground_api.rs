@@ -7,6 +7,7 @@ mod loopback;
 use backprop::playground::PlaygroundServer;
 use loopback::Client;
 use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 fn start() -> (PlaygroundServer, Client) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -171,6 +172,30 @@ fn bad_parameters_are_400s_with_a_message() {
             "twice",
         ),
         (true, "/api/sessions?speed=9".to_string(), "unknown"),
+        (
+            true,
+            "/api/sessions?pace=0".to_string(),
+            "pace=\"0\"; expected an integer number of steps per second from 1 to 1000, or max",
+        ),
+        (true, "/api/sessions?pace=1001".to_string(), "pace"),
+        (true, "/api/sessions?pace=fast".to_string(), "pace"),
+        (true, "/api/sessions?pace=2.5".to_string(), "pace"),
+        (
+            true,
+            format!("/api/sessions/{id}/pace?pace=0"),
+            "pace=\"0\"; expected an integer",
+        ),
+        (
+            true,
+            format!("/api/sessions/{id}/pace?pace=99999999999999999999"),
+            "pace",
+        ),
+        (true, format!("/api/sessions/{id}/pace"), "pace is missing"),
+        (
+            true,
+            format!("/api/sessions/{id}/pace?pace=3&speed=1"),
+            "unknown parameter",
+        ),
         (true, format!("/api/sessions/{id}/step?count=0"), "count"),
         (
             true,
@@ -215,6 +240,14 @@ fn bad_parameters_are_400s_with_a_message() {
     assert_eq!(status, 404);
     let (status, _) = client.request(false, &format!("/api/sessions/{id}/play"));
     assert_eq!(status, 405);
+    let (status, _) = client.request(false, &format!("/api/sessions/{id}/pace?pace=3"));
+    assert_eq!(status, 405);
+    // A one-line message, and the session untouched by the bad requests.
+    let (_, body) = client.request(true, &format!("/api/sessions/{id}/pace?pace=-1"));
+    assert!(!body["error"].as_str().unwrap().contains('\n'));
+    let status = client.get(&format!("/api/sessions/{id}/status"));
+    assert_eq!(status["pace"], "10");
+    assert_eq!(status["steps"], 0);
 }
 
 #[test]
@@ -263,7 +296,8 @@ fn old_sessions_are_dropped_beyond_the_cap() {
 #[test]
 fn status_replies_stay_fast_while_the_session_plays() {
     let (_server, client) = start();
-    let id = client.post("/api/sessions?points=4000&batch=1024&hidden=64,64,64")["id"]
+    // As fast as the machine goes: the pace's waiting cannot hide a lock held too long.
+    let id = client.post("/api/sessions?points=4000&batch=1024&hidden=64,64,64&pace=max")["id"]
         .as_u64()
         .unwrap();
     client.post(&format!("/api/sessions/{id}/play"));
@@ -288,5 +322,82 @@ fn status_replies_stay_fast_while_the_session_plays() {
     assert!(
         slowest < std::time::Duration::from_millis(500),
         "the slowest status reply during play took {slowest:?}"
+    );
+}
+
+// ---- pace ----
+
+#[test]
+fn the_defaults_name_the_pace_and_its_caps() {
+    let (_server, client) = start();
+    let defaults = client.get("/api/defaults");
+    assert!(defaults["settings"].as_str().unwrap().ends_with("&pace=10"));
+    assert_eq!(defaults["caps"]["pace"], serde_json::json!([1, 1000]));
+    assert_eq!(
+        defaults["caps"]["pace_choices"],
+        serde_json::json!([1, 3, 10, 30, 100, 300, 1000])
+    );
+    let created = client.post("/api/sessions?pace=max");
+    assert!(created["settings"].as_str().unwrap().ends_with("&pace=max"));
+}
+
+/// Steps made while playing for `seconds`, and how long that really was.
+fn steps_while_playing(client: &Client, id: u64, seconds: f64) -> (u64, f64) {
+    let before = client.get(&format!("/api/sessions/{id}/status"))["steps"]
+        .as_u64()
+        .unwrap();
+    let started = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(seconds));
+    let after = client.get(&format!("/api/sessions/{id}/status"));
+    assert_eq!(after["playing"], true);
+    let elapsed = started.elapsed().as_secs_f64();
+    (after["steps"].as_u64().unwrap() - before, elapsed)
+}
+
+#[test]
+fn playing_keeps_to_the_pace_and_a_new_pace_applies_without_a_reset() {
+    let (_server, client) = start();
+    let id = client.post("/api/sessions?pace=10")["id"].as_u64().unwrap();
+    let started = Instant::now();
+    client.post(&format!("/api/sessions/{id}/play"));
+    std::thread::sleep(Duration::from_millis(1500));
+    let status = client.get(&format!("/api/sessions/{id}/status"));
+    let elapsed = started.elapsed().as_secs_f64();
+    let at_ten = status["steps"].as_u64().unwrap();
+    // Never ahead of 10 per second (one step at Play, then one every 100 ms).
+    assert!(
+        at_ten as f64 <= 10.0 * elapsed + 2.0,
+        "{at_ten} steps in {elapsed} s at 10 per second"
+    );
+    assert!(
+        at_ten >= 5,
+        "{at_ten} steps in {elapsed} s at 10 per second"
+    );
+    // At 10 per second and slower, the curves end at the step made.
+    let history = status["history"].as_array().unwrap();
+    assert_eq!(history.last().unwrap()["step"], at_ten);
+
+    let faster = client.post(&format!("/api/sessions/{id}/pace?pace=max"));
+    assert_eq!(faster["pace"], "max");
+    assert_eq!(faster["playing"], true, "a new pace keeps playing");
+    assert!(faster["settings"].as_str().unwrap().ends_with("&pace=max"));
+    assert!(faster["steps"].as_u64().unwrap() >= at_ten, "no reset");
+    let (fast, seconds) = steps_while_playing(&client, id, 1.0);
+    assert!(
+        fast as f64 > 100.0 * seconds,
+        "{fast} steps in {seconds} s as fast as possible"
+    );
+
+    client.post(&format!("/api/sessions/{id}/pace?pace=1"));
+    let (slow, seconds) = steps_while_playing(&client, id, 1.5);
+    assert!(
+        slow as f64 <= seconds + 2.0,
+        "{slow} steps in {seconds} s at 1 per second"
+    );
+    // A reset keeps the pace; the history starts again at step 0.
+    let reset = client.post(&format!("/api/sessions/{id}/reset"));
+    assert_eq!(
+        (reset["pace"].as_str(), reset["steps"].as_u64()),
+        (Some("1"), Some(0))
     );
 }

@@ -494,3 +494,218 @@ fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs()
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-side-by-side.png");
     browser.screenshot(&artifact);
 }
+
+// ---- pace and curves ----
+
+/// The step counter the page shows.
+fn steps_shown(browser: &Browser) -> u64 {
+    browser
+        .script("return Number(document.getElementById('steps').textContent)")
+        .as_u64()
+        .unwrap()
+}
+
+/// The JSON list kept in a canvas's `data-<name>` attribute by the page's drawers.
+fn canvas_data(browser: &Browser, canvas: &str, name: &str) -> Value {
+    let text = browser.script(&format!(
+        "return document.getElementById('{canvas}').dataset.{name} || 'null'"
+    ));
+    serde_json::from_str(text.as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn the_default_pace_shows_learning_for_seconds_and_the_fastest_is_not_held_back() {
+    let server = start_server();
+    let browser = Browser::launch();
+    browser.open(&format!("http://{}/", server.address()));
+    browser.wait_until(
+        "the decision boundary is drawn",
+        "return document.getElementById('heatmap').dataset.drawn === 'true'",
+    );
+    assert_eq!(
+        browser.script("return document.getElementById('pace').value"),
+        "10"
+    );
+    let session = browser.script("return page.session");
+    browser.click("#play");
+    let played = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    let early = steps_shown(&browser);
+    let seconds = played.elapsed().as_secs_f64();
+    assert!(
+        (early as f64) <= 10.0 * seconds + 2.0,
+        "{early} steps shown {seconds} s after Play at 10 steps/s"
+    );
+    browser.wait_until(
+        "test accuracy above 90 %",
+        "return Number(document.getElementById('test-accuracy').dataset.value) > 0.9",
+    );
+    let seconds = played.elapsed().as_secs_f64();
+    assert!(
+        (5.0..=60.0).contains(&seconds),
+        "90 % test accuracy {seconds} s after Play at the default pace"
+    );
+
+    // As fast as possible, chosen while playing: no reset, many more steps.
+    let before = steps_shown(&browser);
+    browser.script(
+        "const s = document.getElementById('pace'); s.value = 'max'; s.dispatchEvent(new Event('change', {bubbles: true})); return true",
+    );
+    browser.wait_until(
+        "the address has the new pace",
+        "return location.search.endsWith('pace=max')",
+    );
+    let changed = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    let after = steps_shown(&browser);
+    let seconds = changed.elapsed().as_secs_f64();
+    assert_eq!(
+        browser.script("return page.session"),
+        session,
+        "same session"
+    );
+    assert!(
+        after as f64 > before as f64 + 100.0 * seconds,
+        "{before} then {after} steps {seconds} s after choosing the fastest pace"
+    );
+    browser.click("#play");
+    browser.wait_until(
+        "paused",
+        "return document.getElementById('play').textContent.includes('Play')",
+    );
+}
+
+#[test]
+fn the_curves_and_the_boundary_have_round_ticks_and_a_legend() {
+    let server = start_server();
+    let browser = Browser::launch();
+    browser.open(&format!("http://{}/?pace=max", server.address()));
+    browser.wait_until(
+        "the decision boundary is drawn",
+        "return document.getElementById('heatmap').dataset.drawn === 'true'",
+    );
+    browser.click("#play");
+    browser.wait_until(
+        "a few hundred steps",
+        "return Number(document.getElementById('steps').textContent) > 400 && page.history.length > 20",
+    );
+    browser.click("#play");
+    browser.wait_until(
+        "paused, with every view redrawn",
+        "return document.getElementById('play').textContent.includes('Play') && !page.busy && page.pollTimer === null",
+    );
+    let last_step = browser
+        .script("return page.history[page.history.length - 1].step")
+        .as_u64()
+        .unwrap();
+    let numbers = |ticks: &Value| -> Vec<f64> {
+        ticks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let text = t.as_str().unwrap().trim_end_matches(" %");
+                text.parse::<f64>()
+                    .unwrap_or_else(|_| panic!("tick {t} is a number"))
+            })
+            .collect()
+    };
+    let evenly_spaced_and_round = |ticks: &[f64], what: &str| {
+        assert!(ticks.len() >= 3, "{what}: {ticks:?}");
+        let gap = ticks[1] - ticks[0];
+        let mantissa = gap / 10f64.powf(gap.log10().floor());
+        assert!(
+            [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6),
+            "{what}: {ticks:?}"
+        );
+        for pair in ticks.windows(2) {
+            assert!(
+                ((pair[1] - pair[0]) - gap).abs() < 1e-9 * gap.max(1.0),
+                "{what}: {ticks:?}"
+            );
+        }
+    };
+    for canvas in ["loss-curve", "accuracy-curve"] {
+        let x = numbers(&canvas_data(&browser, canvas, "xTicks"));
+        evenly_spaced_and_round(&x, canvas);
+        assert_eq!(x[0], 0.0, "{canvas}: {x:?}");
+        // The x axis spans the steps made: no spike at x = 0.
+        let largest = *x.last().unwrap();
+        assert!(
+            largest <= last_step as f64 && largest > last_step as f64 / 2.0,
+            "{canvas}: ticks {x:?} for {last_step} steps"
+        );
+        let legend = canvas_data(&browser, canvas, "legend");
+        assert_eq!(
+            legend,
+            json!([["train", "#333333"], ["test", "#8e44ad"]]),
+            "{canvas}"
+        );
+        // Both lines are on the canvas, in their own colours (not the classes').
+        let drawn = browser.script(&format!(
+            "const c = document.getElementById('{canvas}'); \
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+             let train = 0, test = 0; \
+             for (let i = 0; i < d.length; i += 4) {{ \
+               if (d[i] === 0x33 && d[i+1] === 0x33 && d[i+2] === 0x33) train++; \
+               if (d[i] === 0x8e && d[i+1] === 0x44 && d[i+2] === 0xad) test++; }} \
+             return [train, test, c.width === Math.round(Number(c.dataset.cssWidth) * devicePixelRatio)];"
+        ));
+        assert!(drawn[0].as_u64().unwrap() > 50, "{canvas}: {drawn}");
+        assert!(drawn[1].as_u64().unwrap() > 50, "{canvas}: {drawn}");
+        assert_eq!(
+            drawn[2], true,
+            "{canvas}: the backing store is device pixels"
+        );
+    }
+    assert_eq!(
+        canvas_data(&browser, "accuracy-curve", "yTicks"),
+        json!(["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"])
+    );
+    let loss = numbers(&canvas_data(&browser, "loss-curve", "yTicks"));
+    evenly_spaced_and_round(&loss, "loss");
+    assert_eq!(loss[0], 0.0);
+    let largest_loss = browser
+        .script("return Math.max(...page.history.map(p => Math.max(p.train_loss, p.test_loss)))")
+        .as_f64()
+        .unwrap();
+    assert!(
+        *loss.last().unwrap() >= largest_loss * 0.999,
+        "{loss:?} below {largest_loss}"
+    );
+
+    let boundary = numbers(&canvas_data(&browser, "heatmap", "xTicks"));
+    evenly_spaced_and_round(&boundary, "heatmap");
+    assert!(boundary.contains(&0.0), "{boundary:?}");
+    let extent = browser.script("return page.points.extent");
+    let (low, high) = (
+        extent["min"].as_f64().unwrap(),
+        extent["max"].as_f64().unwrap(),
+    );
+    assert!(
+        boundary.iter().all(|&t| low <= t && t <= high),
+        "{boundary:?} in {extent}"
+    );
+}
+
+#[test]
+fn a_bad_pace_in_the_address_is_reported_and_the_defaults_are_used() {
+    let server = start_server();
+    let browser = Browser::launch();
+    browser.open(&format!("http://{}/?pace=0", server.address()));
+    browser.wait_until(
+        "the error is shown and the defaults are used",
+        "return !document.getElementById('error').hidden && location.search.includes('pace=10')",
+    );
+    let message = browser.script("return document.getElementById('error').textContent");
+    assert!(
+        message.as_str().unwrap().contains(
+            "pace=\"0\"; expected an integer number of steps per second from 1 to 1000, or max"
+        ),
+        "{message}"
+    );
+    assert_eq!(
+        browser.script("return document.getElementById('pace').value"),
+        "10"
+    );
+}

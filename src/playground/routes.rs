@@ -8,7 +8,7 @@
 //! | GET | `/` , `/playground.css`, `/playground.js` | the page |
 //! | GET | `/api/defaults` | the default settings as a query string, and the caps |
 //! | POST | `/api/sessions?<settings>` | a new session (paused at step 0): `{id, settings}` |
-//! | GET | `/api/sessions/<id>/status` | steps, epoch, playing, the loss and accuracy history |
+//! | GET | `/api/sessions/<id>/status` | steps, epoch, playing, pace, the loss and accuracy history |
 //! | POST | `/api/sessions/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls |
 //! | GET | `/api/sessions/<id>/points` | train and test points and the region shown |
 //! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary |
@@ -19,6 +19,7 @@
 //! | GET | `/api/comparisons/<id>/status` | both runs' steps and histories (`runs`) |
 //! | POST | `/api/comparisons/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls for both runs |
 //! | GET | `/api/comparisons/<id>/<a\|b>/points`, `heatmap`, `network`, `neuron`, `graph` | one run's views, as a session's |
+//! | POST | `/api/sessions/<id>/pace?pace=N\|max` | steps per second while playing, without a reset |
 
 use super::assets::{INDEX_HTML, SCRIPT_JS, STYLE_CSS};
 use super::comparison::{run_status, shares_initial_weights, RUN_NAMES};
@@ -31,8 +32,8 @@ use super::registry::{Registry, MAX_COMPARISONS, MAX_SESSIONS};
 use super::runner::{RunnerState, SessionRunner};
 use super::session::Session;
 use super::settings::{
-    Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_POINTS,
-    MAX_WIDTH, MIN_POINTS,
+    Pace, Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE,
+    MAX_PACE, MAX_POINTS, MAX_WIDTH, MIN_PACE, MIN_POINTS, PACE_CHOICES,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -244,6 +245,8 @@ fn defaults() -> Value {
             "neuron_resolution": MAX_NEURON_RESOLUTION,
             "comparisons": MAX_COMPARISONS,
             "steps_per_request": MAX_STEPS_PER_REQUEST,
+            "pace": [MIN_PACE, MAX_PACE],
+            "pace_choices": PACE_CHOICES,
         }
     })
 }
@@ -311,7 +314,7 @@ struct ActionSpec {
 }
 
 /// Every session action: one row each, the only place its parameters are named.
-const ACTIONS: [ActionSpec; 10] = [
+const ACTIONS: [ActionSpec; 11] = [
     ActionSpec {
         name: "status",
         method: "GET",
@@ -401,6 +404,21 @@ const ACTIONS: [ActionSpec; 10] = [
             })
         },
     },
+    ActionSpec {
+        name: "pace",
+        method: "POST",
+        params: &["pace"],
+        read: |params, _| {
+            let value = params.get("pace").ok_or_else(|| {
+                Reply::error(
+                    400,
+                    "pace is missing; give pace=N (steps per second) or pace=max",
+                )
+            })?;
+            let pace = Pace::parse(value).map_err(|error| Reply::error(400, error.0))?;
+            Ok(Action::Pace { pace })
+        },
+    },
 ];
 
 /// Which split a graph is drawn for.
@@ -474,6 +492,9 @@ enum Action {
         unit: usize,
         resolution: usize,
     },
+    Pace {
+        pace: Pace,
+    },
 }
 
 impl Action {
@@ -516,6 +537,7 @@ impl Action {
             Action::Step { count } => {
                 runner.step(count, STEP_PATIENCE);
             }
+            Action::Pace { pace } => runner.set_pace(pace),
             Action::Points => {
                 let state = runner.lock();
                 let session = target.session(&state);
@@ -619,6 +641,7 @@ fn status(runner: &SessionRunner, id: u64) -> Value {
         "steps": session.steps(),
         "epoch": session.epoch(),
         "playing": state.playing,
+        "pace": session.settings().pace.to_string(),
         "diverged": session.diverged(),
         "history": session.history(),
     })

@@ -3,9 +3,13 @@
 //! lock for one step at a time, and before taking it again it lets every request that is
 //! waiting for the lock go first: a request waits at most one step (a few milliseconds) for
 //! its own session, and never for another session's steps.
+//!
+//! While playing, the thread also keeps to the session's [`Pace`]: between two played
+//! steps it waits on a condition variable, which releases the lock, so requests are never
+//! kept waiting by the pace, and a new pace, a pause or a `/step` wakes it at once.
 
 use super::session::Session;
-use super::settings::SettingsError;
+use super::settings::{Pace, SettingsError};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -30,7 +34,7 @@ pub struct RunnerState {
 
 struct Shared {
     state: Mutex<RunnerState>,
-    /// Wakes the training thread: play, steps requested, or closing.
+    /// Wakes the training thread: play, a new pace, steps requested, or closing.
     wake: Condvar,
     /// Requests waiting for `state`; the training thread lets them go first.
     waiting: AtomicUsize,
@@ -151,6 +155,13 @@ impl SessionRunner {
         self.shared.wake.notify_all();
     }
 
+    /// Plays at `pace` from now on (playing or not, without a reset): the training thread,
+    /// if it is waiting for the next step, reschedules it at once.
+    pub fn set_pace(&self, pace: Pace) {
+        self.lock().session.set_pace(pace);
+        self.shared.wake.notify_all();
+    }
+
     /// Stops playing and records a history point for the step reached.
     pub fn pause(&self) {
         let mut state = self.lock();
@@ -231,23 +242,48 @@ impl Drop for SessionRunner {
     }
 }
 
-/// The training thread: one step per turn of the lock, requested steps first, then play.
+/// The training thread: one step per turn of the lock, requested steps first, then play at
+/// the session's pace.
 fn train(shared: &Shared) {
+    // When the last played step was due; `None` when not playing, so Play steps at once.
+    let mut last_due: Option<Instant> = None;
     loop {
         let mut state = shared.lock_state();
-        loop {
+        let played_step_due = loop {
             if shared.closed.load(Ordering::SeqCst) {
                 return;
             }
-            let pending = state.requested > shared.made.load(Ordering::SeqCst);
-            if pending || state.playing {
-                break;
+            if state.requested > shared.made.load(Ordering::SeqCst) {
+                break None;
             }
+            if !state.playing {
+                last_due = None;
+                state = shared
+                    .wake
+                    .wait(state)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                continue;
+            }
+            let now = Instant::now();
+            let pace = state.session.settings().pace;
+            // One interval after the last due time, keeping an even rhythm; when more than an
+            // interval behind (steps slower than the pace), from now: never a burst.
+            let due = match (pace.interval(), last_due) {
+                (Some(interval), Some(last)) if last + interval + interval >= now => {
+                    last + interval
+                }
+                _ => now,
+            };
+            if due <= now {
+                break Some(due);
+            }
+            // Waiting releases the lock; a pause, a new pace or a /step wakes it early.
             state = shared
                 .wake
-                .wait(state)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-        }
+                .wait_timeout(state, due - now)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        };
         let made = shared.made.load(Ordering::SeqCst);
         let advanced = state.step_runs();
         let mut finished_request = false;
@@ -261,6 +297,11 @@ fn train(shared: &Shared) {
         } else if !advanced {
             state.playing = false;
             state.record_runs();
+        } else if state.session.settings().pace.records_every_step() {
+            state.record_runs();
+        }
+        if played_step_due.is_some() {
+            last_due = played_step_due;
         }
         drop(state);
         if finished_request {

@@ -5,7 +5,7 @@
 //! the same settings and number of steps give the same weights as `backprop train` with the
 //! same network, optimiser, batch size, seed and `--steps` (tests/one_training_loop.rs).
 
-use super::settings::{Settings, SettingsError};
+use super::settings::{Pace, Settings, SettingsError};
 use crate::data::Dataset;
 use crate::nn::Mlp;
 use crate::train::{evaluate, NoObserver, StepOutcome, TrainConfig, TrainError, Trainer};
@@ -128,13 +128,22 @@ impl Session {
     }
 
     /// Evaluates both splits and appends a history point (thinning the history when full).
+    /// The points are every `record_interval` steps; one between them (from
+    /// [`Session::record_now`]) is kept only until the next point replaces it, so the history
+    /// stays evenly spaced however often points are asked for.
     fn record(&mut self) -> Result<(), SettingsError> {
         let train = evaluate(&mut self.mlp, &self.train, 1024)
             .map_err(|error| SettingsError(error.to_string()))?;
         let test = evaluate(&mut self.mlp, &self.test, 1024)
             .map_err(|error| SettingsError(error.to_string()))?;
         let step = self.steps();
-        if self.history.last().is_some_and(|p| p.step == step) {
+        let interval = self.record_interval;
+        if self.history.len() > 1
+            && self
+                .history
+                .last()
+                .is_some_and(|p| p.step == step || !p.step.is_multiple_of(interval))
+        {
             self.history.pop();
         }
         self.history.push(HistoryPoint {
@@ -145,17 +154,21 @@ impl Session {
             test_accuracy: test.accuracy,
         });
         if self.history.len() >= MAX_HISTORY {
+            // Every other point from step 0, and the point just recorded (the step reached).
+            let last = self.history.len();
             let mut index = 0;
             self.history.retain(|_| {
                 index += 1;
-                index % 2 == 1
+                index % 2 == 1 || index == last
             });
-            self.record_interval *= 2;
+            self.record_interval = self.record_interval.saturating_mul(2);
         }
         Ok(())
     }
 
-    /// Records a history point for the current step unless the last one is for it.
+    /// Records a history point for the current step unless the last one is for it: the
+    /// curves then end where training is (the point is replaced by the next one unless it
+    /// falls on the regular spacing).
     pub fn record_now(&mut self) -> Result<(), SettingsError> {
         if self.history.last().is_some_and(|p| p.step == self.steps()) {
             return Ok(());
@@ -166,6 +179,11 @@ impl Session {
     /// The settings it was made from.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Changes how fast the session plays; nothing else (the steps it makes are the same).
+    pub fn set_pace(&mut self, pace: Pace) {
+        self.settings.pace = pace;
     }
 
     /// The network as trained so far.
@@ -225,5 +243,53 @@ mod tests {
         assert_eq!(a.mlp().weight(1), b.mlp().weight(1));
         assert_eq!(a.history(), b.history());
         assert_eq!(a.steps(), 30);
+    }
+
+    #[test]
+    fn points_asked_for_between_the_regular_ones_keep_the_history_evenly_spaced() {
+        let settings = Settings::from_query("dataset=circles&points=200&batch=16").unwrap();
+        let mut session = Session::new(settings).unwrap();
+        for _ in 0..5000 {
+            assert!(session.step().unwrap());
+            session.record_now().unwrap();
+            let last = session.history().last().unwrap();
+            assert_eq!(
+                last.step,
+                session.steps(),
+                "the curves end at the step made"
+            );
+        }
+        let steps: Vec<u64> = session.history().iter().map(|p| p.step).collect();
+        assert!(steps.len() < MAX_HISTORY, "{} points", steps.len());
+        let gap = steps[1] - steps[0];
+        // Evenly spaced from step 0, but for the last point (the step reached).
+        for (i, step) in steps[..steps.len() - 1].iter().enumerate() {
+            assert_eq!(*step, i as u64 * gap, "{steps:?}");
+        }
+        assert_eq!(*steps.last().unwrap(), 5000);
+    }
+
+    /// The default spiral passes 90 % test accuracy (as the page reads it, from the history)
+    /// no sooner than 5 s and within 60 s of play at the default pace: the steps it needs,
+    /// divided by the steps per second.
+    #[test]
+    fn the_default_pace_shows_the_default_spiral_learning_for_seconds() {
+        let mut session = Session::new(Settings::default()).unwrap();
+        while session.history().last().unwrap().test_accuracy <= 0.9 {
+            assert!(session.step().unwrap());
+            if crate::playground::settings::DEFAULT_PACE.records_every_step() {
+                session.record_now().unwrap();
+            }
+            assert!(session.steps() < 100_000, "never passes 90 %");
+        }
+        let Pace::PerSecond(per_second) = crate::playground::settings::DEFAULT_PACE else {
+            panic!("the default pace is a number of steps per second");
+        };
+        let seconds = session.steps() as f64 / per_second as f64;
+        assert!(
+            (5.0..=60.0).contains(&seconds),
+            "{} steps at {per_second} per second: {seconds} s",
+            session.steps()
+        );
     }
 }

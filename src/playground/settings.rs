@@ -9,6 +9,7 @@ use crate::data::{
 use crate::nn::{Activation, Loss, MlpConfig};
 use crate::optim::OptimizerKind;
 use std::fmt;
+use std::time::Duration;
 
 /// The most points (train and test together) a dataset may have.
 pub const MAX_POINTS: usize = 4000;
@@ -26,6 +27,67 @@ pub const MAX_NOISE: f32 = 2.0;
 pub const MAX_LEARNING_RATE: f64 = 10.0;
 /// The largest weight decay `λ`.
 pub const MAX_LAMBDA: f64 = 1.0;
+
+/// The fastest pace given as a number, in steps per second; faster is [`Pace::Max`].
+pub const MAX_PACE: u32 = 1000;
+/// The slowest pace, in steps per second (slower still is the Step button).
+pub const MIN_PACE: u32 = 1;
+/// The paces the page offers, slowest first (then "max").
+pub const PACE_CHOICES: [u32; 7] = [1, 3, 10, 30, 100, 300, 1000];
+/// The pace a session plays at unless told otherwise: the default spiral passes 90 % test
+/// accuracy after 80 steps, so about 8 s after Play (the session's tests count the steps,
+/// tests/playground_browser.rs times it in Chromium), and the boundary is seen forming.
+pub const DEFAULT_PACE: Pace = Pace::PerSecond(10);
+
+/// How fast a playing session trains: the training thread waits between steps so that it
+/// never runs ahead of this. It changes no number a step computes, only when steps happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// At most this many steps per second ([`MIN_PACE`] to [`MAX_PACE`]).
+    PerSecond(u32),
+    /// As fast as the machine goes.
+    Max,
+}
+
+impl Pace {
+    /// Reads `30` (steps per second) or `max`; anything else is an error naming `pace`,
+    /// the value and what is allowed.
+    pub fn parse(value: &str) -> Result<Pace, SettingsError> {
+        if value.trim() == "max" {
+            return Ok(Pace::Max);
+        }
+        let expected =
+            format!("an integer number of steps per second from {MIN_PACE} to {MAX_PACE}, or max");
+        let steps = in_range("pace", value, MIN_PACE as f64, MAX_PACE as f64, true)
+            .map_err(|_| bad("pace", value, expected))?;
+        Ok(Pace::PerSecond(steps as u32))
+    }
+
+    /// The least time between two played steps; `None` for [`Pace::Max`].
+    pub fn interval(self) -> Option<Duration> {
+        match self {
+            Pace::PerSecond(steps) => Some(Duration::from_secs(1) / steps.max(1)),
+            Pace::Max => None,
+        }
+    }
+
+    /// Whether a played session records a history point after every step (the curves end at
+    /// the step made): at 10 steps per second and slower, so the curves move with each step
+    /// rather than every few seconds.
+    pub fn records_every_step(self) -> bool {
+        matches!(self, Pace::PerSecond(steps) if steps <= 10)
+    }
+}
+
+impl fmt::Display for Pace {
+    /// `30` or `max`, as the query string writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Pace::PerSecond(steps) => write!(f, "{steps}"),
+            Pace::Max => f.write_str("max"),
+        }
+    }
+}
 
 /// A bad setting, with a message for the person who sent it (an HTTP 400).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -110,6 +172,8 @@ pub struct Settings {
     pub batch_size: usize,
     /// The update rule.
     pub optimizer: OptimizerKind,
+    /// How fast the session trains while playing (changeable while it plays).
+    pub pace: Pace,
 }
 
 impl Default for Settings {
@@ -130,6 +194,7 @@ impl Default for Settings {
             lambda: 0.0,
             batch_size: 32,
             optimizer: OptimizerKind::ADAM,
+            pace: DEFAULT_PACE,
         }
     }
 }
@@ -191,6 +256,7 @@ impl Settings {
                 self.optimizer = OptimizerKind::from_name(value)
                     .ok_or_else(|| bad(key, value, "one of sgd, momentum, adam".to_string()))?
             }
+            "pace" => self.pace = Pace::parse(value)?,
             _ => {
                 return Err(SettingsError(format!(
                     "unknown setting {key:?}; expected one of {}",
@@ -281,7 +347,7 @@ impl Settings {
     pub fn to_query(&self) -> String {
         let hidden: Vec<String> = self.hidden.iter().map(|w| w.to_string()).collect();
         format!(
-            "dataset={}&seed={}&points={}&train={}&noise={}&hidden={}&activation={}&loss={}&bias={}&lr={}&lambda={}&batch={}&optimizer={}",
+            "dataset={}&seed={}&points={}&train={}&noise={}&hidden={}&activation={}&loss={}&bias={}&lr={}&lambda={}&batch={}&optimizer={}&pace={}",
             self.dataset.name(),
             self.seed,
             self.points,
@@ -294,7 +360,8 @@ impl Settings {
             self.learning_rate,
             self.lambda,
             self.batch_size,
-            self.optimizer
+            self.optimizer,
+            self.pace
         )
     }
 }
@@ -306,7 +373,7 @@ impl fmt::Display for Settings {
 }
 
 /// Every key [`Settings::from_query`] reads.
-pub const KEYS: [&str; 13] = [
+pub const KEYS: [&str; 14] = [
     "dataset",
     "seed",
     "points",
@@ -320,6 +387,7 @@ pub const KEYS: [&str; 13] = [
     "lambda",
     "batch",
     "optimizer",
+    "pace",
 ];
 
 fn bad(key: &str, value: &str, expected: String) -> SettingsError {
@@ -383,7 +451,7 @@ mod tests {
     #[test]
     fn the_canonical_query_reads_back_to_the_same_settings() {
         let settings = Settings::from_query(
-            "dataset=xor&seed=7&points=400&train=60&noise=0.1&hidden=8,4&activation=tanh&loss=mse&bias=false&lr=0.5&lambda=0.001&batch=10&optimizer=momentum",
+            "dataset=xor&seed=7&points=400&train=60&noise=0.1&hidden=8,4&activation=tanh&loss=mse&bias=false&lr=0.5&lambda=0.001&batch=10&optimizer=momentum&pace=300",
         )
         .unwrap();
         assert_eq!(
@@ -392,6 +460,31 @@ mod tests {
         );
         assert_eq!(settings.hidden, vec![8, 4]);
         assert_eq!(settings.optimizer, OptimizerKind::MOMENTUM);
+        assert_eq!(settings.pace, Pace::PerSecond(300));
+        let fastest = Settings::from_query("pace=max").unwrap();
+        assert_eq!(fastest.pace, Pace::Max);
+        assert!(fastest.to_query().ends_with("&pace=max"));
+        assert_eq!(Settings::from_query(&fastest.to_query()).unwrap(), fastest);
+    }
+
+    #[test]
+    fn a_pace_is_a_whole_number_of_steps_per_second_within_the_caps_or_max() {
+        assert_eq!(Settings::default().pace, DEFAULT_PACE);
+        assert_eq!(
+            Pace::PerSecond(4).interval(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(Pace::Max.interval(), None);
+        for value in ["0", "1001", "-3", "1.5", "fast", "", "nan", "1e9"] {
+            let error = Pace::parse(value).unwrap_err();
+            assert_eq!(
+                error.0,
+                format!("pace={value:?}; expected an integer number of steps per second from 1 to 1000, or max")
+            );
+        }
+        assert_eq!(Pace::parse("1"), Ok(Pace::PerSecond(MIN_PACE)));
+        assert_eq!(Pace::parse("1000"), Ok(Pace::PerSecond(MAX_PACE)));
+        assert!(PACE_CHOICES.contains(&30));
     }
 
     #[test]
