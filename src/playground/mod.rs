@@ -21,6 +21,7 @@ pub mod d2l_graph;
 pub mod equations;
 pub mod heatmap;
 pub mod network;
+pub mod plugged;
 pub mod query;
 pub mod registry;
 pub mod routes;
