@@ -50,6 +50,8 @@ pub struct GraphNode {
     pub gradient: Vec<f64>,
     /// The Frobenius norm of the gradient, when there is one.
     pub gradient_norm: Option<f64>,
+    /// That norm as people read it.
+    pub gradient_norm_text: Option<String>,
     /// The forward and backward equations behind it.
     pub equations: NodeEquations,
     /// The value as people read it, abbreviated with its shape (variables only).
@@ -202,6 +204,7 @@ pub fn d2l_graph(mlp: &Mlp<f32>, data: &Dataset, index: usize, backward: bool) -
                     .take(MAX_SHOWN_NUMBERS)
                     .collect(),
                 gradient_norm,
+                gradient_norm_text: gradient_norm.map(short_number),
                 equations: node_equations(&mlp, node.node),
                 value_text: variable.map(|id| value_text(&mlp, id)),
                 gradient_text: variable.and_then(|id| gradient_text(&mlp, id)),

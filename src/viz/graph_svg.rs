@@ -377,6 +377,11 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
         Side::Left => "end",
     };
     for (i, line) in node.details.iter().enumerate() {
+        let class = if line.starts_with("∂J") {
+            "detail gradient"
+        } else {
+            "detail"
+        };
         let colour = if line.starts_with("kept") {
             KEPT_COLOUR
         } else {
@@ -384,7 +389,7 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
         };
         let _ = write!(
             svg,
-            r#"<text class="detail" x="{:.1}" y="{:.1}" font-size="{DETAIL_SIZE}" text-anchor="{text_anchor}" fill="{colour}">{}</text>"#,
+            r#"<text class="{class}" x="{:.1}" y="{:.1}" font-size="{DETAIL_SIZE}" text-anchor="{text_anchor}" fill="{colour}">{}</text>"#,
             anchor.x,
             anchor.y + LINE_HEIGHT * i as f64,
             math_text::svg(line, DETAIL_SIZE)
