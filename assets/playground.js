@@ -355,6 +355,7 @@ async function loadGraph() {
   $("sample-name").innerHTML = `${split} sample ${index}: ${escapeHtml(answer.graph.caption)}`;
   const container = $("graph");
   const [left, top] = [container.scrollLeft, container.scrollTop];
+  const first = !container.querySelector("svg");
   container.innerHTML = answer.graph.svg;
   for (const element of container.querySelectorAll("g.node")) {
     const node = Number(element.dataset.node);
@@ -369,7 +370,8 @@ async function loadGraph() {
     });
   }
   applyZoom(graphView.zoom);
-  [container.scrollLeft, container.scrollTop] = [left, top];
+  // First shown at the lower left, where x enters (as in Fig. 4.7.1); afterwards where it was.
+  [container.scrollLeft, container.scrollTop] = first ? [0, container.scrollHeight] : [left, top];
   container.dataset.drawn = "true";
   markGraph();
   showNode(currentNode());
