@@ -96,7 +96,7 @@ pub fn graph_svg(view: &GraphView, layout: &Layout) -> String {
             g.bottom - g.top,
             g.left + shift_x + 8.0,
             g.top + shift_y - 6.0,
-            math_text::svg(&l2_group_label(Notation::Unicode), 13.0)
+            l2_label()
         );
     }
 
@@ -396,6 +396,16 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
         );
     }
     svg.push_str("</g>\n");
+}
+
+/// The `l2` group's label: the operator's name as Fig. 4.7.1 writes it (`l2`), then its
+/// formula with the subscripts typeset (`Σ_k ‖W_k‖_F²` without raw underscores).
+fn l2_label() -> String {
+    let label = l2_group_label(Notation::Unicode);
+    match label.split_once(": ") {
+        Some((name, formula)) => format!("{}: {}", escape(name), math_text::svg(formula, 13.0)),
+        None => math_text::svg(&label, 13.0),
+    }
 }
 
 fn legend(svg: &mut String, y: f64) {
