@@ -152,6 +152,7 @@ function percent(x) { return (100 * x).toFixed(1) + " %"; }
 function applyStatus(status) {
   page.playing = status.playing;
   page.history = status.history;
+  page.steps = status.steps;
   $("play").textContent = status.playing ? "❚❚ Pause" : "▶ Play";
   $("steps").textContent = status.steps;
   $("epoch").textContent = status.epoch;
@@ -621,30 +622,70 @@ function drawNeuron(neuron) {
 }
 
 // ---------- the D2L network's graph (§4.7) ----------
+// Every figure below is written by the server (src/format.rs); the page only places it.
+
+const graphView = {
+  zoom: 1,           // the drawing's scale: 1 is its natural size (text at least 11 px)
+  backwardAsked: "", // the sample (session/split/index) the learner ran backward for
+  drag: null,        // {x, y, left, top, moved} while the panel is dragged to pan
+};
+
+function sampleKey() {
+  return `${page.session}/${page.sample.split}/${page.sample.index}`;
+}
+
+// Backward propagation runs for the shown sample once the session has trained (a step ran
+// forward and backward) or the learner steps through it; until then gradients read "not
+// computed yet" (the /graph route's backward=false).
+function graphWantsBackward() {
+  return (page.steps || 0) > 0 || graphView.backwardAsked === sampleKey();
+}
 
 async function loadGraph() {
   if (page.session === null) return;
   const { split, index } = page.sample;
-  const answer = await api("GET", `/api/sessions/${page.session}/graph?split=${split}&index=${index}`);
+  const backward = graphWantsBackward();
+  const answer = await api("GET", `/api/sessions/${page.session}/graph?split=${split}&index=${index}&backward=${backward}`);
   page.graph = answer.graph;
-  const label = answer.graph.label;
-  $("sample-name").textContent = `${split} sample ${index} (x = [${answer.graph.x.map((v) => v.toFixed(3)).join(", ")}], y = ${label}, J = ${answer.graph.objective.toPrecision(4)})`;
+  $("sample-name").innerHTML = `${split} sample ${index}: ${escapeHtml(answer.graph.caption)}`;
   const container = $("graph");
+  const [left, top] = [container.scrollLeft, container.scrollTop];
+  const first = !container.querySelector("svg");
   container.innerHTML = answer.graph.svg;
   for (const element of container.querySelectorAll("g.node")) {
     const node = Number(element.dataset.node);
     element.addEventListener("mouseenter", () => showNode(node));
     element.addEventListener("mouseleave", () => showNode(currentNode()));
     element.addEventListener("click", () => {
+      if (graphView.drag && graphView.drag.moved) return;
       page.pinned = node;
       page.backward = null;
       markGraph();
       showNode(node);
     });
   }
+  applyZoom(graphView.zoom);
+  // First shown at the lower left, where x enters (as in Fig. 4.7.1); afterwards where it was.
+  [container.scrollLeft, container.scrollTop] = first ? [0, container.scrollHeight] : [left, top];
   container.dataset.drawn = "true";
   markGraph();
   showNode(currentNode());
+}
+
+// Scales the drawing; the panel scrolls (and drags) to show the rest.
+function applyZoom(zoom) {
+  graphView.zoom = Math.min(3, Math.max(0.25, zoom));
+  const svg = $("graph").querySelector("svg");
+  if (svg) {
+    svg.style.width = `${svg.width.baseVal.value * graphView.zoom}px`;
+    svg.style.height = `${svg.height.baseVal.value * graphView.zoom}px`;
+  }
+  $("graph-zoom").textContent = `${Math.round(100 * graphView.zoom)} %`;
+}
+
+function fitZoom() {
+  const svg = $("graph").querySelector("svg");
+  if (svg) applyZoom(Math.min(1, ($("graph").clientWidth - 4) / svg.width.baseVal.value));
 }
 
 function currentNode() {
@@ -652,16 +693,41 @@ function currentNode() {
   return page.pinned;
 }
 
+// Where each operator stands in backward order (undefined for variables).
+function backwardPositions() {
+  const positions = new Map();
+  if (page.graph) page.graph.backward_order.forEach((node, position) => positions.set(node, position));
+  return positions;
+}
+
+// The contributions to variable node `n` that backward has made so far: all of them unless
+// stepping, then those of the operators up to the current one.
+function reachedContributions(n) {
+  if (page.backward === null) return n.contributions;
+  const positions = backwardPositions();
+  return n.contributions.filter((c) => positions.get(c.operator) <= page.backward);
+}
+
 function markGraph() {
   const order = page.graph ? page.graph.backward_order : [];
+  const positions = backwardPositions();
+  const stepping = page.backward !== null;
   for (const element of $("graph").querySelectorAll("g.node")) {
     const node = Number(element.dataset.node);
     const position = order.indexOf(node);
     element.classList.toggle("selected", page.backward === null && node === page.pinned);
-    element.classList.toggle("backward-current", page.backward !== null && position === page.backward);
-    element.classList.toggle("backward-done", page.backward !== null && position >= 0 && position < page.backward);
+    element.classList.toggle("backward-current", stepping && position === page.backward);
+    element.classList.toggle("backward-done", stepping && position >= 0 && position < page.backward);
+    const n = page.graph ? page.graph.nodes[node] : null;
+    const pending = stepping && n && n.kind !== "operator" && n.contributions.length > 0 && reachedContributions(n).length < n.contributions.length;
+    element.classList.toggle("gradient-pending", Boolean(pending));
   }
-  const stepping = page.backward !== null;
+  for (const edge of $("graph").querySelectorAll("line.edge")) {
+    const position = positions.get(Number(edge.dataset.to));
+    const backwardEdge = page.graph && page.graph.nodes[Number(edge.dataset.from)].contributions.some((c) => c.operator === Number(edge.dataset.to));
+    edge.classList.toggle("backward-current", stepping && backwardEdge && position === page.backward);
+    edge.classList.toggle("backward-done", stepping && backwardEdge && position < page.backward);
+  }
   $("backward-mode").classList.toggle("active", stepping);
   $("backward-mode").textContent = stepping ? "Stop stepping" : "Step through backward";
   $("backward-prev").hidden = !stepping;
@@ -669,43 +735,73 @@ function markGraph() {
   $("backward-position").textContent = stepping ? `operator ${page.backward + 1} of ${order.length} in backward order` : "";
 }
 
-function numbers(values, shape) {
-  if (!values.length) return "none";
-  const text = values.map((v) => (Math.abs(v) < 1e-4 && v !== 0 ? v.toExponential(2) : v.toFixed(4))).join(", ");
-  const total = shape ? shape.split("x").reduce((a, b) => a * Number(b), 1) : values.length;
-  return "[" + text + (total > values.length ? `, … (${total} in all)` : "") + "]";
-}
-
 function escapeHtml(text) {
   return String(text).replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
 }
 
-function equationBlock(title, equation) {
+function equationBlock(title, equation, plugged) {
   if (!equation) return `<div class="equation"><b>${title}</b>: —</div>`;
-  return `<div class="equation"><b>${title}</b><br><span class="equation-number">(${escapeHtml(equation.number)})</span><span class="formula">${escapeHtml(equation.formula)}</span></div>`;
+  const numbers = plugged ? `<div class="plugged">${plugged}</div>` : "";
+  return `<div class="equation"><b>${title}</b><br><span class="equation-number">(${escapeHtml(equation.number)})</span><span class="formula">${equation.formula_html}</span>${numbers}</div>`;
+}
+
+// One contribution as a list item: the equation it comes from, the term, its numbers and value.
+function contributionItem(c, nodes, direction) {
+  const other = direction === "to" ? nodes[c.variable] : nodes[c.operator];
+  const along = direction === "to" ? `to ∂J/∂${other.label_html}` : `from ${other.label_html}`;
+  return `<li class="contribution" data-operator="${c.operator}" data-variable="${c.variable}"><span class="equation-number">(${escapeHtml(c.number)})</span> <span class="term">${c.term_html}</span> <span class="along">${along}</span><br><span class="plugged">= ${c.plugged}</span><br>= <span class="value">${escapeHtml(c.value_text)}</span></li>`;
+}
+
+const NOT_COMPUTED = "not computed yet";
+
+// The gradient part of a variable's panel: each contribution and their sum, or why there is none.
+function gradientBlock(n) {
+  const name = `∂J/∂${n.label_html}`;
+  if (!page.graph.gradients_computed) {
+    return `<div class="gradient"><b>${name}</b>: <span class="not-computed">${NOT_COMPUTED}</span> — backward propagation has not run for this sample (press Step, or Step through backward).</div>`;
+  }
+  if (n.gradient_text === null) return `<div class="gradient"><b>${name}</b>: none (backward computes no gradient for data)</div>`;
+  const reached = reachedContributions(n);
+  const items = reached.map((c) => contributionItem(c, page.graph.nodes, "from")).join("");
+  const heading = n.contributions.length > 1 ? `${n.contributions.length} contributions, one per operator that reads ${n.label_html}; ∂J/∂${n.label_html} is their sum` : "";
+  if (reached.length < n.contributions.length) {
+    return `<div class="gradient"><b>${name}</b>: <span class="not-computed">${NOT_COMPUTED}</span> — backward has made ${reached.length} of its ${n.contributions.length} contributions.<ul>${items}</ul></div>`;
+  }
+  return `<div class="gradient">${heading ? `<div class="kind">${heading}</div>` : ""}<ul>${items}</ul><div class="sum"><b>${name}</b> = <span class="value">${escapeHtml(n.gradient_text)}</span>${n.gradient_norm !== null ? ` <span class="kind">(norm ${escapeHtml(n.gradient_norm_text)})</span>` : ""}</div>${n.backward_plugged ? `<div class="plugged">${n.backward_plugged}</div>` : ""}</div>`;
 }
 
 function showNode(node) {
   const info = $("node-info");
   if (node === null || node === undefined || !page.graph) {
-    info.innerHTML = `<p class="hint">Hover or click a node of the graph: its value and gradient for the selected sample, and the equation that produced them.</p>`;
+    info.innerHTML = `<p class="hint">Hover or click a node of the graph: its value and gradient for the selected sample, the equation that produced them with the numbers plugged in, and each contribution to the gradient.</p>`;
     return;
   }
   const n = page.graph.nodes[node];
   const operator = n.kind === "operator";
-  let html = `<div class="head"><h3>${escapeHtml(n.label)}</h3><div class="kind">${n.kind}${n.shape ? ", " + n.shape : ""}</div></div>`;
-  html += equationBlock(operator ? "forward rule" : "forward", n.equations.forward);
-  html += equationBlock(operator ? "backward (its vector-Jacobian product)" : "backward", n.equations.backward);
-  if (!operator) {
-    html += `<div><div><b>value</b> <div class="numbers">${numbers(n.value, n.shape)}</div></div>`;
-    html += `<div><b>∂J/∂${escapeHtml(n.label)}</b>${n.gradient_norm !== null ? ` (norm ${n.gradient_norm.toPrecision(4)})` : ""} <div class="numbers">${numbers(n.gradient, n.shape)}</div></div></div>`;
+  let html = `<div class="head"><h3>${n.label_html}</h3><div class="kind">${n.kind}${n.section_shape ? ", " + escapeHtml(n.section_shape) : ""}</div></div>`;
+  if (operator) {
+    html += `<div>${equationBlock("forward rule", n.equations.forward)}${equationBlock("backward (its vector-Jacobian product)", n.equations.backward)}</div>`;
+    const given = page.graph.nodes.flatMap((v) => v.contributions.filter((c) => c.operator === node));
+    const body = !page.graph.gradients_computed
+      ? `<span class="not-computed">${NOT_COMPUTED}</span> — backward propagation has not run for this sample.`
+      : `<ul>${given.map((c) => contributionItem(c, page.graph.nodes, "to")).join("") || "<li>nothing: no input leads to a parameter</li>"}</ul>`;
+    html += `<div class="gradient"><b>hands back in backward propagation</b>${body}</div>`;
+  } else {
+    html += `<div>${equationBlock("forward", n.equations.forward, n.forward_plugged)}<div><b>value</b> <span class="value">${escapeHtml(n.value_text)}</span></div></div>`;
+    html += `<div>${equationBlock("backward", n.equations.backward)}${gradientBlock(n)}</div>`;
   }
   info.innerHTML = html;
   info.dataset.node = node;
 }
 
-function stepBackward(delta) {
+async function stepBackward(delta) {
   if (!page.graph) return;
+  if (!page.graph.gradients_computed) {
+    graphView.backwardAsked = sampleKey();
+    page.backward = 0;
+    await loadGraph();
+    return;
+  }
   const count = page.graph.backward_order.length;
   page.backward = page.backward === null ? 0 : Math.min(count - 1, Math.max(0, page.backward + delta));
   markGraph();
@@ -836,6 +932,39 @@ function applyComparisonStatus(status) {
   }
 }
 
+// Zoom buttons, Ctrl + wheel and drag to pan for the graph panel.
+function wireGraphPanel() {
+  const container = $("graph");
+  $("graph-zoom-in").addEventListener("click", () => applyZoom(graphView.zoom * 1.25));
+  $("graph-zoom-out").addEventListener("click", () => applyZoom(graphView.zoom / 1.25));
+  $("graph-zoom-reset").addEventListener("click", () => applyZoom(1));
+  $("graph-zoom-fit").addEventListener("click", fitZoom);
+  container.addEventListener("wheel", (event) => {
+    if (!event.ctrlKey) return;
+    event.preventDefault();
+    applyZoom(graphView.zoom * (event.deltaY < 0 ? 1.1 : 1 / 1.1));
+  }, { passive: false });
+  container.addEventListener("mousedown", (event) => {
+    graphView.drag = { x: event.clientX, y: event.clientY, left: container.scrollLeft, top: container.scrollTop, moved: false };
+  });
+  window.addEventListener("mousemove", (event) => {
+    const drag = graphView.drag;
+    if (!drag || !(event.buttons & 1)) return;
+    const [dx, dy] = [event.clientX - drag.x, event.clientY - drag.y];
+    if (Math.abs(dx) + Math.abs(dy) > 4) drag.moved = true;
+    if (drag.moved) {
+      container.scrollLeft = drag.left - dx;
+      container.scrollTop = drag.top - dy;
+      container.classList.add("panning");
+    }
+  });
+  window.addEventListener("mouseup", () => {
+    container.classList.remove("panning");
+    // The click that ends a drag comes after mouseup: forget the drag just after it.
+    setTimeout(() => { graphView.drag = null; }, 0);
+  });
+}
+
 // ---------- wiring ----------
 
 form.addEventListener("change", () => newSession(formQuery()));
@@ -872,6 +1001,8 @@ $("compare-play").addEventListener("click", () => compareControl(compare.playing
 $("compare-step").addEventListener("click", () => compareControl("step?count=10"));
 $("compare-reset").addEventListener("click", () => compareControl("reset"));
 $("compare-close").addEventListener("click", closeComparison);
+
+wireGraphPanel();
 
 (async () => {
   const query = location.search.replace(/^\?/, "");

@@ -1,7 +1,7 @@
 //! How every command and page writes numbers for people: counts with thousands separators
 //! (`32,532`), short values (`0.1235`, `1.50e-7`), abbreviated vectors, norms, byte sizes in
-//! one unit system (IEC: `B`, `KiB`, `MiB`, `GiB`, powers of 1024), durations, percentages
-//! and axis ticks.
+//! one unit system (IEC: `B`, `KiB`, `MiB`, `GiB`, powers of 1024), durations, percentages,
+//! axis ticks, and the operands of an equation with its numbers plugged in.
 //!
 //! Files meant for programs (metrics JSON lines, model files, the playground's JSON numbers)
 //! keep full precision; only text for people goes through here.
@@ -84,6 +84,58 @@ pub fn short_values(values: &[f64]) -> String {
             short_number(norm(values))
         )
     }
+}
+
+/// How many entries of a vector, or of each row of a matrix, an [`operand`] shows.
+pub const OPERAND_ENTRIES: usize = 4;
+/// How many rows of a matrix an [`operand`] shows.
+pub const OPERAND_ROWS: usize = 2;
+
+/// An operand of an equation with its numbers plugged in, `rows x cols` in §4.7's
+/// orientation (`values` row-major): a scalar as one number, a column `n x 1` as
+/// `[a, b, c]ᵀ`, a row `1 x n` as `[a, b, c]`, a matrix as `[[a, b], [c, d]]`. A larger one
+/// shows its first [`OPERAND_ENTRIES`] entries (of its first [`OPERAND_ROWS`] rows), then
+/// `…` and its shape: `[0.1, 0.2, 0.3, 0.4, …]ᵀ (16x1)`.
+pub fn operand(values: &[f64], rows: usize, cols: usize) -> String {
+    let row = |r: usize| {
+        let start = (r * cols).min(values.len());
+        entries(&values[start..(start + cols).min(values.len())])
+    };
+    let abbreviated = cols > OPERAND_ENTRIES
+        || (cols == 1 && rows > OPERAND_ENTRIES)
+        || (cols > 1 && rows > OPERAND_ROWS);
+    let shape = if abbreviated {
+        format!(" ({rows}x{cols})")
+    } else {
+        String::new()
+    };
+    match (rows, cols) {
+        (1, 1) => values
+            .first()
+            .map_or("[]".to_string(), |&v| short_number(v)),
+        (_, 1) => format!("{}ᵀ{shape}", entries(values)),
+        (1, _) => format!("{}{shape}", row(0)),
+        _ => {
+            let mut shown: Vec<String> = (0..rows.min(OPERAND_ROWS)).map(row).collect();
+            if rows > OPERAND_ROWS {
+                shown.push("…".to_string());
+            }
+            format!("[{}]{shape}", shown.join(", "))
+        }
+    }
+}
+
+/// `[a, b, c, …]`: the first [`OPERAND_ENTRIES`] of `values`, and `…` when there are more.
+fn entries(values: &[f64]) -> String {
+    let mut shown: Vec<String> = values
+        .iter()
+        .take(OPERAND_ENTRIES)
+        .map(|&v| short_number(v))
+        .collect();
+    if values.len() > OPERAND_ENTRIES {
+        shown.push("…".to_string());
+    }
+    format!("[{}]", shown.join(", "))
 }
 
 /// A scalar as one number, anything larger as [`short_values`].
@@ -207,6 +259,25 @@ mod tests {
         );
         assert_eq!(values_or_norm(&[1.0, -0.5]), "[1, -0.5]");
         assert_eq!(values_or_norm(&[2.0; 4]), "‖·‖ 4");
+    }
+
+    #[test]
+    fn operands_are_abbreviated_with_their_shape() {
+        assert_eq!(operand(&[0.5], 1, 1), "0.5");
+        assert_eq!(operand(&[0.12, -0.3], 2, 1), "[0.12, -0.3]ᵀ");
+        assert_eq!(operand(&[0.5, 0.0, 1.2], 1, 3), "[0.5, 0, 1.2]");
+        let column: Vec<f64> = (1..=16).map(|i| i as f64 / 10.0).collect();
+        assert_eq!(operand(&column, 16, 1), "[0.1, 0.2, 0.3, 0.4, …]ᵀ (16x1)");
+        assert_eq!(operand(&column, 1, 16), "[0.1, 0.2, 0.3, 0.4, …] (1x16)");
+        assert_eq!(operand(&column[..4], 2, 2), "[[0.1, 0.2], [0.3, 0.4]]");
+        assert_eq!(
+            operand(&column[..12], 3, 4),
+            "[[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7, 0.8], …] (3x4)"
+        );
+        assert_eq!(
+            operand(&column, 2, 8),
+            "[[0.1, 0.2, 0.3, 0.4, …], [0.9, 1, 1.1, 1.2, …]] (2x8)"
+        );
     }
 
     #[test]

@@ -259,10 +259,7 @@ fn trains_the_spiral_in_the_browser_and_explains_a_graph_node() {
     let w1 = browser.script(
         "return [...document.querySelectorAll('#graph g.node')].find(g => g.querySelector('title').textContent === 'W1').dataset.node",
     );
-    browser.click(&format!(
-        "#graph g.node[data-node=\"{}\"]",
-        w1.as_str().unwrap()
-    ));
+    click_graph_node(&browser, w1.as_str().unwrap());
     let numbers = browser.script(
         "return [...document.querySelectorAll('#node-info .equation-number')].map(e => e.textContent).join(' ')",
     );
@@ -708,4 +705,248 @@ fn a_bad_pace_in_the_address_is_reported_and_the_defaults_are_used() {
         browser.script("return document.getElementById('pace').value"),
         "10"
     );
+}
+
+// ---- graph, contributions, numbers ----
+
+/// Clicks the square or circle of graph node `node` (a node's group also holds its detail
+/// text, so its centre may fall between the two).
+fn click_graph_node(browser: &Browser, node: impl std::fmt::Display) {
+    let shape = format!("#graph g.node[data-node=\"{node}\"] > :is(rect, circle)");
+    browser.script(&format!(
+        "document.querySelector('{}').scrollIntoView({{block: 'center', inline: 'center'}}); return true",
+        shape.replace('\'', "\\'")
+    ));
+    browser.click(&shape);
+}
+
+/// The `data-node` index of the graph node titled `name`.
+fn graph_node(browser: &Browser, name: &str) -> u64 {
+    let index = browser.script(&format!(
+        "const g = [...document.querySelectorAll('#graph g.node')].find(g => g.querySelector('title').textContent === '{name}'); return g ? Number(g.dataset.node) : -1"
+    ));
+    let index = index.as_i64().unwrap();
+    assert!(index >= 0, "no graph node {name}");
+    index as u64
+}
+
+/// The entries an abbreviated operand shows, with their row-major index in a matrix of
+/// `cols` columns: `[[0.1, -2e-5, …], …] (3x16)` gives `(0, 0.1), (1, -2e-5)`.
+fn shown_entries(text: &str, cols: usize) -> Vec<(usize, f64)> {
+    let body = text.split(" (").next().unwrap().trim_end_matches('ᵀ');
+    let matrix = body.starts_with("[[");
+    let (mut row, mut col, mut depth) = (0, 0, 0);
+    let mut token = String::new();
+    let mut entries = Vec::new();
+    for c in body.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' | ',' => {
+                if let Ok(v) = token.trim().parse::<f64>() {
+                    entries.push((if matrix { row * cols + col } else { col }, v));
+                }
+                token.clear();
+                if c == ']' {
+                    depth -= 1;
+                    if matrix && depth == 1 {
+                        row += 1;
+                        col = 0;
+                    }
+                } else if !(matrix && depth == 1) {
+                    col += 1;
+                }
+            }
+            _ => token.push(c),
+        }
+    }
+    entries
+}
+
+/// Whether a number the page shows (four decimals, or three significant digits) is `exact`.
+fn shows(shown: f64, exact: f64) -> bool {
+    (shown - exact).abs() <= 6e-5 + 6e-3 * exact.abs()
+}
+
+#[test]
+fn the_graph_is_readable_its_gradients_add_up_and_its_equations_show_numbers() {
+    let server = start_server();
+    let client = loopback::Client::new(format!("http://{}", server.address()));
+    let browser = Browser::launch();
+    browser.open(&format!(
+        "http://{}/?dataset=spiral&seed=0&hidden=5&bias=false&lambda=0.01",
+        server.address()
+    ));
+    browser.wait_until(
+        "the D2L network's graph is drawn",
+        "return document.getElementById('graph').dataset.drawn === 'true' && page.graph !== null",
+    );
+    let heading = browser.script("return document.querySelector('#graph-section h2').textContent");
+    assert!(heading.as_str().unwrap().contains("D2L §4.7"), "{heading}");
+
+    // Readable at its natural size: no text of the drawing is below 11 px on screen.
+    let sizes = browser.script(
+        "const svg = document.querySelector('#graph svg'); \
+         const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width; \
+         const texts = [...svg.querySelectorAll('text, tspan')].filter(t => t.textContent.trim()); \
+         const detail = svg.querySelector('g.node text.detail').getBoundingClientRect().height; \
+         return [Math.min(...texts.map(t => parseFloat(getComputedStyle(t).fontSize) * scale)), detail, scale]",
+    );
+    let smallest = sizes[0].as_f64().unwrap();
+    assert!(
+        smallest >= 11.0,
+        "smallest graph text {smallest} px: {sizes}"
+    );
+    assert!(
+        sizes[1].as_f64().unwrap() >= 11.0,
+        "a shape label's box: {sizes}"
+    );
+    // Zooming out and back: the panel scrolls instead of shrinking the text.
+    browser.click("#graph-zoom-out");
+    browser.click("#graph-zoom-reset");
+    let scale = browser.script(
+        "const svg = document.querySelector('#graph svg'); return svg.getBoundingClientRect().width / svg.viewBox.baseVal.width",
+    );
+    assert!((scale.as_f64().unwrap() - 1.0).abs() < 1e-6, "{scale}");
+    // Names typeset, shapes as §4.7's columns, the same in the drawing and the panel.
+    let drawn = browser.script(
+        "return [...document.querySelectorAll('#graph svg text')].map(t => t.textContent).join(' ')",
+    );
+    let drawn = drawn.as_str().unwrap();
+    assert!(
+        !drawn.contains('_'),
+        "a raw underscore in the drawing: {drawn}"
+    );
+    let w1 = graph_node(&browser, "W1");
+    let x = graph_node(&browser, "x");
+    for (node, shape) in [(w1, "5x2"), (x, "2x1")] {
+        click_graph_node(&browser, node);
+        let kind = browser.script("return document.querySelector('#node-info .kind').textContent");
+        assert!(kind.as_str().unwrap().ends_with(shape), "{kind}");
+        let label = browser.script(&format!(
+            "return [...document.querySelectorAll('#graph g.node[data-node=\"{node}\"] text.detail')].map(t => t.textContent)"
+        ));
+        assert_eq!(label[0], shape, "{label}");
+    }
+
+    // At step 0 no backward pass has run: the gradient is "not computed yet", never zeros.
+    let w2 = graph_node(&browser, "W2");
+    click_graph_node(&browser, w2);
+    let info = browser.script("return document.getElementById('node-info').textContent");
+    let info = info.as_str().unwrap();
+    assert!(info.contains("∂J/∂W2: not computed yet"), "{info}");
+    assert!(!info.contains("contributions"), "{info}");
+    assert!(drawn.contains("∂J not computed yet"), "{drawn}");
+
+    // A node's equation with its numbers: z = W1 x with the operands and the result.
+    let z = graph_node(&browser, "z");
+    click_graph_node(&browser, z);
+    let plugged =
+        browser.script("return document.querySelector('#node-info .plugged').textContent");
+    let plugged = plugged.as_str().unwrap();
+    assert!(plugged.starts_with("z = W1 x = [["), "{plugged}");
+    assert!(plugged.contains("]ᵀ = ["), "x and z as columns: {plugged}");
+
+    // After a step, W2 shows two contributions whose sum is its gradient, as the API says.
+    browser.click("#step");
+    browser.wait_until(
+        "the graph is redrawn with gradients",
+        "return page.steps === 1 && page.graph.gradients_computed && !page.busy",
+    );
+    click_graph_node(&browser, w2);
+    let read = browser.script(
+        "return [[...document.querySelectorAll('#node-info li.contribution')].map(li => [li.querySelector('.term').textContent, li.querySelector('.value').textContent]), \
+                 document.querySelector('#node-info .sum .value').textContent, \
+                 document.querySelector('#node-info .gradient > .plugged').textContent, page.session]",
+    );
+    let items = read[0].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{read}");
+    assert_eq!(items[0][0], "∂J/∂o hᵀ");
+    assert_eq!(items[1][0], "λ W2");
+    let session = read[3].as_u64().unwrap();
+    let api = client.get(&format!(
+        "/api/sessions/{session}/graph?split=train&index=0"
+    ));
+    let api_w2 = api["graph"]["nodes"][w2 as usize].clone();
+    assert_eq!(api_w2["label"], "W2");
+    let cols = 5;
+    let value = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let gradient = value(&api_w2["gradient"]);
+    let shown_gradient = shown_entries(read[1].as_str().unwrap(), cols);
+    let shown_parts: Vec<Vec<(usize, f64)>> = items
+        .iter()
+        .map(|item| shown_entries(item[1].as_str().unwrap(), cols))
+        .collect();
+    assert!(shown_gradient.len() >= 4, "{read}");
+    for (part, shown) in api_w2["contributions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(&shown_parts)
+    {
+        let exact = value(&part["value"]);
+        assert_eq!(shown.len(), shown_gradient.len());
+        for &(j, v) in shown {
+            assert!(
+                shows(v, exact[j]),
+                "contribution {}: [{j}] shown {v}, API {}",
+                part["term"],
+                exact[j]
+            );
+        }
+    }
+    for (k, &(j, g)) in shown_gradient.iter().enumerate() {
+        assert!(
+            shows(g, gradient[j]),
+            "gradient [{j}] shown {g}, API {}",
+            gradient[j]
+        );
+        let sum = shown_parts[0][k].1 + shown_parts[1][k].1;
+        assert!(
+            (sum - g).abs() <= 2e-4 + 1e-2 * g.abs(),
+            "[{j}]: {sum} shown as the sum, {g} as the gradient"
+        );
+    }
+    let equation = read[2].as_str().unwrap();
+    assert!(
+        equation.starts_with("∂J/∂W2 = ∂J/∂o hᵀ + λ W2 = [") && equation.contains(" + 0.01 · [["),
+        "{equation}"
+    );
+    browser.script("document.getElementById('graph-section').scrollIntoView(); return true");
+    let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/graphview-w2.png");
+    browser.screenshot(&artifact);
+
+    // Step through backward: each operator's edges light up as backward reaches them, with
+    // what it hands back; W2's gradient is "not computed yet" until both have.
+    browser.click("#backward-mode");
+    let pending = browser.script(&format!(
+        "return document.querySelector('#graph g.node[data-node=\"{w2}\"]').classList.contains('gradient-pending')"
+    ));
+    assert_eq!(pending, Value::Bool(true));
+    let product_edge = format!("#graph line.edge.backward-current[data-from=\"{w2}\"]");
+    let mut reached = false;
+    for _ in 0..12 {
+        if browser.script(&format!(
+            "return document.querySelector('{product_edge}') !== null"
+        )) == Value::Bool(true)
+        {
+            let info = browser.script("return document.getElementById('node-info').textContent");
+            let info = info.as_str().unwrap();
+            if info.contains("∂J/∂o hᵀ") {
+                assert!(info.contains("to ∂J/∂W2"), "{info}");
+                reached = true;
+                break;
+            }
+        }
+        browser.click("#backward-next");
+    }
+    assert!(reached, "backward never reached W2's product");
+    browser.script("document.getElementById('graph-section').scrollIntoView(); return true");
+    let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/graphview-backward.png");
+    browser.screenshot(&artifact);
 }

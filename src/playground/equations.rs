@@ -10,6 +10,7 @@ use crate::graph::{Op, OpId, VarId};
 use crate::nn::Mlp;
 use crate::tensor::Element;
 use crate::viz::graph_view::NodeRef;
+use crate::viz::math_text;
 use serde::Serialize;
 
 /// One equation: its number (`4.7.13`, `4.7.13 (layer 2)`) and the formula.
@@ -19,6 +20,19 @@ pub struct Equation {
     pub number: String,
     /// The formula, in Unicode (`∂J/∂z = ∂J/∂h ⊙ φ'(z), …`).
     pub formula: String,
+    /// The formula as HTML, names typeset ([`math_text::html`]: `W1` as W<sub>1</sub>).
+    pub formula_html: String,
+}
+
+impl Equation {
+    /// Equation `number` with `formula` (Unicode).
+    fn new(number: String, formula: String) -> Equation {
+        Equation {
+            formula_html: math_text::html(&formula),
+            number,
+            formula,
+        }
+    }
 }
 
 /// The equations behind one node.
@@ -54,18 +68,15 @@ struct Names<'a, T> {
 
 /// `formula` as the page shows it.
 fn shown(formula: Formula) -> Option<Equation> {
-    Some(Equation {
-        number: formula.label(),
-        formula: formula.render(Notation::Unicode),
-    })
+    Some(Equation::new(
+        formula.label(),
+        formula.render(Notation::Unicode),
+    ))
 }
 
 /// An equation that §4.7 does not number (`step 0`, `bias`), or a variant of one.
 fn equation(number: &str, layer: Option<usize>, formula: String) -> Option<Equation> {
-    Some(Equation {
-        number: equation_label(number, layer),
-        formula,
-    })
+    Some(Equation::new(equation_label(number, layer), formula))
 }
 
 impl<'a, T: Element> Names<'a, T> {
@@ -191,10 +202,7 @@ impl<'a, T: Element> Names<'a, T> {
                     .collect();
                 let numbers: Vec<&str> = parts.iter().map(|p| p.number.as_str()).collect();
                 let formulas: Vec<&str> = parts.iter().map(|p| p.formula.as_str()).collect();
-                Some(Equation {
-                    number: numbers.join(", "),
-                    formula: formulas.join(";  "),
-                })
+                Some(Equation::new(numbers.join(", "), formulas.join(";  ")))
             }
             Op::AddBias => inputs.get(1).and_then(|&b| self.backward_of(b)),
             Op::Activation(_) => self.backward_of(inputs[0]),

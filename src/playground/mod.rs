@@ -24,6 +24,7 @@ pub mod equations;
 pub mod heatmap;
 pub mod network;
 pub mod neuron;
+pub mod plugged;
 pub mod query;
 pub mod registry;
 pub mod routes;

@@ -13,13 +13,24 @@
 //! | GET | `/api/sessions/<id>/points` | train and test points and the region shown |
 //! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary |
 //! | GET | `/api/sessions/<id>/network` | every weight and bias |
-//! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N` | the D2L network's graph for a sample |
+//! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N&backward=true\|false` | the D2L network's graph for a sample |
 //! | GET | `/api/sessions/<id>/neuron?layer=L&unit=U&resolution=N` | hidden unit `h_L[U]` over the plane, its weights |
 //! | POST | `/api/comparisons?a=<settings>&b=<settings>` | two runs in lockstep ([`super::comparison`]): `{id, a, b, same_initial_weights}` |
 //! | GET | `/api/comparisons/<id>/status` | both runs' steps and histories (`runs`) |
 //! | POST | `/api/comparisons/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls for both runs |
 //! | GET | `/api/comparisons/<id>/<a\|b>/points`, `heatmap`, `network`, `neuron`, `graph` | one run's views, as a session's |
 //! | POST | `/api/sessions/<id>/pace?pace=N\|max` | steps per second while playing, without a reset |
+//!
+//! **Gradients on `/graph`.** The reply is one forward pass of the session's current
+//! weights on the sample, and, unless `backward=false`, one backward pass from that
+//! sample's `J`. "Computed" means exactly that this backward pass ran: `gradients_computed`
+//! is `true`, every variable that leads to a parameter has `gradient`, `gradient_text` and
+//! its `contributions` (one per operator reading it; they sum to `gradient`). With
+//! `backward=false` only forward runs: `gradients_computed` is `false`, every `gradient` is
+//! empty, `gradient_norm` and `gradient_text` are null, and the page reads "not computed
+//! yet" — never zeros. The page asks for `backward=false` while the session is at step 0
+//! (no backward pass has run in it) until the learner steps through backward for the shown
+//! sample.
 
 use super::assets::{INDEX_HTML, SCRIPT_JS, STYLE_CSS};
 use super::comparison::{run_status, shares_initial_weights, RUN_NAMES};
@@ -372,7 +383,7 @@ const ACTIONS: [ActionSpec; 11] = [
     ActionSpec {
         name: "graph",
         method: "GET",
-        params: &["split", "index"],
+        params: &["split", "index", "backward"],
         read: |params, (train_points, test_points)| {
             let (split, points) = match params.get("split").unwrap_or("train") {
                 "train" => (Split::Train, train_points),
@@ -386,7 +397,21 @@ const ACTIONS: [ActionSpec; 11] = [
             };
             let note = format!(" (the {} set has {points} points)", split.name());
             let index = params.integer_in("index", 0, 0, points.saturating_sub(1), &note)?;
-            Ok(Action::Graph { split, index })
+            let backward = match params.get("backward").unwrap_or("true") {
+                "true" => true,
+                "false" => false,
+                other => {
+                    return Err(Reply::error(
+                        400,
+                        format!("backward={other:?}; expected true or false"),
+                    ))
+                }
+            };
+            Ok(Action::Graph {
+                split,
+                index,
+                backward,
+            })
         },
     },
     ActionSpec {
@@ -486,6 +511,7 @@ enum Action {
     Graph {
         split: Split,
         index: usize,
+        backward: bool,
     },
     Neuron {
         layer: usize,
@@ -559,7 +585,11 @@ impl Action {
                     target.session(&runner.lock()).mlp()
                 )))
             }
-            Action::Graph { split, index } => {
+            Action::Graph {
+                split,
+                index,
+                backward,
+            } => {
                 let state = runner.lock();
                 let session = target.session(&state);
                 let data = match split {
@@ -567,7 +597,7 @@ impl Action {
                     Split::Test => session.test_set(),
                 };
                 let split = split.name();
-                return match d2l_graph(session.mlp(), data, index) {
+                return match d2l_graph(session.mlp(), data, index, backward) {
                     Some(graph) => Reply::json(&json!({
                         "split": split,
                         "index": index,
@@ -708,7 +738,12 @@ mod tests {
             (
                 "GET",
                 "graph?x=1".to_string(),
-                "expected: split, index".to_string(),
+                "expected: split, index, backward".to_string(),
+            ),
+            (
+                "GET",
+                "graph?backward=yes".to_string(),
+                "backward=\"yes\"; expected true or false".to_string(),
             ),
         ] {
             let reply = route(&registry, method, &format!("/api/sessions/{id}/{path}"));

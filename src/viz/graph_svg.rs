@@ -1,9 +1,12 @@
 //! Draws a laid-out [`GraphView`] as SVG, in pure Rust: variables as squares (parameters
 //! shaded), operators as circles, arrows in the direction data flows, the L2 sub-chain in a
-//! dashed box labelled `l2`, and what forward keeps for backward outlined in orange.
+//! dashed box labelled `l2`, and what forward keeps for backward outlined in orange. Names
+//! are typeset as §4.7 prints them ([`math_text`]: `W1` as W₁, `u_o` as u with subscript o),
+//! and no text is smaller than 11 px at the drawing's natural size.
 
 use super::graph_layout::{Layout, Point};
 use super::graph_view::{GraphView, NodeKind, ViewNode};
+use super::math_text;
 use crate::d2l::catalogue::{l2_group_label, Notation};
 use std::fmt::Write;
 
@@ -13,8 +16,8 @@ const HALF_SQUARE: f64 = 23.0;
 const RADIUS: f64 = 19.0;
 /// Height of a line of detail text.
 const LINE_HEIGHT: f64 = 13.0;
-/// Font size of detail text.
-const DETAIL_SIZE: f64 = 10.5;
+/// Font size of detail text: the smallest text of the drawing.
+pub const DETAIL_SIZE: f64 = 12.0;
 /// Space around the drawing.
 const MARGIN: f64 = 36.0;
 /// Height of the title band.
@@ -93,10 +96,12 @@ pub fn graph_svg(view: &GraphView, layout: &Layout) -> String {
             g.bottom - g.top,
             g.left + shift_x + 8.0,
             g.top + shift_y - 6.0,
-            escape(&l2_group_label(Notation::Unicode))
+            l2_label()
         );
     }
 
+    // `data-from` and `data-to` are the nodes' `data-node` indices, so that a page can
+    // highlight the edge that backward propagation passes a gradient back along.
     for &(from, to) in &view.edges {
         let a = shifted(layout.positions[from]);
         let b = shifted(layout.positions[to]);
@@ -104,7 +109,7 @@ pub fn graph_svg(view: &GraphView, layout: &Layout) -> String {
         let end = boundary_point(&view.nodes[to], b, a);
         let _ = writeln!(
             svg,
-            r#"<line class="edge" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{INK}" stroke-width="1.4" marker-end="url(#arrow)"/>"#,
+            r#"<line class="edge" data-from="{from}" data-to="{to}" x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{INK}" stroke-width="1.4" marker-end="url(#arrow)"/>"#,
             start.x, start.y, end.x, end.y
         );
     }
@@ -362,7 +367,7 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
             r#"<text x="{:.1}" y="{:.1}" font-size="17" font-family="DejaVu Serif, Times New Roman, serif" font-style="italic" text-anchor="middle" fill="{INK}">{}</text>"#,
             at.x,
             at.y + 6.0,
-            math_name(&node.label)
+            math_text::svg(&node.label, 17.0)
         );
     }
     let anchor = detail_anchor(node, at, side);
@@ -372,6 +377,11 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
         Side::Left => "end",
     };
     for (i, line) in node.details.iter().enumerate() {
+        let class = if line.starts_with("∂J") {
+            "detail gradient"
+        } else {
+            "detail"
+        };
         let colour = if line.starts_with("kept") {
             KEPT_COLOUR
         } else {
@@ -379,35 +389,22 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
         };
         let _ = write!(
             svg,
-            r#"<text class="detail" x="{:.1}" y="{:.1}" font-size="{DETAIL_SIZE}" text-anchor="{text_anchor}" fill="{colour}">{}</text>"#,
+            r#"<text class="{class}" x="{:.1}" y="{:.1}" font-size="{DETAIL_SIZE}" text-anchor="{text_anchor}" fill="{colour}">{}</text>"#,
             anchor.x,
             anchor.y + LINE_HEIGHT * i as f64,
-            escape(line)
+            math_text::svg(line, DETAIL_SIZE)
         );
     }
     svg.push_str("</g>\n");
 }
 
-/// A variable's name as §4.7 typesets it: `W1` as W⁽¹⁾, `b1` as b⁽¹⁾, `z2` as z₂.
-fn math_name(name: &str) -> String {
-    let digits_from = name
-        .char_indices()
-        .find(|(_, c)| c.is_ascii_digit())
-        .map(|(i, _)| i);
-    match digits_from {
-        Some(i)
-            if i > 0
-                && name[..i].chars().all(char::is_alphabetic)
-                && name[i..].chars().all(|c| c.is_ascii_digit()) =>
-        {
-            let (base, layer) = name.split_at(i);
-            if base == "W" || base == "b" {
-                format!(r#"{base}<tspan font-size="11" dy="-7">({layer})</tspan>"#)
-            } else {
-                format!(r#"{base}<tspan font-size="11" dy="5">{layer}</tspan>"#)
-            }
-        }
-        _ => escape(name),
+/// The `l2` group's label: the operator's name as Fig. 4.7.1 writes it (`l2`), then its
+/// formula with the subscripts typeset (`Σ_k ‖W_k‖_F²` without raw underscores).
+fn l2_label() -> String {
+    let label = l2_group_label(Notation::Unicode);
+    match label.split_once(": ") {
+        Some((name, formula)) => format!("{}: {}", escape(name), math_text::svg(formula, 13.0)),
+        None => math_text::svg(&label, 13.0),
     }
 }
 
@@ -415,7 +412,7 @@ fn legend(svg: &mut String, y: f64) {
     let x = MARGIN;
     let _ = write!(
         svg,
-        r#"<g class="legend" font-size="11" fill="{INK}"><rect x="{x}" y="{:.1}" width="14" height="14" fill="white" stroke="{INK}"/><text x="{:.1}" y="{:.1}">variable</text>"#,
+        r#"<g class="legend" font-size="12" fill="{INK}"><rect x="{x}" y="{:.1}" width="14" height="14" fill="white" stroke="{INK}"/><text x="{:.1}" y="{:.1}">variable</text>"#,
         y - 11.0,
         x + 20.0,
         y

@@ -101,8 +101,11 @@ pub fn graph_view<T: Element>(mlp: &Mlp<T>, options: ViewOptions) -> GraphView {
         let mut details = vec![shape_label(
             value.rows(),
             value.cols(),
-            batch_dependent[v],
-            id == mlp.nodes().y,
+            Role {
+                batch_dependent: batch_dependent[v],
+                label: id == mlp.nodes().y,
+                bias: mlp.nodes().biases.contains(&Some(id)),
+            },
             options.batch,
         )];
         if options.values {
@@ -198,21 +201,27 @@ pub fn operator_symbol<T: Element>(op: &Op<T>) -> (String, String) {
     }
 }
 
-/// `n x 1` per sample (§4.7's column vectors), `B x n` for a batch, `h x d` for a
-/// parameter, `scalar` for `1 x 1` values that do not depend on the batch.
-fn shape_label(
-    rows: usize,
-    cols: usize,
+/// What a variable is, as far as its shape label goes.
+#[derive(Clone, Copy, Debug)]
+struct Role {
+    /// It has one row per sample.
     batch_dependent: bool,
-    is_label: bool,
-    batch: Option<usize>,
-) -> String {
-    match (batch_dependent, batch) {
-        (true, None) if is_label => "label".to_string(),
+    /// It is the labels `y`.
+    label: bool,
+    /// It is a bias (a `1 x n` row in the engine, a column `n x 1` in §4.7's notation).
+    bias: bool,
+}
+
+/// `n x 1` per sample (§4.7's column vectors, biases included), `B x n` for a batch, `h x d`
+/// for a weight, `scalar` for `1 x 1` values that do not depend on the batch.
+fn shape_label(rows: usize, cols: usize, role: Role, batch: Option<usize>) -> String {
+    match (role.batch_dependent, batch) {
+        (true, None) if role.label => "label".to_string(),
         (true, None) if cols == 1 => "scalar".to_string(),
         (true, None) => format!("{cols}x1"),
         (true, Some(_)) => format!("B x {cols}"),
         (false, _) if rows == 1 && cols == 1 => "scalar".to_string(),
+        (false, None) if role.bias => format!("{cols}x1"),
         (false, _) => format!("{rows}x{cols}"),
     }
 }
