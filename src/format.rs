@@ -86,6 +86,17 @@ pub fn short_values(values: &[f64]) -> String {
     }
 }
 
+/// The values at some elements of a tensor of `total` elements: `[a, b, c]` when they are
+/// all of its elements, else `[a, b, c, … (note)]`.
+pub fn selected_values(selected: &[f64], total: usize, note: &str) -> String {
+    let shown: Vec<String> = selected.iter().map(|&v| short_number(v)).collect();
+    if selected.len() == total {
+        format!("[{}]", shown.join(", "))
+    } else {
+        format!("[{}, … ({note})]", shown.join(", "))
+    }
+}
+
 /// A scalar as one number, anything larger as [`short_values`].
 pub fn short_value_or_values(values: &[f64]) -> String {
     match values {
