@@ -1,7 +1,8 @@
 //! How every command and page writes numbers for people: counts with thousands separators
 //! (`32,532`), short values (`0.1235`, `1.50e-7`), abbreviated vectors, norms, byte sizes in
 //! one unit system (IEC: `B`, `KiB`, `MiB`, `GiB`, powers of 1024), durations, percentages,
-//! axis ticks, and the operands of an equation with its numbers plugged in.
+//! losses, axis ticks, and the operands of an equation with its numbers plugged in; and lines
+//! of fields fitted to a terminal's width ([`fit_line`]).
 //!
 //! Files meant for programs (metrics JSON lines, model files, the playground's JSON numbers)
 //! keep full precision; only text for people goes through here.
@@ -138,6 +139,17 @@ fn entries(values: &[f64]) -> String {
     format!("[{}]", shown.join(", "))
 }
 
+/// The values at some elements of a tensor of `total` elements: `[a, b, c]` when they are
+/// all of its elements, else `[a, b, c, … (note)]`.
+pub fn selected_values(selected: &[f64], total: usize, note: &str) -> String {
+    let shown: Vec<String> = selected.iter().map(|&v| short_number(v)).collect();
+    if selected.len() == total {
+        format!("[{}]", shown.join(", "))
+    } else {
+        format!("[{}, … ({note})]", shown.join(", "))
+    }
+}
+
 /// A scalar as one number, anything larger as [`short_values`].
 pub fn short_value_or_values(values: &[f64]) -> String {
     match values {
@@ -212,6 +224,191 @@ pub fn axis_tick(value: f64) -> String {
     } else {
         trim_decimals(&format!("{value:.4}"))
     }
+}
+
+/// A loss or objective with four decimals, as the console prints them: `0.4000`.
+pub fn loss(value: f64) -> String {
+    format!("{value:.4}")
+}
+
+/// The width of `text` in terminal columns (one per character: every text written here is
+/// narrow, without escape sequences).
+pub fn columns(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// The separator between the fields of a line: two spaces.
+pub const FIELD_SEPARATOR: &str = "  ";
+
+/// One way of writing a field of a line: its text, the columns it takes when shown (its
+/// text's, or more for a template that expands), and how much it is worth keeping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldForm {
+    /// The text (empty: the field is left out).
+    pub text: String,
+    /// The columns the text takes on the terminal.
+    pub columns: usize,
+    /// The higher, the longer this form is kept before the field takes its next form.
+    pub keep: u32,
+}
+
+impl FieldForm {
+    /// A form shown as its text, worth `keep`.
+    pub fn new(text: impl Into<String>, keep: u32) -> Self {
+        let text = text.into();
+        FieldForm {
+            columns: columns(&text),
+            text,
+            keep,
+        }
+    }
+
+    /// A form that takes `columns` columns when shown (a template whose placeholders expand).
+    pub fn taking(text: impl Into<String>, columns: usize, keep: u32) -> Self {
+        FieldForm {
+            text: text.into(),
+            columns,
+            keep,
+        }
+    }
+}
+
+/// A field of a line: its forms, longest first; a field whose last form is empty can be
+/// left out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// The forms, from the fullest to the shortest.
+    pub forms: Vec<FieldForm>,
+}
+
+impl Field {
+    /// A field with these forms, fullest first.
+    pub fn new(forms: Vec<FieldForm>) -> Self {
+        assert!(!forms.is_empty(), "a field has at least one form");
+        Field { forms }
+    }
+
+    /// A field with one form that is never shortened nor left out.
+    pub fn fixed(text: impl Into<String>) -> Self {
+        Field::new(vec![FieldForm::new(text, u32::MAX)])
+    }
+}
+
+/// The columns of a line of `fields` in the chosen forms, with [`FIELD_SEPARATOR`] between
+/// the fields that are shown.
+fn line_columns(fields: &[Field], chosen: &[usize]) -> usize {
+    let shown: Vec<usize> = fields
+        .iter()
+        .zip(chosen)
+        .map(|(field, &form)| field.forms[form].columns)
+        .filter(|&c| c > 0)
+        .collect();
+    shown.iter().sum::<usize>() + columns(FIELD_SEPARATOR) * shown.len().saturating_sub(1)
+}
+
+/// The form of each field that fits `fields` in `width` columns: starting from the fullest
+/// forms, the field whose current form is worth least (the rightmost of equals) takes its
+/// next form, until the line fits or no field can be shortened further; then fuller forms
+/// that fit again are given back, the most valued first.
+pub fn fit_forms(fields: &[Field], width: usize) -> Vec<usize> {
+    let mut chosen = vec![0; fields.len()];
+    while line_columns(fields, &chosen) > width {
+        let next = fields
+            .iter()
+            .zip(&chosen)
+            .enumerate()
+            .filter(|(_, (field, &form))| form + 1 < field.forms.len())
+            .min_by_key(|(index, (field, &form))| (field.forms[form].keep, usize::MAX - index));
+        match next {
+            Some((index, _)) => chosen[index] += 1,
+            None => return chosen,
+        }
+    }
+    // Shortening is greedy: give back the fuller forms that still fit, most valued first.
+    loop {
+        let mut candidates: Vec<usize> = (0..fields.len()).filter(|&i| chosen[i] > 0).collect();
+        candidates.sort_by_key(|&i| std::cmp::Reverse(fields[i].forms[chosen[i] - 1].keep));
+        let restored = candidates.into_iter().find(|&i| {
+            chosen[i] -= 1;
+            let fits = line_columns(fields, &chosen) <= width;
+            if !fits {
+                chosen[i] += 1;
+            }
+            fits
+        });
+        if restored.is_none() {
+            return chosen;
+        }
+    }
+}
+
+/// The texts of the chosen forms, joined by [`FIELD_SEPARATOR`] (empty forms left out).
+pub fn join_forms(fields: &[Field], chosen: &[usize]) -> String {
+    let shown: Vec<&str> = fields
+        .iter()
+        .zip(chosen)
+        .map(|(field, &form)| field.forms[form].text.as_str())
+        .filter(|text| !text.is_empty())
+        .collect();
+    shown.join(FIELD_SEPARATOR)
+}
+
+/// `fields` as one line of at most `width` columns: shortened and left out by
+/// [`fit_forms`], then, if even the shortest forms are too wide, cut with `…`. Without a
+/// width (not a terminal), the fullest forms.
+pub fn fit_line(fields: &[Field], width: Option<usize>) -> String {
+    let Some(width) = width else {
+        return join_forms(fields, &vec![0; fields.len()]);
+    };
+    let line = join_forms(fields, &fit_forms(fields, width));
+    cut_to(&line, width)
+}
+
+/// `text` cut to `width` columns, its last shown character replaced by `…` when cut.
+pub fn cut_to(text: &str, width: usize) -> String {
+    if columns(text) <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    if width > 0 {
+        cut.push('…');
+    }
+    cut
+}
+
+/// `text` broken at spaces into lines of at most `width` columns, the lines after the first
+/// indented by `indent` spaces (a word longer than a line is cut with `…`). Without a width,
+/// `text` unchanged.
+pub fn wrap(text: &str, width: Option<usize>, indent: usize) -> String {
+    let Some(width) = width else {
+        return text.to_string();
+    };
+    let indent = indent.min(width / 2);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let prefix = if lines.is_empty() { 0 } else { indent };
+        if !line.is_empty() && prefix + columns(&line) + 1 + columns(word) > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    lines.push(line);
+    lines
+        .iter()
+        .enumerate()
+        .map(|(index, line)| {
+            if index == 0 {
+                cut_to(line, width)
+            } else {
+                format!("{}{}", " ".repeat(indent), cut_to(line, width - indent))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `1.5000` as `1.5`, `2.0000` as `2`.
@@ -297,5 +494,70 @@ mod tests {
         assert_eq!(axis_tick(0.25), "0.25");
         assert_eq!(axis_tick(2e-5), "2e-5");
         assert_eq!(axis_tick(150_000.0), "1.5e5");
+        assert_eq!(loss(0.24123), "0.2412");
+    }
+
+    fn fields() -> Vec<Field> {
+        vec![
+            Field::fixed("epoch 3/10"),
+            Field::new(vec![
+                FieldForm::new("val loss 0.2601 acc 92.40%", 20),
+                FieldForm::new("val 92.40%", 40),
+                FieldForm::new("", 0),
+            ]),
+            Field::new(vec![
+                FieldForm::new("48,712 samples/s", 10),
+                FieldForm::new("48,712/s", 30),
+                FieldForm::new("", 0),
+            ]),
+        ]
+    }
+
+    #[test]
+    fn a_line_keeps_its_fullest_forms_when_they_fit() {
+        let full = "epoch 3/10  val loss 0.2601 acc 92.40%  48,712 samples/s";
+        assert_eq!(fit_line(&fields(), None), full);
+        assert_eq!(fit_line(&fields(), Some(columns(full))), full);
+    }
+
+    #[test]
+    fn a_narrow_line_shortens_and_drops_the_fields_worth_least_first() {
+        assert_eq!(
+            fit_line(&fields(), Some(50)),
+            "epoch 3/10  val loss 0.2601 acc 92.40%  48,712/s"
+        );
+        assert_eq!(
+            fit_line(&fields(), Some(40)),
+            "epoch 3/10  val 92.40%  48,712 samples/s"
+        );
+        assert_eq!(
+            fit_line(&fields(), Some(39)),
+            "epoch 3/10  val 92.40%  48,712/s"
+        );
+        assert_eq!(fit_line(&fields(), Some(24)), "epoch 3/10  val 92.40%");
+        assert_eq!(fit_line(&fields(), Some(12)), "epoch 3/10");
+        assert_eq!(fit_line(&fields(), Some(6)), "epoch…");
+        for width in 0..70 {
+            assert!(
+                columns(&fit_line(&fields(), Some(width))) <= width,
+                "{width}"
+            );
+        }
+    }
+
+    #[test]
+    fn wrapped_text_fits_and_indents_its_continuation_lines() {
+        let text = "data: spiral, 3 classes - 2,001 train, 10,002 test";
+        assert_eq!(wrap(text, None, 2), text);
+        let wrapped = wrap(text, Some(24), 2);
+        assert_eq!(
+            wrapped,
+            "data: spiral, 3 classes\n  - 2,001 train, 10,002\n  test"
+        );
+        for width in 1..60 {
+            for line in wrap(text, Some(width), 6).lines() {
+                assert!(columns(line) <= width, "{width}: {line:?}");
+            }
+        }
     }
 }

@@ -252,3 +252,86 @@ fn bad_input_is_a_one_line_error() {
         }
     }
 }
+
+/// The numbers in the `[...]` of a row, before its `…`.
+fn row_values(line: &str) -> Vec<f64> {
+    let inside = &line[line.find('[').unwrap() + 1..];
+    let inside = inside.split(['…', ']']).next().unwrap();
+    inside
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.parse().unwrap_or_else(|_| panic!("{v} in {line}")))
+        .collect()
+}
+
+/// For a tensor larger than a row shows, the closed form, the graph and finite differences
+/// show the same elements, named by an `elements` line (among them the largest).
+#[test]
+fn the_three_rows_of_a_large_gradient_show_the_same_named_elements() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backprop(dir.path(), &["explain", "--inputs", "10", "--hidden", "20"]);
+    assert_success(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    let mut named = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.strip_prefix("  elements ") else {
+            continue;
+        };
+        named += 1;
+        let (positions, shape) = rest.trim().split_once(" of ").unwrap();
+        let (rows, columns) = shape.split_once('×').unwrap();
+        let (rows, columns): (usize, usize) = (rows.parse().unwrap(), columns.parse().unwrap());
+        let positions: Vec<(usize, usize)> = positions
+            .split_whitespace()
+            .map(|p| {
+                let (r, c) = p.trim_matches(['[', ']']).split_once(',').unwrap();
+                (r.parse().unwrap(), c.parse().unwrap())
+            })
+            .collect();
+        assert!(
+            positions.iter().all(|&(r, c)| r < rows && c < columns),
+            "{line}"
+        );
+        assert!(
+            positions.windows(2).all(|w| w[0] < w[1]),
+            "in order: {line}"
+        );
+        let closed = row_values(lines[i + 1]);
+        let graph = row_values(lines[i + 2]);
+        let numeric = row_values(lines[i + 3]);
+        assert!(
+            lines[i + 1].starts_with("  closed form "),
+            "{}",
+            lines[i + 1]
+        );
+        assert!(
+            lines[i + 2].starts_with("  graph backward "),
+            "{}",
+            lines[i + 2]
+        );
+        assert!(
+            lines[i + 3].starts_with("  finite differences "),
+            "{}",
+            lines[i + 3]
+        );
+        assert_eq!(closed.len(), positions.len(), "{}", lines[i + 1]);
+        assert_eq!(graph.len(), positions.len(), "{}", lines[i + 2]);
+        assert_eq!(numeric.len(), positions.len(), "{}", lines[i + 3]);
+        let scale = closed.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for ((c, g), n) in closed.iter().zip(&graph).zip(&numeric) {
+            assert!((c - g).abs() <= 1e-3 * scale, "{c} {g}: {}", lines[i + 2]);
+            assert!((c - n).abs() <= 1e-3 * scale, "{c} {n}: {}", lines[i + 3]);
+        }
+        if rows * columns > 64 {
+            assert!(
+                lines[i + 3].contains(&format!("(65 of {} elements checked)", rows * columns)),
+                "{}",
+                lines[i + 3]
+            );
+        }
+    }
+    // W1 (20x10) twice, W2 (3x20) twice, dJ/dh and dJ/dz (20x1): six gradients.
+    assert_eq!(named, 6, "{text}");
+}

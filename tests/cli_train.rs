@@ -45,6 +45,56 @@ fn train_with_no_flags_learns_the_spiral() {
     assert!(svg.contains("<svg") && svg.contains("test accuracy"));
 }
 
+/// The first lines say what is trained on how many threads, and why each split of the
+/// spiral has its size (10,002 = 3 x 3,334: MNIST's 10,000 rounded up per class).
+#[test]
+fn the_start_explains_the_sizes_of_the_spiral_splits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = backprop(
+        dir.path(),
+        &["train", "--steps", "1", "--threads", "1", "--quiet"],
+    );
+    assert_success(&out);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("training 2-256-3 relu") && lines[0].ends_with("on spiral, 1 thread"),
+        "{text}"
+    );
+    assert_eq!(
+        lines[1],
+        "data: spiral, 3 classes: 60,000 train, 10,002 test (generated: 20,000 per class for \
+         training, 3,334 per class for test: MNIST's 10,000 test samples rounded up to a \
+         whole number per class)"
+    );
+    let out = backprop(
+        dir.path(),
+        &[
+            "train",
+            "--dataset",
+            "xor",
+            "--steps",
+            "1",
+            "--val-fraction",
+            "0.1",
+            "--threads",
+            "2",
+            "--quiet",
+        ],
+    );
+    assert_success(&out);
+    let text = stdout(&out);
+    assert!(text.contains("on xor, 2 threads\n"), "{text}");
+    assert!(
+        text.contains(
+            "\ndata: xor, 2 classes: 1,000 train (900 after --val-fraction 0.1 holds out 100 \
+             for validation), 1,000 test (generated: 500 per class for training, 500 per \
+             class for test)\n"
+        ),
+        "{text}"
+    );
+}
+
 #[test]
 fn the_same_command_twice_gives_identical_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -147,8 +197,13 @@ fn an_idx_folder_with_validation_and_test_splits() {
     );
     assert_success(&out);
     let text = stdout(&out);
+    // One line says how big each split is, and what --val-fraction held out.
     assert!(
-        text.contains("300 samples, 100 for validation, 120 for test"),
+        text.contains(&format!(
+            "\ndata: {}, 4 classes: 400 train (300 after --val-fraction 0.25 holds out 100 \
+             for validation), 120 test\n",
+            data.display()
+        )),
         "{text}"
     );
     let records = metrics(&dir.path().join("m.jsonl"));
@@ -622,15 +677,15 @@ fn predict_gives_probabilities_for_a_png() {
     assert!(stderr(&out).contains("missing.png"));
 }
 
-/// On a terminal a progress bar shows loss, samples/s and time left; piped output (and
-/// `--quiet`) gets plain lines only. `script` (util-linux, essential on Debian) provides the
+/// On a terminal (160 columns wide) a progress bar shows loss, samples/s and time left;
+/// piped output (and `--quiet`) gets plain lines only. `script` (util-linux, essential on Debian) provides the
 /// terminal.
 #[test]
 fn a_progress_bar_on_a_terminal_plain_lines_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let data = image_folder(dir.path(), "data", 2000, 0, 3);
     let command = format!(
-        "{} train --dataset {} --epochs 2 --batch-size 16 --hidden 16",
+        "stty rows 24 cols 160; {} train --dataset {} --epochs 2 --batch-size 16 --hidden 16",
         env!("CARGO_BIN_EXE_backprop"),
         data.display()
     );
@@ -642,7 +697,7 @@ fn a_progress_bar_on_a_terminal_plain_lines_otherwise() {
     assert_success(&out);
     let screen = stdout(&out);
     assert!(screen.contains("samples/s  ETA"), "{screen}");
-    assert!(screen.contains("epoch 2/2 ["), "{screen}");
+    assert!(screen.contains("epoch 2/2  ["), "{screen}");
     assert!(screen.contains("epoch 2/2  step 250"), "{screen}");
 
     let out = backprop(

@@ -85,3 +85,138 @@ proptest! {
         }
     }
 }
+
+mod command_line {
+    //! `backprop gradcheck --model FILE`: a trained model, checked on samples of a dataset.
+
+    use backprop::model_file::save_model;
+    use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::process::{Command, Output};
+
+    fn backprop(dir: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_backprop"))
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    }
+
+    fn text(out: &Output) -> String {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
+    #[test]
+    fn a_trained_model_passes_on_samples_of_its_dataset() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = backprop(
+            dir.path(),
+            &[
+                "train",
+                "--dataset",
+                "xor",
+                "--hidden",
+                "8,6",
+                "--epochs",
+                "2",
+                "--out",
+                "xor.safetensors",
+                "--quiet",
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let out = backprop(
+            dir.path(),
+            &[
+                "gradcheck",
+                "--model",
+                "xor.safetensors",
+                "--dataset",
+                "xor",
+                "--split",
+                "test",
+                "--index",
+                "10",
+                "--batch-size",
+                "5",
+            ],
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let report = text(&out);
+        assert!(
+            report.contains("2-8-6-2 relu")
+                && report.contains("samples 10..14 of the test split of xor"),
+            "{report}"
+        );
+        for param in ["W1", "b1", "W2", "b2", "W3", "b3"] {
+            let row = report
+                .lines()
+                .find(|l| l.trim_start().starts_with(&format!("{param} ")))
+                .unwrap_or_else(|| panic!("{param}: {report}"));
+            assert!(row.ends_with(" ok"), "{row}");
+        }
+        assert!(report.ends_with("all gradients agree\n"), "{report}");
+        // Without a dataset: random inputs.
+        let out = backprop(dir.path(), &["gradcheck", "--model", "xor.safetensors"]);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            text(&out).contains("8 samples x ~ N(0, 1)"),
+            "{}",
+            text(&out)
+        );
+    }
+
+    #[test]
+    fn a_large_model_is_checked_on_a_selection_of_elements() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = MlpConfig::d2l(100, 1000, 10, Activation::Tanh, Loss::CrossEntropy, 0.0);
+        let mlp = Mlp::<f32>::new(config, 1).unwrap();
+        save_model(
+            &dir.path().join("large.safetensors"),
+            &mlp,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let out = backprop(dir.path(), &["gradcheck", "--model", "large.safetensors"]);
+        assert!(out.status.success(), "{}", text(&out));
+        let report = text(&out);
+        assert!(report.contains("elements checked"), "{report}");
+        assert!(report.contains("ok      65 of 100,000"), "{report}");
+    }
+
+    #[test]
+    fn a_corrupt_or_missing_model_is_a_one_line_error() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("corrupt.safetensors"), b"not a model").unwrap();
+        for (file, exit_code) in [("corrupt.safetensors", 1), ("missing.safetensors", 1)] {
+            let eval = backprop(dir.path(), &["eval", "--model", file, "--dataset", "xor"]);
+            assert_eq!(eval.status.code(), Some(exit_code), "eval: {}", text(&eval));
+            let out = backprop(dir.path(), &["gradcheck", "--model", file]);
+            assert_eq!(out.status.code(), Some(exit_code), "{}", text(&out));
+            let message = String::from_utf8_lossy(&out.stderr).into_owned();
+            assert_eq!(message.lines().count(), 1, "{message}");
+            assert!(
+                message.starts_with("error: ") && message.contains(file),
+                "{message}"
+            );
+            assert!(out.stdout.is_empty(), "nothing checked");
+        }
+        // The size flags describe random models; with --model they are a usage error.
+        let out = backprop(
+            dir.path(),
+            &[
+                "gradcheck",
+                "--model",
+                "corrupt.safetensors",
+                "--hidden",
+                "3",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    }
+}

@@ -5,13 +5,24 @@ use super::bias_flags::BiasFlags;
 use super::exit_status::{shorten, UsageError};
 use super::flag_values::non_negative_number;
 use super::help_text;
+use super::model_choice::{choose_samples, load_sample_set, SampleArgs};
+use super::model_source::open_model;
+use super::resource_limits::check_inspected_depth;
 use super::resource_limits::{
     gradcheck_bytes, gradcheck_work, MemoryLimitArgs, MAX_GRADCHECK_WORK,
 };
 use anyhow::Result;
-use backprop::nn::gradcheck::{check_gradients, random_batch, random_model, Tolerance, STEP};
-use backprop::nn::{Activation, Loss, MlpConfig};
+use backprop::explain::agreement::{checked_indices, index_of_largest};
+use backprop::format;
+use backprop::model_io::import::ImportChoices;
+use backprop::nn::gradcheck::{
+    check_gradient_elements, check_gradients, random_batch, random_model, ParameterCheck,
+    Tolerance, STEP,
+};
+use backprop::nn::precision::convert_precision;
+use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use clap::Args;
+use std::path::{Path, PathBuf};
 
 /// Flags of `backprop gradcheck`.
 #[derive(Args, Debug)]
@@ -48,6 +59,20 @@ pub struct GradcheckArgs {
     /// The λ of the L2 term s = λ/2 Σ_k ||W_k||².
     #[arg(long = "weight-decay", value_name = "F", alias = "lambda", default_value_t = 0.01, value_parser = non_negative_number, help_heading = help_text::OPTIMISATION)]
     lambda: f64,
+    /// Check this trained model instead of random ones: a file `backprop train` wrote, a
+    /// PyTorch state dict or plain W1 .. Wk (what `eval --model` reads), on --batch-size
+    /// samples of --dataset from --index (random inputs without --dataset); its λ is the
+    /// file's. A model too large to check element by element is checked on a selection of
+    /// each tensor's elements.
+    #[arg(
+        long,
+        value_name = "FILE",
+        help_heading = help_text::MODEL,
+        conflicts_with_all = ["inputs", "hidden", "outputs", "bias", "no_bias", "lambda"]
+    )]
+    model: Option<PathBuf>,
+    #[command(flatten)]
+    sample: SampleArgs,
     #[command(flatten)]
     memory: MemoryLimitArgs,
 }
@@ -55,6 +80,9 @@ pub struct GradcheckArgs {
 /// Runs the check and prints one line per parameter tensor; `Ok(false)` when any is out of
 /// tolerance.
 pub fn run(args: &GradcheckArgs) -> Result<bool> {
+    if let Some(path) = &args.model {
+        return check_model_file(args, path);
+    }
     if !args.lambda.is_finite() || args.lambda < 0.0 {
         anyhow::bail!(
             "--weight-decay must be finite and not negative, got {}",
@@ -80,11 +108,7 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
     };
     check_sizes(&sizes, args.batch_size as usize, &args.memory)?;
     let tolerance = Tolerance::default();
-    println!(
-        "gradient check: backward propagation vs central finite differences in f64 \
-         (eps {:e}; pass when |a - n| <= {:e} + {:e} |n|)",
-        STEP, tolerance.atol, tolerance.rtol
-    );
+    print_method(tolerance);
     let mut all_passed = true;
     for &activation in &activations {
         for &loss in &losses {
@@ -102,23 +126,59 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
             mlp.set_batch(&x, &labels)?;
             let checks = check_gradients(&mut mlp, tolerance)?;
             println!("\n{config}, batch {}", args.batch_size);
-            println!(
-                "  {:<6} {:>9}  {:>12}  {:>12}  result",
-                "param", "shape", "max |a-n|", "max rel"
-            );
-            for check in &checks {
-                all_passed &= check.passed;
-                println!(
-                    "  {:<6} {:>9}  {:>12.3e}  {:>12.3e}  {}",
-                    check.name,
-                    check.shape.to_string(),
-                    check.max_abs_diff,
-                    check.max_rel_diff,
-                    if check.passed { "ok" } else { "FAILED" }
-                );
-            }
+            all_passed &= print_checks(&checks);
         }
     }
+    print_verdict(all_passed);
+    Ok(all_passed)
+}
+
+/// The line that says how the check is made.
+fn print_method(tolerance: Tolerance) {
+    println!(
+        "gradient check: backward propagation vs central finite differences in f64 \
+         (eps {:e}; pass when |a - n| <= {:e} + {:e} |n|)",
+        STEP, tolerance.atol, tolerance.rtol
+    );
+}
+
+/// The table of `checks`, one row per parameter tensor; whether all passed.
+fn print_checks(checks: &[ParameterCheck]) -> bool {
+    let sampled = checks.iter().any(|c| c.checked < c.shape.len());
+    println!(
+        "  {:<6} {:>9}  {:>12}  {:>12}  result{}",
+        "param",
+        "shape",
+        "max |a-n|",
+        "max rel",
+        if sampled { "  elements checked" } else { "" }
+    );
+    let mut all_passed = true;
+    for check in checks {
+        all_passed &= check.passed;
+        let result = if check.passed { "ok" } else { "FAILED" };
+        let result = if sampled {
+            format!(
+                "{result:<6}  {} of {}",
+                format::count(check.checked as u64),
+                format::count(check.shape.len() as u64)
+            )
+        } else {
+            result.to_string()
+        };
+        println!(
+            "  {:<6} {:>9}  {:>12.3e}  {:>12.3e}  {result}",
+            check.name,
+            check.shape.to_string(),
+            check.max_abs_diff,
+            check.max_rel_diff,
+        );
+    }
+    all_passed
+}
+
+/// The last line: whether every gradient agrees.
+fn print_verdict(all_passed: bool) {
     println!(
         "\n{}",
         if all_passed {
@@ -127,6 +187,45 @@ pub fn run(args: &GradcheckArgs) -> Result<bool> {
             "some gradients are out of tolerance"
         }
     );
+}
+
+/// `gradcheck --model FILE`: the trained model at its weights, on `--batch-size` samples of
+/// `--dataset` from `--index` (random inputs without a dataset). Element by element when
+/// that is at most [`MAX_GRADCHECK_WORK`] multiply-adds, else on the elements `explain`
+/// checks (spread evenly, plus the largest).
+fn check_model_file(args: &GradcheckArgs, path: &Path) -> Result<bool> {
+    let choices = ImportChoices {
+        activation: args.activation,
+        loss: args.loss,
+        fallback_loss: None,
+    };
+    let loaded = open_model(path, &choices)?.loaded;
+    let config = loaded.mlp.config().clone();
+    let source = format!("--model {}", path.display());
+    check_inspected_depth(config.hidden.len(), &source)?;
+    let batch = args.batch_size as usize;
+    args.memory.check(
+        &format!("gradcheck {source} at {batch} sample(s)"),
+        gradcheck_bytes(&config, batch),
+    )?;
+    let data = load_sample_set(&args.sample)?;
+    let (x, labels, description) =
+        choose_samples(&args.sample, data.as_ref(), &config, batch, args.seed)?;
+    let mut mlp: Mlp<f64> = convert_precision(&loaded.mlp)?;
+    mlp.set_batch(&x, &labels)?;
+    let tolerance = Tolerance::default();
+    print_method(tolerance);
+    println!("\n{config} from {}, {description}", path.display());
+    let whole = gradcheck_work(&config, batch) <= MAX_GRADCHECK_WORK;
+    let checks = check_gradient_elements(&mut mlp, tolerance, |len, gradient| {
+        if whole {
+            (0..len).collect()
+        } else {
+            checked_indices(len, index_of_largest(gradient))
+        }
+    })?;
+    let all_passed = print_checks(&checks);
+    print_verdict(all_passed);
     Ok(all_passed)
 }
 

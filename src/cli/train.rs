@@ -347,8 +347,8 @@ fn open_outputs(args: &TrainArgs, start: &mut Start, data: &RunData) -> Result<T
     Ok(reporter)
 }
 
-/// Says what is trained on what (model, data, threads), the memory a batch needs, and where
-/// a resumed run starts.
+/// Says what is trained on what (model, threads), how big each split is and why, the memory
+/// a batch needs, and where a resumed run starts; each line wrapped to the terminal's width.
 fn report_start(
     args: &TrainArgs,
     start: &mut Start,
@@ -356,35 +356,105 @@ fn report_start(
     threads: usize,
     reporter: &TrainingReporter,
 ) -> Result<()> {
-    reporter.println(&run_header(args, &start.mlp, data, threads));
-    reporter.println(&memory_line(&mut start.mlp, &data.train, args.batch_size)?);
+    reporter.println_wrapped(&run_header(args, &start.mlp, threads));
+    reporter.println_wrapped(&data_line(&args.dataset, args.val_fraction, data));
+    reporter.println_wrapped(&memory_line(&mut start.mlp, &data.train, args.batch_size)?);
     if let Some(resume) = &args.resume {
-        reporter.println(&format!(
+        reporter.println_wrapped(&format!(
             "resuming {} at step {} (epoch {})",
             resume.display(),
-            start.trainer.steps(),
-            start.trainer.epoch()
+            format::count(start.trainer.steps()),
+            format::count(start.trainer.epoch() as u64)
         ));
     }
     Ok(())
 }
 
-/// The first line of a run: the model, the data and the threads.
-fn run_header(args: &TrainArgs, mlp: &Mlp<f32>, data: &RunData, threads: usize) -> String {
-    let held_out = |set: Option<&Dataset>, what: &str| {
-        set.map_or(String::new(), |set| {
-            format!(", {} for {what}", format::count(set.len() as u64))
-        })
-    };
+/// The first line of a run: the model, the data set and the threads.
+fn run_header(args: &TrainArgs, mlp: &Mlp<f32>, threads: usize) -> String {
     format!(
-        "training {} on {} ({}{}{}), {}",
+        "training {} on {}, {}",
         mlp.config(),
         args.dataset,
-        format::counted(data.train.len() as u64, "sample", "samples"),
-        held_out(data.validation.as_ref(), "validation"),
-        held_out(data.test.as_ref(), "test"),
         format::counted(threads as u64, "thread", "threads")
     )
+}
+
+/// The names of `--dataset` whose samples are generated (not read from files).
+const GENERATED_DATASETS: [&str; 4] = ["spiral", "circles", "xor", "blobs"];
+
+/// The size of MNIST's test split, which the spiral's test split follows.
+const MNIST_TEST_SAMPLES: usize = 10_000;
+
+/// One line on the splits of `dataset` and why they have their sizes: the classes, the
+/// training split and what `--val-fraction` holds out of it, the test split, and for
+/// generated data the samples per class, e.g. `data: spiral, 3 classes: 60,000 train,
+/// 10,002 test (generated: 20,000 per class for training, 3,334 per class for test: MNIST's
+/// 10,000 test samples rounded up to a whole number per class)`.
+fn data_line(dataset: &str, val_fraction: f64, data: &RunData) -> String {
+    let validation = data.validation.as_ref().map_or(0, Dataset::len);
+    let train_labels: Vec<u8> = data
+        .train
+        .labels()
+        .iter()
+        .chain(data.validation.iter().flat_map(|v| v.labels()))
+        .copied()
+        .collect();
+    let classes = data
+        .train
+        .num_classes()
+        .max(data.validation.as_ref().map_or(0, Dataset::num_classes))
+        .max(data.test.as_ref().map_or(0, Dataset::num_classes));
+    let mut line = format!(
+        "data: {dataset}, {}: {} train",
+        format::counted(classes as u64, "class", "classes"),
+        format::count(train_labels.len() as u64)
+    );
+    if validation > 0 {
+        line.push_str(&format!(
+            " ({} after --val-fraction {val_fraction} holds out {} for validation)",
+            format::count(data.train.len() as u64),
+            format::count(validation as u64)
+        ));
+    }
+    match &data.test {
+        Some(test) => line.push_str(&format!(", {} test", format::count(test.len() as u64))),
+        None => line.push_str(", no test split"),
+    }
+    if GENERATED_DATASETS.contains(&dataset) {
+        let per_class = |labels: &[u8], split: &str| {
+            equal_class_count(labels, classes)
+                .map(|n| format!("{} per class for {split}", format::count(n as u64)))
+        };
+        let mut parts: Vec<String> = per_class(&train_labels, "training").into_iter().collect();
+        if let Some(test) = &data.test {
+            parts.extend(per_class(test.labels(), "test"));
+            let rounded_up = MNIST_TEST_SAMPLES.div_ceil(classes.max(1)) * classes;
+            if dataset == "spiral" && test.len() != MNIST_TEST_SAMPLES && test.len() == rounded_up {
+                if let Some(last) = parts.last_mut() {
+                    last.push_str(&format!(
+                        ": MNIST's {} test samples rounded up to a whole number per class",
+                        format::count(MNIST_TEST_SAMPLES as u64)
+                    ));
+                }
+            }
+        }
+        if !parts.is_empty() {
+            line.push_str(&format!(" (generated: {})", parts.join(", ")));
+        }
+    }
+    line
+}
+
+/// The number of samples of each of `classes` classes among `labels`, when every class has
+/// the same number.
+fn equal_class_count(labels: &[u8], classes: usize) -> Option<usize> {
+    let mut counts = vec![0usize; classes];
+    for &label in labels {
+        *counts.get_mut(usize::from(label))? += 1;
+    }
+    let first = *counts.first()?;
+    counts.iter().all(|&c| c == first).then_some(first)
 }
 
 /// Trains until the epochs or steps are done, writing checkpoints as asked; returns the

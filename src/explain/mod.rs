@@ -80,6 +80,8 @@ pub struct BackwardStep {
     pub formula: String,
     /// The shape of the gradient, as §4.7 writes it.
     pub shape: String,
+    /// The number of columns of the gradient (element `i` is `[i / columns, i % columns]`).
+    pub columns: usize,
     /// By §4.7's closed form (row-major).
     pub closed_form: Vec<f64>,
     /// By the graph's backward pass (row-major).
@@ -100,6 +102,32 @@ impl BackwardStep {
         self.closed_vs_graph
             .max(self.closed_vs_finite_differences)
             .max(self.graph_vs_finite_differences)
+    }
+
+    /// The elements the three rows of a report show: every checked element when there are
+    /// at most [`SHOWN_ELEMENTS`](crate::format::SHOWN_ELEMENTS), else the first of them and
+    /// the element of largest magnitude, in order.
+    pub fn shown_elements(&self) -> Vec<usize> {
+        let checked: Vec<usize> = self.finite_differences.iter().map(|&(i, _)| i).collect();
+        if checked.len() <= crate::format::SHOWN_ELEMENTS {
+            return checked;
+        }
+        let largest = agreement::index_of_largest(&self.closed_form);
+        let mut shown: Vec<usize> = checked
+            .iter()
+            .copied()
+            .filter(|&i| i != largest)
+            .take(crate::format::SHOWN_ELEMENTS - 1)
+            .collect();
+        shown.push(largest);
+        shown.sort_unstable();
+        shown
+    }
+
+    /// The position `[row,column]` of element `index`.
+    pub fn position(&self, index: usize) -> String {
+        let columns = self.columns.max(1);
+        format!("[{},{}]", index / columns, index % columns)
     }
 
     /// Whether the three ways agree within [`AGREEMENT_TOLERANCE`].

@@ -4,7 +4,7 @@
 use super::{BackwardStep, Explanation, ForwardStep, AGREEMENT_TOLERANCE};
 use crate::d2l::catalogue::equation_label;
 use crate::format::{
-    bytes, bytes_exactly, count, short_number, short_value_or_values, short_values,
+    bytes, bytes_exactly, count, norm, selected_values, short_number, short_value_or_values,
 };
 use crate::nn::gradcheck::STEP;
 use std::fmt::Write;
@@ -152,26 +152,57 @@ fn backward_step(out: &mut String, step: &BackwardStep, style: Style) {
         &step.shape,
         style,
     );
-    let numeric: Vec<f64> = step.finite_differences.iter().map(|&(_, v)| v).collect();
-    let checked = if step.finite_differences.len() == step.closed_form.len() {
-        String::new()
-    } else {
+    // The three rows show the same elements; which they are is said when not all are shown.
+    let shown = step.shown_elements();
+    let total = step.closed_form.len();
+    let numeric: Vec<f64> = shown
+        .iter()
+        .map(|i| {
+            step.finite_differences
+                .iter()
+                .find(|&&(j, _)| j == *i)
+                .map_or(f64::NAN, |&(_, v)| v)
+        })
+        .collect();
+    let at = |values: &[f64]| -> Vec<f64> { shown.iter().map(|&i| values[i]).collect() };
+    let whole = |values: &[f64]| {
         format!(
-            "  ({} of {} elements)",
-            count(step.finite_differences.len() as u64),
-            count(step.closed_form.len() as u64)
+            "{} values, ‖·‖ = {}",
+            count(total as u64),
+            short_number(norm(values))
         )
     };
+    if shown.len() < total {
+        let positions: Vec<String> = shown.iter().map(|&i| step.position(i)).collect();
+        let _ = writeln!(
+            out,
+            "  elements             {} of {}",
+            positions.join(" "),
+            step.shape.replace('x', "×")
+        );
+    }
     let _ = writeln!(
         out,
         "  closed form          {}",
-        short_values(&step.closed_form)
+        selected_values(&at(&step.closed_form), total, &whole(&step.closed_form))
     );
-    let _ = writeln!(out, "  graph backward       {}", short_values(&step.graph));
     let _ = writeln!(
         out,
-        "  finite differences   {}{checked}",
-        short_values(&numeric)
+        "  graph backward       {}",
+        selected_values(&at(&step.graph), total, &whole(&step.graph))
+    );
+    let _ = writeln!(
+        out,
+        "  finite differences   {}",
+        selected_values(
+            &numeric,
+            total,
+            &format!(
+                "{} of {} elements checked",
+                count(step.finite_differences.len() as u64),
+                count(total as u64)
+            )
+        )
     );
     let _ = writeln!(
         out,

@@ -11,7 +11,7 @@ use crate::nn::memory::memory_picture;
 use crate::nn::mlp::MlpError;
 use crate::nn::precision::convert_precision;
 use crate::nn::Mlp;
-use crate::tensor::Tensor;
+use crate::tensor::{Shape, Tensor};
 
 /// What to explain: a model (in `f64`), one sample, and the batch size for the memory picture.
 #[derive(Clone, Debug)]
@@ -168,7 +168,7 @@ impl Checker<'_> {
     fn step(
         &self,
         formula: Formula,
-        shape: String,
+        shape: Shape,
         closed_form: Vec<f64>,
         graph: Vec<f64>,
         mut at: Vec<f64>,
@@ -196,7 +196,8 @@ impl Checker<'_> {
             equation: formula.number,
             layer: formula.layer,
             formula: formula.render(Notation::Unicode),
-            shape,
+            shape: shape_text(shape),
+            columns: shape.cols,
             finite_differences: indices.into_iter().zip(numeric).collect(),
             closed_form,
             graph,
@@ -210,7 +211,7 @@ impl Checker<'_> {
     fn output_step(&self, mlp: &Mlp<f64>, names: &Formulas, backward: &Gradients) -> BackwardStep {
         self.step(
             names.output_gradient(),
-            column_shape(backward.dj_do.len()),
+            Shape::new(backward.dj_do.len(), 1),
             backward.dj_do.clone(),
             grad_values(mlp, mlp.nodes().output),
             self.forward.o.clone(),
@@ -230,7 +231,7 @@ impl Checker<'_> {
         let weight = self.closed_form.weights[k - 1].clone();
         self.step(
             names.penalty_gradient(k),
-            weight.shape().to_string(),
+            weight.shape(),
             backward.ds_dw[k - 1].as_slice().to_vec(),
             graph_ds_dw[k - 1].clone(),
             weight.as_slice().to_vec(),
@@ -256,7 +257,7 @@ impl Checker<'_> {
         let (x, label) = (self.forward.x.clone(), self.label);
         self.step(
             names.weight_gradient(k),
-            weight.shape().to_string(),
+            weight.shape(),
             backward.dj_dw[k - 1].as_slice().to_vec(),
             grad_values(mlp, mlp.nodes().weights[k - 1]),
             weight.as_slice().to_vec(),
@@ -285,7 +286,7 @@ impl Checker<'_> {
         let bias = self.closed_form.biases[k - 1].clone()?;
         Some(self.step(
             formula,
-            column_shape(closed.len()),
+            Shape::new(closed.len(), 1),
             closed,
             grad_values(mlp, id),
             bias,
@@ -306,7 +307,7 @@ impl Checker<'_> {
     ) -> BackwardStep {
         self.step(
             names.hidden_gradient(k),
-            column_shape(backward.dj_dh[k - 1].len()),
+            Shape::new(backward.dj_dh[k - 1].len(), 1),
             backward.dj_dh[k - 1].clone(),
             grad_values(mlp, mlp.nodes().hidden[k - 1]),
             self.forward.h[k - 1].clone(),
@@ -324,7 +325,7 @@ impl Checker<'_> {
     ) -> BackwardStep {
         self.step(
             names.pre_activation_gradient(k),
-            column_shape(backward.dj_dz[k - 1].len()),
+            Shape::new(backward.dj_dz[k - 1].len(), 1),
             backward.dj_dz[k - 1].clone(),
             grad_values(mlp, mlp.nodes().pre_activations[k - 1]),
             self.forward.z[k - 1].clone(),
@@ -346,10 +347,15 @@ fn grad_values(mlp: &Mlp<f64>, id: VarId) -> Vec<f64> {
 
 /// `n x 1`, or `scalar` for one element: §4.7's column-vector shapes.
 fn column_shape(n: usize) -> String {
-    if n == 1 {
+    shape_text(Shape::new(n, 1))
+}
+
+/// A shape as §4.7 writes it: `5x4`, `5x1`, or `scalar` for one element.
+fn shape_text(shape: Shape) -> String {
+    if shape.len() == 1 {
         "scalar".to_string()
     } else {
-        format!("{n}x1")
+        shape.to_string()
     }
 }
 

@@ -18,7 +18,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 use crate::atomic_file::write_atomically;
-use crate::format::{count, percent, rate, seconds};
+use crate::format::{
+    count, fit_line, loss, percent, rate, rounded_count, seconds, Field, FieldForm,
+};
 
 /// What was measured in one training epoch.
 ///
@@ -220,37 +222,83 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<EpochRecord>, MetricsError> {
 /// `total_epochs` is the number of epochs the run will train for. Validation and test
 /// results appear only when the record has them; the extra values are not shown.
 pub fn format_epoch_line(record: &EpochRecord, total_epochs: usize) -> String {
-    let mut line = format!(
-        "epoch {}/{}  step {}  loss {:.4}  J {:.4}  acc {}",
-        count(record.epoch as u64),
-        count(total_epochs as u64),
-        count(record.step as u64),
-        record.train_loss,
-        record.train_objective,
-        percent(record.train_accuracy),
-    );
-    for (name, loss, accuracy) in [
-        ("val", record.val_loss, record.val_accuracy),
-        ("test", record.test_loss, record.test_accuracy),
+    fit_epoch_line(record, total_epochs, None)
+}
+
+/// [`format_epoch_line`] in at most `width` columns (a terminal's): the fields worth least
+/// go first (the throughput shortens to `48,712/s`, then the step, the evaluations' losses
+/// (`val acc 92.40%`), the time, J, the throughput, then `val 92.40%` and finally the
+/// evaluations themselves); epoch, loss and accuracy stay. Without a width, the full line.
+pub fn fit_epoch_line(record: &EpochRecord, total_epochs: usize, width: Option<usize>) -> String {
+    let mut fields = vec![
+        Field::fixed(format!(
+            "epoch {}/{}",
+            count(record.epoch as u64),
+            count(total_epochs as u64)
+        )),
+        Field::new(vec![
+            FieldForm::new(format!("step {}", count(record.step as u64)), 20),
+            FieldForm::new("", 0),
+        ]),
+        Field::fixed(format!("loss {}", loss(record.train_loss))),
+        Field::new(vec![
+            FieldForm::new(format!("J {}", loss(record.train_objective)), 35),
+            FieldForm::new("", 0),
+        ]),
+        Field::fixed(format!("acc {}", percent(record.train_accuracy))),
+    ];
+    for (name, set_loss, accuracy, keep) in [
+        ("val", record.val_loss, record.val_accuracy, 5),
+        ("test", record.test_loss, record.test_accuracy, 0),
     ] {
-        if loss.is_none() && accuracy.is_none() {
-            continue;
+        let mut forms = Vec::new();
+        match (set_loss, accuracy) {
+            (None, None) => continue,
+            (Some(set_loss), Some(accuracy)) => {
+                forms.push(FieldForm::new(
+                    format!("{name} loss {} acc {}", loss(set_loss), percent(accuracy)),
+                    20 + keep,
+                ));
+                forms.push(FieldForm::new(
+                    format!("{name} acc {}", percent(accuracy)),
+                    40 + keep,
+                ));
+                forms.push(FieldForm::new(
+                    format!("{name} {}", percent(accuracy)),
+                    50 + keep,
+                ));
+            }
+            (Some(set_loss), None) => {
+                forms.push(FieldForm::new(
+                    format!("{name} loss {}", loss(set_loss)),
+                    50 + keep,
+                ));
+            }
+            (None, Some(accuracy)) => {
+                forms.push(FieldForm::new(
+                    format!("{name} acc {}", percent(accuracy)),
+                    40 + keep,
+                ));
+                forms.push(FieldForm::new(
+                    format!("{name} {}", percent(accuracy)),
+                    50 + keep,
+                ));
+            }
         }
-        line.push_str("  ");
-        line.push_str(name);
-        if let Some(loss) = loss {
-            line.push_str(&format!(" loss {loss:.4}"));
-        }
-        if let Some(accuracy) = accuracy {
-            line.push_str(&format!(" acc {}", percent(accuracy)));
-        }
+        forms.push(FieldForm::new("", 0));
+        fields.push(Field::new(forms));
     }
-    line.push_str(&format!(
-        "  {}  {}",
-        seconds(record.epoch_seconds),
-        rate(record.samples_per_second, "samples")
-    ));
-    line
+    fields.push(Field::new(vec![
+        FieldForm::new(seconds(record.epoch_seconds), 30),
+        FieldForm::new("", 0),
+    ]));
+    let throughput = rounded_count(record.samples_per_second);
+    fields.push(Field::new(vec![
+        FieldForm::new(rate(record.samples_per_second, "samples"), 10),
+        FieldForm::new(format!("{throughput}/s"), 38),
+        FieldForm::new("", 0),
+    ]));
+    fit_line(&fields, width)
 }
 
 #[cfg(test)]
@@ -436,5 +484,32 @@ mod tests {
         ));
         full.step = 32_532;
         assert!(format_epoch_line(&full, 10).starts_with("epoch 3/10  step 32,532  loss"));
+    }
+
+    #[test]
+    fn the_terminal_line_fits_the_terminal_width() {
+        let mut full = record(3);
+        full.step = 32_532;
+        full.val_loss = Some(0.2601);
+        full.val_accuracy = Some(0.924);
+        full.test_loss = Some(0.3);
+        full.test_accuracy = Some(0.9);
+        full.samples_per_second = 1_234_567.0;
+        assert_eq!(
+            fit_epoch_line(&full, 10, Some(80)),
+            "epoch 3/10  loss 0.1667  J 0.1833  acc 83.00%  val acc 92.40%  test acc 90.00%"
+        );
+        assert_eq!(
+            fit_epoch_line(&full, 10, Some(40)),
+            "epoch 3/10  loss 0.1667  acc 83.00%"
+        );
+        for width in 0..200 {
+            let line = fit_epoch_line(&full, 10, Some(width));
+            assert!(line.chars().count() <= width, "{width}: {line}");
+        }
+        assert_eq!(
+            fit_epoch_line(&full, 10, None),
+            format_epoch_line(&full, 10)
+        );
     }
 }

@@ -388,7 +388,6 @@ struct Panel {
     /// The smallest y span shown (linear axes), so that noise of a few tenths does not fill
     /// the panel.
     min_span: f64,
-    legend_position: SeriesLabelPosition,
 }
 
 /// The loss panel: train L, train J (dashed, only when it differs from L, that is when
@@ -458,7 +457,6 @@ fn loss_panel(records: &[EpochRecord]) -> Panel {
         log_scale: false,
         y_limits: (0.0, f64::INFINITY),
         min_span: MIN_LOSS_SPAN_FRACTION * largest,
-        legend_position: SeriesLabelPosition::UpperRight,
     }
 }
 
@@ -497,7 +495,6 @@ fn accuracy_panel(records: &[EpochRecord]) -> Panel {
         log_scale: false,
         y_limits: (0.0, 100.0),
         min_span: MIN_ACCURACY_SPAN,
-        legend_position: SeriesLabelPosition::LowerRight,
     }
 }
 
@@ -559,7 +556,6 @@ fn extra_panel(
         log_scale: extra.log_scale && has_positive_value,
         y_limits: (f64::NEG_INFINITY, f64::INFINITY),
         min_span: 0.0,
-        legend_position: SeriesLabelPosition::UpperRight,
     })
 }
 
@@ -610,14 +606,25 @@ where
     Ok(())
 }
 
-/// Draws one panel: caption, axes with descriptions, curves with markers, legend.
+/// Draws one panel: caption, axes with descriptions, curves with markers, and the legend
+/// in a strip of its own below the chart, so that it never covers a curve.
 fn draw_panel<DB>(area: &DrawingArea<DB, Shift>, panel: &Panel) -> Result<(), Box<dyn StdError>>
 where
     DB: DrawingBackend,
     DB::ErrorType: 'static,
 {
     let (x_range, x_ticks) = epoch_axis(panel);
-    let mut builder = ChartBuilder::on(area);
+    let font = TextStyle::from((FONT_FAMILY, LEGEND_FONT_SIZE).into_font());
+    let labelled = labelled_curves(panel);
+    let label_widths = labelled
+        .iter()
+        .map(|curve| area.estimate_text_size(&curve.label, &font).map(|(w, _)| w))
+        .collect::<Result<Vec<u32>, _>>()?;
+    let (width, height) = area.dim_in_pixel();
+    let layout = legend_layout(width, height, &label_widths);
+    let (chart_area, legend_area) = area.split_vertically(layout.legend.top);
+    draw_legend(&legend_area, &layout, &labelled)?;
+    let mut builder = ChartBuilder::on(&chart_area);
     builder
         .caption(&panel.caption, (FONT_FAMILY, 20))
         .margin(14)
@@ -669,31 +676,13 @@ where
     DB::ErrorType: 'static,
     CT: CoordTranslate<From = (f64, f64)>,
 {
-    let mut labelled_any = false;
     for curve in &panel.curves {
         let line_style = curve.color.stroke_width(2);
-        for (index, run) in curve.drawable_runs(panel.log_scale).into_iter().enumerate() {
-            let annotation = if curve.dashed {
-                chart.draw_series(DashedLineSeries::new(run.clone(), 8, 5, line_style))?
+        for run in curve.drawable_runs(panel.log_scale) {
+            if curve.dashed {
+                chart.draw_series(DashedLineSeries::new(run.clone(), 8, 5, line_style))?;
             } else {
-                chart.draw_series(LineSeries::new(run.clone(), line_style))?
-            };
-            if index == 0 {
-                let (color, marker, dashed) = (curve.color, curve.marker, curve.dashed);
-                let line = if dashed {
-                    LineKind::Dashed
-                } else {
-                    LineKind::Solid
-                };
-                annotation
-                    .label(&curve.label)
-                    .legend(move |(x, y)| MarkerElement {
-                        at: (x + LEGEND_LINE_HALF_LENGTH, y),
-                        color,
-                        marker,
-                        legend_line: Some(line),
-                    });
-                labelled_any = true;
+                chart.draw_series(LineSeries::new(run.clone(), line_style))?;
             }
             chart.draw_series(
                 run.into_iter()
@@ -701,16 +690,145 @@ where
             )?;
         }
     }
-    if labelled_any {
-        chart
-            .configure_series_labels()
-            .position(panel.legend_position.clone())
-            .margin(10)
-            .legend_area_size(34)
-            .label_font((FONT_FAMILY, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(RGBColor(180, 180, 180))
-            .draw()?;
+    Ok(())
+}
+
+/// The font size of legend labels.
+const LEGEND_FONT_SIZE: u32 = 14;
+/// The height of a row of the legend, in pixels.
+const LEGEND_ROW_HEIGHT: u32 = 22;
+/// The space around the legend and between its entries, in pixels.
+const LEGEND_GAP: u32 = 14;
+/// The room a legend sample (a short line with the marker) takes before its label.
+const LEGEND_SAMPLE_WIDTH: u32 = 2 * LEGEND_LINE_HALF_LENGTH as u32 + 8;
+
+/// A rectangle in pixels within a panel: `left <= x < right`, `top <= y < bottom`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PixelRect {
+    /// The left edge.
+    pub left: u32,
+    /// The top edge.
+    pub top: u32,
+    /// The right edge (exclusive).
+    pub right: u32,
+    /// The bottom edge (exclusive).
+    pub bottom: u32,
+}
+
+impl PixelRect {
+    /// Whether the two rectangles share a pixel.
+    pub fn intersects(&self, other: &PixelRect) -> bool {
+        self.left < other.right
+            && other.left < self.right
+            && self.top < other.bottom
+            && other.top < self.bottom
+    }
+}
+
+/// Where a panel's chart and its legend go: the chart above, the legend in a strip below,
+/// its entries left to right in rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegendLayout {
+    /// The chart: caption, axes and the plotting area.
+    pub chart: PixelRect,
+    /// The legend strip (empty when there is nothing to label).
+    pub legend: PixelRect,
+    /// Each entry's rectangle (sample and label), in the panel's pixels.
+    pub entries: Vec<PixelRect>,
+}
+
+/// The layout of a panel of `width x height` pixels whose legend labels are
+/// `label_widths` pixels wide: entries packed in rows as wide as the panel, the legend's
+/// strip as tall as its rows, the chart above it.
+pub fn legend_layout(width: u32, height: u32, label_widths: &[u32]) -> LegendLayout {
+    let mut entries = Vec::new();
+    let (mut x, mut row) = (LEGEND_GAP, 0u32);
+    for &label in label_widths {
+        let entry = (LEGEND_SAMPLE_WIDTH + label).min(width.saturating_sub(2 * LEGEND_GAP));
+        if x > LEGEND_GAP && x + entry + LEGEND_GAP > width {
+            x = LEGEND_GAP;
+            row += 1;
+        }
+        entries.push((x, row, entry));
+        x += entry + LEGEND_GAP;
+    }
+    let rows = if entries.is_empty() { 0 } else { row + 1 };
+    let legend_height = if rows == 0 {
+        0
+    } else {
+        (rows * LEGEND_ROW_HEIGHT + LEGEND_GAP / 2).min(height / 2)
+    };
+    let top = height - legend_height;
+    LegendLayout {
+        chart: PixelRect {
+            left: 0,
+            top: 0,
+            right: width,
+            bottom: top,
+        },
+        legend: PixelRect {
+            left: 0,
+            top,
+            right: width,
+            bottom: height,
+        },
+        entries: entries
+            .into_iter()
+            .map(|(x, row, entry)| PixelRect {
+                left: x,
+                top: top + row * LEGEND_ROW_HEIGHT,
+                right: x + entry,
+                bottom: top + (row + 1) * LEGEND_ROW_HEIGHT,
+            })
+            .collect(),
+    }
+}
+
+/// The curves of a panel that are drawn (have a finite point), in legend order.
+fn labelled_curves(panel: &Panel) -> Vec<&Curve> {
+    panel
+        .curves
+        .iter()
+        .filter(|curve| !curve.drawable_runs(panel.log_scale).is_empty())
+        .collect()
+}
+
+/// Draws the legend into its strip (`area`, below the chart): per curve a short line in
+/// its colour and dash with its marker, then the label.
+fn draw_legend<DB>(
+    area: &DrawingArea<DB, Shift>,
+    layout: &LegendLayout,
+    curves: &[&Curve],
+) -> Result<(), Box<dyn StdError>>
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+{
+    let top = layout.legend.top as i32;
+    let style = TextStyle::from((FONT_FAMILY, LEGEND_FONT_SIZE).into_font()).pos(
+        plotters::style::text_anchor::Pos::new(
+            plotters::style::text_anchor::HPos::Left,
+            plotters::style::text_anchor::VPos::Center,
+        ),
+    );
+    for (entry, curve) in layout.entries.iter().zip(curves) {
+        let y = (entry.top + entry.bottom) as i32 / 2 - top;
+        let x = entry.left as i32;
+        area.draw(&MarkerElement {
+            at: (x + LEGEND_LINE_HALF_LENGTH, y),
+            color: curve.color,
+            marker: curve.marker,
+            legend_line: Some(if curve.dashed {
+                LineKind::Dashed
+            } else {
+                LineKind::Solid
+            }),
+        })?;
+        area.draw(&Text::new(
+            curve.label.clone(),
+            (x + LEGEND_SAMPLE_WIDTH as i32, y),
+            style.clone(),
+        ))?;
     }
     Ok(())
 }
@@ -1276,5 +1394,30 @@ mod tests {
         assert_eq!(crate::format::axis_tick(2.0), "2");
         assert_eq!(crate::format::axis_tick(1e-4), "1e-4");
         assert_eq!(crate::format::axis_tick(2.5e-5), "2.5e-5");
+    }
+
+    #[test]
+    fn the_legend_has_a_strip_of_its_own_below_the_chart() {
+        // Eleven gradient norms (‖∂J/∂W₁‖ .. ‖∂J/∂W₆‖, ‖∂J/∂z₁‖ .. ‖∂J/∂z₅‖), about 60 px each.
+        let layout = legend_layout(PANEL_WIDTH, FIGURE_HEIGHT, &[60; 11]);
+        assert!(!layout.legend.intersects(&layout.chart));
+        assert_eq!(layout.chart.bottom, layout.legend.top);
+        assert_eq!(layout.legend.bottom, FIGURE_HEIGHT);
+        assert!(layout.chart.bottom - layout.chart.top >= FIGURE_HEIGHT / 2);
+        assert_eq!(layout.entries.len(), 11);
+        for (i, entry) in layout.entries.iter().enumerate() {
+            assert!(entry.right <= PANEL_WIDTH, "{entry:?}");
+            assert!(!entry.intersects(&layout.chart), "{entry:?}");
+            assert!(entry.top >= layout.legend.top && entry.bottom <= layout.legend.bottom);
+            for other in &layout.entries[i + 1..] {
+                assert!(!entry.intersects(other), "{entry:?} {other:?}");
+            }
+        }
+        assert!(
+            layout.entries.iter().map(|e| e.top).max() > Some(layout.legend.top),
+            "eleven entries take more than one row"
+        );
+        let none = legend_layout(PANEL_WIDTH, FIGURE_HEIGHT, &[]);
+        assert_eq!(none.chart.bottom, FIGURE_HEIGHT);
     }
 }
