@@ -439,6 +439,7 @@ fn every_command_that_reads_a_model_reads_a_pytorch_state_dict() {
             "square.safetensors",
             "--image",
             "digit.png",
+            "--all",
         ],
     );
     assert_success(&own);
@@ -452,6 +453,7 @@ fn every_command_that_reads_a_model_reads_a_pytorch_state_dict() {
             "tanh",
             "--image",
             "digit.png",
+            "--all",
         ],
     );
     assert_success(&torch);
@@ -483,6 +485,7 @@ fn every_command_that_reads_a_model_reads_a_pytorch_state_dict() {
             "square-bf16.safetensors",
             "--image",
             "digit.png",
+            "--all",
         ],
     );
     assert_eq!(stdout(&exact), stdout(&torch));

@@ -42,7 +42,7 @@ fn on_terminal(
 /// The lines as a terminal shows them: split at newlines and carriage returns (the bar
 /// redraws itself), escape sequences removed, trailing blanks dropped. A line printed above
 /// the bar is padded with blanks to the terminal's width and the bar follows it without a
-/// newline (the terminal wraps): it is split where the bar's `epoch` begins (no field but
+/// newline (the terminal wraps): it is split where the bar's `epoch N` begins (no field but
 /// the first starts with `epoch`).
 fn shown_lines(text: &str) -> Vec<String> {
     let mut plain = String::new();
@@ -64,17 +64,22 @@ fn shown_lines(text: &str) -> Vec<String> {
     plain
         .split(['\n', '\r'])
         .flat_map(|segment| {
-            let pieces: Vec<String> = segment
-                .split("  epoch ")
-                .enumerate()
-                .map(|(i, piece)| {
-                    if i == 0 {
-                        piece.trim_end().to_string()
-                    } else {
-                        format!("epoch {}", piece.trim_end())
-                    }
+            // Where the bar's `epoch N/M` begins after a line of exactly the width, no blank
+            // separates them: split before every `epoch <digit>` but the first character.
+            let starts: Vec<usize> = segment
+                .match_indices("epoch ")
+                .map(|(at, _)| at)
+                .filter(|&at| {
+                    at > 0
+                        && segment[at + "epoch ".len()..].starts_with(|c: char| c.is_ascii_digit())
                 })
                 .collect();
+            let mut pieces = Vec::new();
+            let mut from = 0;
+            for at in starts.into_iter().chain([segment.len()]) {
+                pieces.push(segment[from..at].trim_end().to_string());
+                from = at;
+            }
             pieces
         })
         .filter(|line| !line.is_empty())

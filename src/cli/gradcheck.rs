@@ -59,11 +59,12 @@ pub struct GradcheckArgs {
     /// The λ of the L2 term s = λ/2 Σ_k ||W_k||².
     #[arg(long = "weight-decay", value_name = "F", alias = "lambda", default_value_t = 0.01, value_parser = non_negative_number, help_heading = help_text::OPTIMISATION)]
     lambda: f64,
-    /// Check this trained model instead of random ones: a file `backprop train` wrote, a
-    /// PyTorch state dict or plain W1 .. Wk (what `eval --model` reads), on --batch-size
-    /// samples of --dataset from --index (random inputs without --dataset); its λ is the
-    /// file's. A model too large to check element by element is checked on a selection of
-    /// each tensor's elements.
+    /// Check this trained model instead of random ones.
+    ///
+    /// A file `backprop train` wrote, a PyTorch state dict or plain W1 .. Wk (what `eval
+    /// --model` reads), on --batch-size samples of --dataset from --index (random inputs
+    /// without --dataset); its λ is the file's. A model too large to check element by
+    /// element is checked on a selection of each tensor's elements.
     #[arg(
         long,
         value_name = "FILE",
