@@ -102,6 +102,19 @@ fn a_small_dark_on_light_digit_in_a_corner_is_framed_inverted_and_recognised() {
     );
     assert_success(&trained);
 
+    let predict = |image: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--model",
+            "shapes.safetensors",
+            "--image",
+            image.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let out = backprop(dir.path(), &args);
+        assert_success(&out);
+        out
+    };
     let mut recognised_as_is = 0;
     for class in 0..3 {
         // Small, in the top-left corner of a 120 x 120 picture: far from anything trained on
@@ -112,33 +125,13 @@ fn a_small_dark_on_light_digit_in_a_corner_is_framed_inverted_and_recognised() {
         write_png(&light_on_dark, &ink, 120, false);
         write_png(&dark_on_light, &ink, 120, true);
 
-        let plain = backprop(
-            dir.path(),
-            &[
-                "predict",
-                "--model",
-                "shapes.safetensors",
-                "--image",
-                light_on_dark.to_str().unwrap(),
-            ],
-        );
-        assert_success(&plain);
+        let plain = predict(&light_on_dark, &[]);
         assert!(
             !stderr(&plain).contains("light background"),
             "{}",
             stderr(&plain)
         );
-        let paper = backprop(
-            dir.path(),
-            &[
-                "predict",
-                "--model",
-                "shapes.safetensors",
-                "--image",
-                dark_on_light.to_str().unwrap(),
-            ],
-        );
-        assert_success(&paper);
+        let paper = predict(&dark_on_light, &[]);
         assert!(
             stderr(&paper).contains("light background; inverted"),
             "{}",
@@ -153,18 +146,7 @@ fn a_small_dark_on_light_digit_in_a_corner_is_framed_inverted_and_recognised() {
         );
         assert!(plain.windows(2).all(|w| w[0].1 >= w[1].1), "{plain:?}");
 
-        let as_is = backprop(
-            dir.path(),
-            &[
-                "predict",
-                "--model",
-                "shapes.safetensors",
-                "--image",
-                light_on_dark.to_str().unwrap(),
-                "--as-is",
-            ],
-        );
-        assert_success(&as_is);
+        let as_is = predict(&light_on_dark, &["--as-is"]);
         recognised_as_is += usize::from(ranking(&stdout(&as_is))[0].0 == class);
     }
     // Without the framing, a digit in a corner is not what the network learned.
