@@ -87,6 +87,12 @@ async function newSession(query) {
 async function control(action, extra = "") {
   if (page.session === null) return;
   page.actions += 1;
+  if (action === "reset") {
+    // Back at step 0 no backward pass has run: gradients read "not computed yet" again,
+    // also for a sample the learner had stepped through before.
+    graphView.backwardAsked = "";
+    page.backward = null;
+  }
   try {
     const status = await api("POST", `/api/sessions/${page.session}/${action}${extra}`);
     applyStatus(status);

@@ -949,4 +949,29 @@ fn the_graph_is_readable_its_gradients_add_up_and_its_equations_show_numbers() {
     browser.script("document.getElementById('graph-section').scrollIntoView(); return true");
     let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/graphview-backward.png");
     browser.screenshot(&artifact);
+
+    // Reset: back at step 0, no backward pass has run in the fresh session, so the sample
+    // stepped through above reads "not computed yet" again.
+    browser.click("#reset");
+    browser.wait_until(
+        "the reset graph without gradients, out of stepping",
+        "return page.steps === 0 && page.backward === null && page.graph && page.graph.gradients_computed === false && !page.busy",
+    );
+    // Stepping through backward at step 0 runs it for this sample; a reset forgets that.
+    browser.click("#backward-mode");
+    browser.wait_until(
+        "backward run for the sample at step 0",
+        "return page.steps === 0 && page.graph && page.graph.gradients_computed === true && !page.busy",
+    );
+    browser.click("#reset");
+    browser.wait_until(
+        "the reset graph without gradients again",
+        "return page.steps === 0 && page.backward === null && page.graph && page.graph.gradients_computed === false && !page.busy",
+    );
+    click_graph_node(&browser, w2);
+    let info = browser.script("return document.getElementById('node-info').textContent");
+    assert!(
+        info.as_str().unwrap().contains("∂J/∂W2: not computed yet"),
+        "{info}"
+    );
 }
