@@ -254,36 +254,26 @@ pub fn fit_epoch_line(record: &EpochRecord, total_epochs: usize, width: Option<u
         let mut forms = Vec::new();
         match (set_loss, accuracy) {
             (None, None) => continue,
-            (Some(set_loss), Some(accuracy)) => {
-                forms.push(FieldForm::new(
-                    format!("{name} loss {} acc {}", loss(set_loss), percent(accuracy)),
-                    20 + keep,
-                ));
-                forms.push(FieldForm::new(
-                    format!("{name} acc {}", percent(accuracy)),
-                    40 + keep,
-                ));
-                forms.push(FieldForm::new(
-                    format!("{name} {}", percent(accuracy)),
-                    50 + keep,
-                ));
-            }
-            (Some(set_loss), None) => {
-                forms.push(FieldForm::new(
-                    format!("{name} loss {}", loss(set_loss)),
-                    50 + keep,
-                ));
-            }
-            (None, Some(accuracy)) => {
-                forms.push(FieldForm::new(
-                    format!("{name} acc {}", percent(accuracy)),
-                    40 + keep,
-                ));
-                forms.push(FieldForm::new(
-                    format!("{name} {}", percent(accuracy)),
-                    50 + keep,
-                ));
-            }
+            (Some(set_loss), Some(accuracy)) => forms.push(FieldForm::new(
+                format!("{name} loss {} acc {}", loss(set_loss), percent(accuracy)),
+                20 + keep,
+            )),
+            (Some(set_loss), None) => forms.push(FieldForm::new(
+                format!("{name} loss {}", loss(set_loss)),
+                50 + keep,
+            )),
+            (None, Some(_)) => {}
+        }
+        // The shorter forms of an accuracy, with or without a loss before them.
+        if let Some(accuracy) = accuracy {
+            forms.push(FieldForm::new(
+                format!("{name} acc {}", percent(accuracy)),
+                40 + keep,
+            ));
+            forms.push(FieldForm::new(
+                format!("{name} {}", percent(accuracy)),
+                50 + keep,
+            ));
         }
         forms.push(FieldForm::new("", 0));
         fields.push(Field::new(forms));
