@@ -21,6 +21,9 @@ const page = {
   pollTimer: null,
   lastGraphFetch: 0,
   neuron: null,      // {layer, unit} of the hovered hidden unit
+  defaults: null,    // the /api/defaults answer
+  mode: "points",    // "points" (2-D datasets) or "images" (the server's --dataset)
+  images: null,      // defaults.images: {name, train, test, test_split, image, classes} or null
 };
 
 // ---------- settings <-> form <-> URL ----------
@@ -28,7 +31,7 @@ const page = {
 function formQuery() {
   const params = new URLSearchParams();
   for (const element of form.elements) {
-    if (!element.name) continue;
+    if (!element.name || element.disabled) continue;
     params.set(element.name, element.type === "checkbox" ? String(element.checked) : element.value.trim());
   }
   return params.toString();
@@ -50,11 +53,17 @@ function showError(message) {
   box.hidden = !message;
 }
 
-async function api(method, path) {
-  const response = await fetch(path, { method, cache: "no-store" });
-  const body = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) throw new Error(body.error || `HTTP ${response.status}`);
-  return body;
+// One call of the server's JSON API; `body` (bytes) is sent as application/octet-stream.
+async function api(method, path, body) {
+  const options = { method, cache: "no-store" };
+  if (body !== undefined) {
+    options.body = body;
+    options.headers = { "Content-Type": "application/octet-stream" };
+  }
+  const response = await fetch(path, options);
+  const answer = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (!response.ok) throw new Error(answer.error || `HTTP ${response.status}`);
+  return answer;
 }
 
 // ---------- sessions ----------
@@ -74,14 +83,35 @@ async function newSession(query) {
   page.history = [];
   page.backward = null;
   hideNeuron();
+  applyMode(isImageDataset(new URLSearchParams(created.settings).get("dataset")) ? "images" : "points");
   fillForm(created.settings);
   history.replaceState(null, "", "?" + created.settings);
   $("share").href = "?" + created.settings;
-  page.points = await api("GET", `/api/sessions/${page.session}/points`);
-  const count = page.points[page.sample.split].length;
-  if (page.sample.index >= count) page.sample.index = 0;
+  if (page.mode === "points") {
+    page.points = await api("GET", `/api/sessions/${page.session}/points`);
+    if (page.sample.split === "drawing") page.sample = { split: "train", index: 0 };
+  } else {
+    page.points = null;
+    Object.assign(imageViews, { unitsAt: -Infinity, confusionAt: -Infinity, drawingAt: -Infinity, units: null, confusion: null });
+    closeExamples();
+    // A new session holds no drawing: the one on the canvas is sent to it.
+    drawing.sent = false;
+    markDrawingSplit();
+    if (page.sample.split === "drawing" && !drawing.ink) page.sample = { split: "train", index: 0 };
+    if (drawing.ink) await postDrawing();
+  }
+  if (page.sample.index >= sampleCount(page.sample.split)) page.sample.index = 0;
+  $("sample-split").value = page.sample.split;
+  $("sample-index").value = page.sample.index;
   await refresh(true);
   return true;
+}
+
+// How many samples split `split` holds (the drawing is one).
+function sampleCount(split) {
+  if (page.mode === "points") return page.points ? page.points[split].length : 1;
+  if (split === "drawing") return 1;
+  return split === "train" ? page.images.train : page.images.test;
 }
 
 async function control(action, extra = "") {
@@ -127,14 +157,19 @@ async function refresh(withGraph) {
     // A status fetched before the last play/pause would undo it: drop it.
     if (id !== page.session || actions !== page.actions) return;
     applyStatus(status);
-    const [map, network] = await Promise.all([
-      api("GET", `/api/sessions/${id}/heatmap?resolution=60`),
-      api("GET", `/api/sessions/${id}/network`),
-    ]);
-    if (id !== page.session) return;
-    drawHeatmap($("heatmap"), map, page.points);
-    drawNetwork(network);
-    if (page.neuron) await showNeuron(page.neuron.layer, page.neuron.unit);
+    if (page.mode === "points") {
+      const [map, network] = await Promise.all([
+        api("GET", `/api/sessions/${id}/heatmap?resolution=60`),
+        api("GET", `/api/sessions/${id}/network`),
+      ]);
+      if (id !== page.session) return;
+      drawHeatmap($("heatmap"), map, page.points);
+      drawNetwork(network);
+      if (page.neuron) await showNeuron(page.neuron.layer, page.neuron.unit);
+    } else {
+      await refreshImageViews(id, withGraph || !page.playing);
+      if (id !== page.session) return;
+    }
     const now = performance.now();
     if (withGraph || !page.playing || now - page.lastGraphFetch > 1500) {
       page.lastGraphFetch = now;
@@ -378,7 +413,9 @@ function selectSample(split, index) {
   page.sample = { split, index };
   $("sample-split").value = split;
   $("sample-index").value = index;
-  refresh(true);
+  $("index-control").hidden = split === "drawing";
+  if (page.mode === "points") refresh(true);
+  else loadGraph().catch((error) => showError(error.message));
 }
 
 // ---------- curves ----------
@@ -392,15 +429,16 @@ const RUN_STYLES = [
 
 function drawCurves() {
   const runs = [{ label: "", history: page.history }];
-  drawCurve($("loss-curve"), runs, "train_loss", "test_loss", null);
-  drawCurve($("accuracy-curve"), runs, "train_accuracy", "test_accuracy", [0, 1]);
+  drawCurve($("loss-curve"), runs, "train_loss", "test_loss", null, heldOutName());
+  drawCurve($("accuracy-curve"), runs, "train_accuracy", "test_accuracy", [0, 1], heldOutName());
 }
 
 // Train and test curves of `runs` ([{label, history}], history as /status returns it) over
 // the steps made: the x axis spans the real range of steps, both axes have round ticks
-// (accuracy, `fixedRange` [0, 1], in %), and a legend names each line. The tick labels are
-// kept in data-x-ticks / data-y-ticks (JSON) and the legend in data-legend.
-function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
+// (accuracy, `fixedRange` [0, 1], in %), and a legend names each line (the held-out line
+// `testName`). The tick labels are kept in data-x-ticks / data-y-ticks (JSON) and the
+// legend in data-legend.
+function drawCurve(canvas, runs, trainKey, testKey, fixedRange, testName = "test") {
   const { context, width: w, height: h } = sharpContext(canvas);
   const left = 46, bottom = 34, top = 8, right = 12;
   const points = runs.flatMap((run) => run.history);
@@ -451,7 +489,7 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
   const legend = [];
   runs.forEach((run, r) => {
     const style = RUN_STYLES[r % RUN_STYLES.length];
-    for (const [key, colour, dash, name] of [[trainKey, style.train, style.trainDash, "train"], [testKey, style.test, style.testDash, "test"]]) {
+    for (const [key, colour, dash, name] of [[trainKey, style.train, style.trainDash, "train"], [testKey, style.test, style.testDash, testName]]) {
       context.beginPath();
       context.setLineDash(dash);
       context.strokeStyle = colour;
@@ -469,7 +507,7 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange) {
   const rowHeight = 15, sample = 24;
   const labelWidth = Math.max(0, ...runs.map((run) => (run.label ? context.measureText(run.label).width + 8 : 0)));
   const entryWidth = (name) => sample + 4 + context.measureText(name).width + 10;
-  const boxWidth = 6 + labelWidth + entryWidth("train") + entryWidth("test");
+  const boxWidth = 6 + labelWidth + entryWidth("train") + entryWidth(testName);
   const boxHeight = 6 + rowHeight * runs.length;
   const boxLeft = w - right - boxWidth - 4;
   const boxTop = fixedRange ? h - bottom - boxHeight - 4 : top + 4;
@@ -575,28 +613,14 @@ function hideNeuron() {
   for (const g of $("network").querySelectorAll("g.unit.hovered")) g.classList.remove("hovered");
 }
 
-// Outputs on a diverging scale: orange below 0, white at 0, blue above (as the edges).
+// Outputs on the diverging scale of divergingRgb (as the edges).
 function drawNeuron(neuron) {
   const card = $("neuron-card");
   const canvas = $("neuron-map");
   const n = neuron.resolution;
-  const cells = document.createElement("canvas");
-  cells.width = n; cells.height = n;
-  const cellContext = cells.getContext("2d");
-  const image = cellContext.createImageData(n, n);
   const scale = Math.max(1e-9, Math.abs(neuron.range[0]), Math.abs(neuron.range[1]));
-  for (let i = 0; i < n * n; i++) {
-    const v = neuron.values[i] / scale;
-    const colour = v >= 0 ? CLASS_COLOURS[1] : CLASS_COLOURS[0];
-    const alpha = Math.min(1, Math.abs(v)) * 0.9;
-    for (let c = 0; c < 3; c++) image.data[4 * i + c] = Math.round(255 * (1 - alpha) + colour[c] * alpha);
-    image.data[4 * i + 3] = 255;
-  }
-  cellContext.putImageData(image, 0, 0);
-  const context = canvas.getContext("2d");
-  context.imageSmoothingEnabled = true;
-  context.drawImage(cells, 0, 0, canvas.width, canvas.height);
-  drawAxes(context, neuron.extent, canvas.width);
+  drawPixels(canvas, n, n, (i) => divergingRgb(neuron.values[i] / scale), true);
+  drawAxes(canvas.getContext("2d"), neuron.extent, canvas.width);
   const name = `${hiddenName(neuron.layer)}[${neuron.unit}]`;
   const z = `${hiddenName(neuron.layer).replace("h", "z")}[${neuron.unit}]`;
   $("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>${z}</i>) over the plane`;
@@ -637,7 +661,12 @@ const graphView = {
 };
 
 function sampleKey() {
-  return `${page.session}/${page.sample.split}/${page.sample.index}`;
+  return `${page.session}/${page.sample.split}/${page.sample.index}/${sampleLabel()}`;
+}
+
+// The label the graph's loss is computed for ("" for the sample's own; image mode only).
+function sampleLabel() {
+  return page.mode === "images" ? $("sample-label").value : "";
 }
 
 // Backward propagation runs for the shown sample once the session has trained (a step ran
@@ -651,9 +680,13 @@ async function loadGraph() {
   if (page.session === null) return;
   const { split, index } = page.sample;
   const backward = graphWantsBackward();
-  const answer = await api("GET", `/api/sessions/${page.session}/graph?split=${split}&index=${index}&backward=${backward}`);
+  const label = sampleLabel();
+  const session = page.session;
+  const answer = await api("GET", `/api/sessions/${session}/graph?split=${split}&index=${index}&backward=${backward}${label === "" ? "" : "&label=" + label}`);
+  if (session !== page.session) return;
   page.graph = answer.graph;
-  $("sample-name").innerHTML = `${split} sample ${index}: ${escapeHtml(answer.graph.caption)}`;
+  if (page.mode === "images") showGraphImage(answer);
+  else $("sample-name").innerHTML = `${split} sample ${index}: ${escapeHtml(answer.graph.caption)}`;
   const container = $("graph");
   const [left, top] = [container.scrollLeft, container.scrollTop];
   const first = !container.querySelector("svg");
@@ -971,9 +1004,528 @@ function wireGraphPanel() {
   });
 }
 
+// ---------- image mode: the server's --dataset (MNIST, Fashion-MNIST or a folder) ----------
+
+function datasetEntry(name) {
+  const list = (page.defaults && page.defaults.datasets) || [];
+  return list.find((entry) => entry.name === name) || null;
+}
+
+function isImageDataset(name) {
+  const entry = datasetEntry(name);
+  return Boolean(entry && entry.kind === "images");
+}
+
+// The held-out split's name: "test", or "validation" when the image folder had no test files.
+function heldOutName() {
+  return page.mode === "images" && page.images ? page.images.test_split : "test";
+}
+
+// The name of class k ("3"; "3 Dress" when the classes have names of their own).
+function className(k) {
+  const name = page.images ? page.images.classes[k] : String(k);
+  return name === String(k) ? name : `${k} ${name}`;
+}
+
+// Adds the server's image dataset to the dataset menu, or says how to get one.
+async function loadDefaults() {
+  page.defaults = await api("GET", "/api/defaults");
+  page.images = page.defaults.images || null;
+  const select = form.elements.namedItem("dataset");
+  for (const entry of page.defaults.datasets || []) {
+    if (entry.kind !== "images" || [...select.options].some((option) => option.value === entry.name)) continue;
+    select.add(new Option(entry.title, entry.name));
+  }
+  $("dataset-note").hidden = Boolean(page.images);
+  if (page.images) {
+    const labels = $("sample-label");
+    page.images.classes.forEach((_, k) => labels.add(new Option(className(k), String(k))));
+  }
+}
+
+// The settings a switch to `dataset` starts from: that kind's defaults (a 784-H-10 network
+// wants other settings than a 2-D one).
+function kindDefaults(dataset) {
+  const images = isImageDataset(dataset);
+  const params = new URLSearchParams(images ? page.defaults.image_defaults : page.defaults.settings);
+  params.set("dataset", dataset);
+  return params.toString();
+}
+
+// Shows the panels of `mode` ("points" or "images") and only its settings (the others are
+// disabled, so they are not sent).
+function applyMode(mode) {
+  const images = mode === "images";
+  if (images && compare.id !== null) closeComparison();
+  page.mode = mode;
+  for (const element of document.querySelectorAll(".points-only")) element.hidden = images;
+  for (const element of document.querySelectorAll(".images-only")) element.hidden = !images;
+  for (const element of form.querySelectorAll(".points-only input, .points-only select")) element.disabled = images;
+  markDrawingSplit();
+  const name = heldOutName();
+  for (const element of document.querySelectorAll(".held-out-name")) element.textContent = name;
+  $("sample-split").querySelector('option[value="test"]').textContent = name;
+  $("accuracy-note").textContent = `share of ${images ? "images" : "points"} classified correctly`;
+  $("confusion-note").textContent = `the ${name} images by true class (rows) and predicted class; shade: share of the row; click a cell for its images`;
+  $("index-control").hidden = page.sample.split === "drawing";
+}
+
+// ---------- 28 x 28 images ----------
+
+// Draws a rows x cols image on `canvas`, scaled to the canvas: pixel i has colour
+// `colour(i)` ([r, g, b]); square pixels unless `smooth`.
+function drawPixels(canvas, rows, cols, colour, smooth = false) {
+  const cells = document.createElement("canvas");
+  cells.width = cols;
+  cells.height = rows;
+  const cellContext = cells.getContext("2d");
+  const image = cellContext.createImageData(cols, rows);
+  for (let i = 0; i < rows * cols; i++) {
+    const rgb = colour(i);
+    for (let c = 0; c < 3; c++) image.data[4 * i + c] = rgb[c];
+    image.data[4 * i + 3] = 255;
+  }
+  cellContext.putImageData(image, 0, 0);
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = smooth;
+  context.drawImage(cells, 0, 0, canvas.width, canvas.height);
+  canvas.dataset.drawn = "true";
+}
+
+// A grey level in [0, 1] as the network reads it: 0 black background, 1 white ink.
+function greyRgb(v) {
+  const g = Math.round(255 * Math.min(1, Math.max(0, v)));
+  return [g, g, g];
+}
+
+// A value in [-1, 1] on the page's diverging scale: orange below 0, white at 0, blue above
+// (the network view's edge colours).
+function divergingRgb(v) {
+  const colour = v >= 0 ? CLASS_COLOURS[1] : CLASS_COLOURS[0];
+  const alpha = Math.min(1, Math.abs(v)) * 0.9;
+  return colour.map((c) => Math.round(255 * (1 - alpha) + c * alpha));
+}
+
+// The class probabilities as labelled bars, the most likely class highlighted.
+function showProbabilities(container, probabilities) {
+  const best = probabilities.indexOf(Math.max(...probabilities));
+  container.innerHTML = probabilities.map((p, k) => `<div class="bar-row${k === best ? " top" : ""}" data-class="${k}" data-probability="${p}"><span class="bar-name">${escapeHtml(className(k))}</span><span class="bar"><span style="width:${(100 * p).toFixed(2)}%"></span></span><span class="bar-value">${percent(p)}</span></div>`).join("");
+}
+
+// ---------- the drawing canvas ----------
+
+// Brush width in canvas pixels: a digit drawn across most of the 280-pixel square is scaled
+// into 20 pixels, so its strokes end up about 2 pixels wide, as MNIST's pen strokes.
+const BRUSH = 22;
+// The least time between two drawings sent while a stroke goes on (ms).
+const DRAWING_INTERVAL = 120;
+
+const drawing = {
+  ink: false,      // something is drawn on the canvas
+  sent: false,     // the session holds the drawing (it was posted)
+  pointer: null,   // the id of the pointer drawing now
+  last: null,      // its last position [x, y]
+  dirty: false,    // the canvas changed since it was last posted
+  inFlight: false,
+  lastPost: 0,
+  timer: null,
+};
+
+function clearDrawing() {
+  const canvas = $("drawing");
+  const context = canvas.getContext("2d");
+  context.fillStyle = "black";
+  context.fillRect(0, 0, canvas.width, canvas.height);
+  drawing.ink = false;
+  drawing.dirty = false;
+  $("probabilities").innerHTML = `<p class="hint">Draw something on the black square.</p>`;
+  $("drawing-status").textContent = "";
+  const input = $("drawing-input");
+  input.getContext("2d").clearRect(0, 0, input.width, input.height);
+  delete input.dataset.drawn;
+}
+
+function canvasPoint(canvas, event) {
+  const box = canvas.getBoundingClientRect();
+  return [((event.clientX - box.left) * canvas.width) / box.width, ((event.clientY - box.top) * canvas.height) / box.height];
+}
+
+// A round-capped line of ink from the last position to `point` (a dot when it is the first).
+function inkTo(point) {
+  const context = $("drawing").getContext("2d");
+  context.strokeStyle = "white";
+  context.lineWidth = BRUSH;
+  context.lineCap = "round";
+  context.lineJoin = "round";
+  context.beginPath();
+  const from = drawing.last || point;
+  context.moveTo(from[0], from[1]);
+  context.lineTo(point[0], point[1] + (drawing.last ? 0 : 0.01));
+  context.stroke();
+  drawing.last = point;
+  drawing.ink = true;
+  drawing.dirty = true;
+}
+
+// The canvas as the drawing route wants it: one grey byte per pixel, row-major, 255 = ink.
+function drawingBytes() {
+  const canvas = $("drawing");
+  const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  const bytes = new Uint8Array(canvas.width * canvas.height);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = data[4 * i];
+  return bytes;
+}
+
+// Posts the drawing when the last post is DRAWING_INTERVAL old and none is in flight.
+function scheduleDrawingPost() {
+  if (!drawing.ink || !drawing.dirty || page.mode !== "images" || page.session === null) return;
+  if (drawing.inFlight || drawing.timer !== null) return;
+  const wait = DRAWING_INTERVAL - (performance.now() - drawing.lastPost);
+  if (wait > 0) {
+    drawing.timer = setTimeout(() => {
+      drawing.timer = null;
+      scheduleDrawingPost();
+    }, wait);
+    return;
+  }
+  postDrawing();
+}
+
+async function postDrawing() {
+  const canvas = $("drawing");
+  const session = page.session;
+  const strokeEnded = drawing.pointer === null;
+  drawing.dirty = false;
+  drawing.inFlight = true;
+  drawing.lastPost = performance.now();
+  try {
+    const answer = await api("POST", `/api/sessions/${session}/drawing?width=${canvas.width}&height=${canvas.height}`, drawingBytes());
+    if (session !== page.session || !drawing.ink) return;
+    const first = !drawing.sent;
+    drawing.sent = true;
+    markDrawingSplit();
+    showDrawingAnswer(answer);
+    // The graph follows the drawing when a stroke ends: the first drawing is shown there.
+    if (strokeEnded && first && page.sample.split !== "drawing") selectSample("drawing", 0);
+    else if (strokeEnded && page.sample.split === "drawing") await loadGraph();
+  } catch (error) {
+    showError(error.message);
+  } finally {
+    drawing.inFlight = false;
+    if (drawing.dirty) scheduleDrawingPost();
+  }
+}
+
+function showDrawingAnswer(answer) {
+  showProbabilities($("probabilities"), answer.probabilities);
+  const input = $("drawing-input");
+  drawPixels(input, page.images.image[0], page.images.image[1], (i) => greyRgb(answer.input[i]));
+  $("drawing-status").textContent = `predicted ${className(answer.predicted)} (weights of step ${answer.step})`;
+}
+
+// The graph's split menu offers the drawing once the session holds one.
+function markDrawingSplit() {
+  const option = $("sample-split").querySelector('option[value="drawing"]');
+  option.disabled = page.mode !== "images" || !drawing.sent;
+}
+
+function wireDrawing() {
+  const canvas = $("drawing");
+  clearDrawing();
+  canvas.addEventListener("pointerdown", (event) => {
+    if (event.pointerType === "mouse" && event.button !== 0) return;
+    event.preventDefault();
+    canvas.setPointerCapture(event.pointerId);
+    drawing.pointer = event.pointerId;
+    drawing.last = null;
+    inkTo(canvasPoint(canvas, event));
+    scheduleDrawingPost();
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (event.pointerId !== drawing.pointer) return;
+    const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    for (const each of events.length ? events : [event]) inkTo(canvasPoint(canvas, each));
+    scheduleDrawingPost();
+  });
+  const end = (event) => {
+    if (event.pointerId !== drawing.pointer) return;
+    drawing.pointer = null;
+    drawing.last = null;
+    drawing.dirty = drawing.ink;
+    scheduleDrawingPost();
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  $("drawing-clear").addEventListener("click", clearDrawing);
+}
+
+// ---------- image mode's views: hidden units, confusion matrix, examples ----------
+
+const imageViews = {
+  unitsAt: -Infinity,     // when each view was last fetched (performance.now())
+  confusionAt: -Infinity,
+  drawingAt: -Infinity,
+  units: null,            // the last /units answer
+  hoveredUnit: null,      // index in it of the unit under the mouse
+  confusion: null,        // the last /confusion answer
+  cell: null,             // {actual, predicted, offset} of the clicked cell
+};
+// Images shown per page of a confusion cell (at most the server's max_examples).
+const EXAMPLES_PER_PAGE = 24;
+// While training plays: the hidden units and the drawing's probabilities every second, the
+// confusion matrix every two.
+const UNITS_EVERY = 1000, CONFUSION_EVERY = 2000, DRAWING_EVERY = 1000;
+
+async function refreshImageViews(session, force) {
+  const now = performance.now();
+  const jobs = [];
+  if (force || now - imageViews.unitsAt > UNITS_EVERY) {
+    imageViews.unitsAt = now;
+    jobs.push(api("GET", `/api/sessions/${session}/units`).then((answer) => session === page.session && drawUnits(answer)));
+  }
+  if (force || now - imageViews.confusionAt > CONFUSION_EVERY) {
+    imageViews.confusionAt = now;
+    jobs.push(api("GET", `/api/sessions/${session}/confusion`).then((answer) => session === page.session && drawConfusion(answer)));
+    if (imageViews.cell) jobs.push(loadExamples(imageViews.cell.actual, imageViews.cell.predicted, imageViews.cell.offset));
+  }
+  if (drawing.sent && !drawing.inFlight && (force || now - imageViews.drawingAt > DRAWING_EVERY)) {
+    imageViews.drawingAt = now;
+    jobs.push(api("GET", `/api/sessions/${session}/drawing`).then(
+      (answer) => session === page.session && drawing.ink && showDrawingAnswer(answer),
+      () => {
+        // The session no longer holds it (a reset): send it again.
+        drawing.sent = false;
+        drawing.dirty = drawing.ink;
+        scheduleDrawingPost();
+      },
+    ));
+  }
+  await Promise.all(jobs);
+}
+
+// W1's rows as a grid of images, on one diverging scale (the largest |w| sent).
+function drawUnits(answer) {
+  imageViews.units = answer;
+  const grid = $("units");
+  while (grid.children.length > answer.units.length) grid.lastChild.remove();
+  while (grid.children.length < answer.units.length) {
+    const canvas = document.createElement("canvas");
+    canvas.width = 2 * answer.cols;
+    canvas.height = 2 * answer.rows;
+    grid.append(canvas);
+  }
+  const scale = Math.max(1e-12, answer.scale);
+  answer.units.forEach((unit, i) => {
+    const canvas = grid.children[i];
+    drawPixels(canvas, answer.rows, answer.cols, (p) => divergingRgb(unit.weights[p] / scale));
+    canvas.dataset.position = i;
+    canvas.dataset.unit = unit.unit;
+    canvas.title = unitText(unit);
+  });
+  grid.dataset.step = answer.step;
+  grid.dataset.drawn = "true";
+  showUnitCaption();
+}
+
+function unitText(unit) {
+  return `unit ${unit.unit} (row ${unit.unit} of W1): ‖w‖₂ = ${tickLabel(unit.norm)}`;
+}
+
+function showUnitCaption() {
+  const answer = imageViews.units;
+  if (!answer) return;
+  const unit = imageViews.hoveredUnit === null ? null : answer.units[imageViews.hoveredUnit];
+  $("units-caption").textContent = unit
+    ? unitText(unit)
+    : `The ${answer.units.length} of ${answer.hidden} units with the largest norm, at step ${answer.step}; full colour at |w| = ${tickLabel(answer.scale)}. Hover a unit for its index and norm.`;
+}
+
+// Where the confusion matrix's cells sit on its canvas (CSS pixels).
+const CONFUSION_CELL = 38;
+
+function drawConfusion(answer) {
+  imageViews.confusion = answer;
+  const canvas = $("confusion");
+  const n = answer.classes.length;
+  const names = answer.classes.map((_, k) => className(k));
+  const measure = canvas.getContext("2d");
+  measure.font = "12px DejaVu Sans, sans-serif";
+  const widest = Math.max(...names.map((name) => measure.measureText(name).width));
+  const long = widest > CONFUSION_CELL - 6;
+  const cell = CONFUSION_CELL;
+  const left = 22 + widest + 8;
+  const top = 20 + (long ? widest * 0.75 + 10 : 18);
+  canvas.dataset.cssWidth = left + n * cell + 4;
+  canvas.dataset.cssHeight = top + n * cell + 4;
+  const { context } = sharpContext(canvas);
+  context.font = "12px DejaVu Sans, sans-serif";
+  const selected = imageViews.cell;
+  for (let a = 0; a < n; a++) {
+    const row = answer.counts[a];
+    const total = row.reduce((sum, c) => sum + c, 0);
+    for (let p = 0; p < n; p++) {
+      const count = row[p];
+      const share = total ? count / total : 0;
+      const colour = a === p ? CLASS_COLOURS[1] : [214, 39, 40];
+      const alpha = count ? 0.1 + 0.9 * share : 0;
+      const rgb = colour.map((c) => Math.round(255 * (1 - alpha) + c * alpha));
+      const x = left + p * cell, y = top + a * cell;
+      context.fillStyle = `rgb(${rgb.join(",")})`;
+      context.fillRect(x, y, cell, cell);
+      context.strokeStyle = "#e2e4e8";
+      context.lineWidth = 1;
+      context.strokeRect(x + 0.5, y + 0.5, cell - 1, cell - 1);
+      if (count) {
+        context.fillStyle = alpha > 0.55 ? "white" : "#222";
+        context.textAlign = "center";
+        context.textBaseline = "middle";
+        context.fillText(String(count), x + cell / 2, y + cell / 2);
+      }
+    }
+  }
+  if (selected) {
+    context.strokeStyle = "#183153";
+    context.lineWidth = 3;
+    context.strokeRect(left + selected.predicted * cell + 1.5, top + selected.actual * cell + 1.5, cell - 3, cell - 3);
+  }
+  context.fillStyle = "#333";
+  context.textAlign = "right";
+  context.textBaseline = "middle";
+  names.forEach((name, k) => context.fillText(name, left - 6, top + (k + 0.5) * cell));
+  names.forEach((name, k) => {
+    context.save();
+    context.translate(left + (k + 0.5) * cell, top - 6);
+    if (long) {
+      context.rotate(-Math.PI / 4);
+      context.textAlign = "left";
+    } else context.textAlign = "center";
+    context.textBaseline = long ? "middle" : "bottom";
+    context.fillText(name, 0, 0);
+    context.restore();
+  });
+  context.fillStyle = "#183153";
+  context.font = "bold 12px DejaVu Sans, sans-serif";
+  context.textAlign = "center";
+  context.textBaseline = "top";
+  context.fillText("predicted", left + (n * cell) / 2, 2);
+  context.save();
+  context.translate(4, top + (n * cell) / 2);
+  context.rotate(-Math.PI / 2);
+  context.fillText("true", 0, 0);
+  context.restore();
+  canvas.plot = { left, top, cell, classes: n };
+  canvas.dataset.drawn = "true";
+  canvas.dataset.total = answer.total;
+  $("confusion-note").textContent = `the ${answer.total} ${answer.split} images at step ${answer.step}: accuracy ${percent(answer.accuracy)}; rows are true classes, shade the share of the row; click a cell for its images`;
+}
+
+function pickCell(event) {
+  const canvas = $("confusion");
+  const plot = canvas.plot;
+  if (!plot) return;
+  const box = canvas.getBoundingClientRect();
+  const x = ((event.clientX - box.left) * Number(canvas.dataset.cssWidth)) / box.width - plot.left;
+  const y = ((event.clientY - box.top) * Number(canvas.dataset.cssHeight)) / box.height - plot.top;
+  const predicted = Math.floor(x / plot.cell), actual = Math.floor(y / plot.cell);
+  if (predicted < 0 || actual < 0 || predicted >= plot.classes || actual >= plot.classes) return;
+  loadExamples(actual, predicted, 0).then(() => imageViews.confusion && drawConfusion(imageViews.confusion));
+}
+
+// The held-out images of one cell of the confusion matrix, a page at a time, each with the
+// probabilities of its true and predicted classes; clicking one shows its graph.
+async function loadExamples(actual, predicted, offset) {
+  if (page.session === null) return;
+  const session = page.session;
+  const caps = (page.defaults && page.defaults.image_caps) || {};
+  const limit = Math.min(EXAMPLES_PER_PAGE, caps.max_examples || EXAMPLES_PER_PAGE);
+  let answer;
+  try {
+    answer = await api("GET", `/api/sessions/${session}/examples?actual=${actual}&predicted=${predicted}&offset=${offset}&limit=${limit}`);
+  } catch (error) {
+    showError(error.message);
+    return;
+  }
+  if (session !== page.session) return;
+  if (answer.total > 0 && offset >= answer.total) return loadExamples(actual, predicted, Math.max(0, answer.total - limit));
+  imageViews.cell = { actual, predicted, offset };
+  const shown = answer.examples.length;
+  const range = answer.total > shown ? `, ${offset + 1}–${offset + shown} shown` : "";
+  const kind = actual === predicted ? "classified correctly" : "misclassified";
+  $("examples-head").innerHTML = `<b>true ${escapeHtml(className(actual))}, predicted ${escapeHtml(className(predicted))}</b>: ${answer.total} ${kind} image${answer.total === 1 ? "" : "s"}${range} `
+    + `<button id="examples-prev"${offset > 0 ? "" : " disabled"}>◀</button> <button id="examples-next"${offset + shown < answer.total ? "" : " disabled"}>▶</button> <button id="examples-close">Close</button>`;
+  $("examples-prev").addEventListener("click", () => loadExamples(actual, predicted, Math.max(0, offset - limit)));
+  $("examples-next").addEventListener("click", () => loadExamples(actual, predicted, offset + limit));
+  $("examples-close").addEventListener("click", closeExamples);
+  const box = $("examples");
+  box.innerHTML = "";
+  const [rows, cols] = page.images.image;
+  for (const example of answer.examples) {
+    const figure = document.createElement("figure");
+    figure.className = "example";
+    figure.dataset.index = example.index;
+    figure.title = `${heldOutName()} image ${example.index}: click to show its graph`;
+    const canvas = document.createElement("canvas");
+    canvas.width = 2 * cols;
+    canvas.height = 2 * rows;
+    drawPixels(canvas, rows, cols, (i) => greyRgb(example.pixels[i] / 255));
+    const caption = document.createElement("figcaption");
+    const p = example.probabilities;
+    caption.textContent = actual === predicted ? `${className(predicted)}: ${percent(p[predicted])}` : `${className(predicted)}: ${percent(p[predicted])}, ${className(actual)}: ${percent(p[actual])}`;
+    figure.append(canvas, caption);
+    figure.addEventListener("click", () => selectSample("test", example.index));
+    box.append(figure);
+  }
+}
+
+function closeExamples() {
+  imageViews.cell = null;
+  $("examples-head").innerHTML = "";
+  $("examples").innerHTML = "";
+  if (imageViews.confusion && page.mode === "images") drawConfusion(imageViews.confusion);
+}
+
+// The graph section's picture of its input x and the caption naming the sample.
+function showGraphImage(answer) {
+  const { split, index } = page.sample;
+  const sample = split === "drawing" ? "the drawing" : `${split === "test" ? heldOutName() : split} image ${index}`;
+  const own = answer.true_label === null || answer.true_label === undefined ? "" : ` (a ${escapeHtml(className(answer.true_label))})`;
+  const label = answer.label === null || answer.label === undefined ? "" : `, loss for label ${escapeHtml(className(answer.label))}`;
+  $("sample-name").innerHTML = `${sample}${own}${label}: ${escapeHtml(answer.graph.caption)}`;
+  if (answer.input_image) {
+    const image = answer.input_image;
+    drawPixels($("graph-input"), image.rows, image.cols, (i) => greyRgb(image.pixels[i]));
+  }
+  if (answer.probabilities) {
+    const p = answer.probabilities;
+    const best = p.indexOf(Math.max(...p));
+    $("graph-probabilities").textContent = `x, 28 x 28; predicted ${className(best)} (${percent(p[best])})`;
+  }
+}
+
+function wireImageViews() {
+  $("confusion").addEventListener("click", pickCell);
+  $("units").addEventListener("mouseover", (event) => {
+    if (event.target.tagName !== "CANVAS") return;
+    imageViews.hoveredUnit = Number(event.target.dataset.position);
+    showUnitCaption();
+  });
+  $("units").addEventListener("mouseleave", () => {
+    imageViews.hoveredUnit = null;
+    showUnitCaption();
+  });
+}
+
 // ---------- wiring ----------
 
-form.addEventListener("change", () => newSession(formQuery()));
+form.addEventListener("change", (event) => {
+  // Between 2-D points and images the settings start from that kind's defaults.
+  const dataset = form.elements.namedItem("dataset").value;
+  if (event.target.name === "dataset" && isImageDataset(dataset) !== (page.mode === "images")) {
+    newSession(kindDefaults(dataset));
+  } else {
+    newSession(formQuery());
+  }
+});
 form.addEventListener("submit", (event) => { event.preventDefault(); newSession(formQuery()); });
 $("play").addEventListener("click", () => control(page.playing ? "pause" : "play"));
 $("step").addEventListener("click", () => control("step"));
@@ -982,7 +1534,7 @@ $("pace").addEventListener("change", () => control("pace", "?pace=" + encodeURIC
 $("heatmap").addEventListener("click", pickPoint);
 $("sample-split").addEventListener("change", () => selectSample($("sample-split").value, 0));
 $("sample-index").addEventListener("change", () => {
-  const count = page.points ? page.points[$("sample-split").value].length : 1;
+  const count = sampleCount($("sample-split").value);
   const index = Math.min(count - 1, Math.max(0, Number($("sample-index").value) || 0));
   selectSample($("sample-split").value, index);
 });
@@ -1008,13 +1560,21 @@ $("compare-step").addEventListener("click", () => compareControl("step?count=10"
 $("compare-reset").addEventListener("click", () => compareControl("reset"));
 $("compare-close").addEventListener("click", closeComparison);
 
+$("sample-label").addEventListener("change", () => loadGraph().catch((error) => showError(error.message)));
 wireGraphPanel();
+wireDrawing();
+wireImageViews();
 
 (async () => {
+  try {
+    await loadDefaults();
+  } catch (error) {
+    showError("The server's defaults are not available: " + error.message);
+  }
   const query = location.search.replace(/^\?/, "");
   if (!(await newSession(query))) {
     const error = $("error").textContent;
-    const defaults = await api("GET", "/api/defaults");
+    const defaults = page.defaults || (await api("GET", "/api/defaults"));
     if (await newSession(defaults.settings)) showError(error + " — the defaults are shown instead.");
   }
 })();
