@@ -89,18 +89,16 @@ pub fn run(args: &PredictArgs) -> Result<bool> {
     let x = Tensor::from_vec(1, inputs, pixels).expect("the image has rows x cols pixels");
     let logits = loaded.mlp.predict(&x)?;
     let o = logits.row(0);
-    let max = o.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-    let exps: Vec<f64> = o.iter().map(|&v| ((v - max) as f64).exp()).collect();
-    let sum: f64 = exps.iter().sum();
+    let probabilities = backprop::nn::mlp::softmax(o);
     let best = backprop::nn::mlp::argmax(o);
     // Most probable first; ties keep the lower class first (a stable sort).
-    let mut ranked: Vec<usize> = (0..exps.len()).collect();
-    ranked.sort_by(|&a, &b| exps[b].total_cmp(&exps[a]));
-    ranked.truncate(if args.all { exps.len() } else { 3 });
+    let mut ranked: Vec<usize> = (0..probabilities.len()).collect();
+    ranked.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
+    ranked.truncate(if args.all { probabilities.len() } else { 3 });
     println!("class  probability");
     for class in ranked {
         let marker = if class == best { "  <- predicted" } else { "" };
-        println!("{class:>5}  {:>10.6}{marker}", exps[class] / sum);
+        println!("{class:>5}  {:>10.6}{marker}", probabilities[class]);
     }
     Ok(true)
 }

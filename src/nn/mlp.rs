@@ -637,6 +637,21 @@ impl<T: Element> Mlp<T> {
     }
 }
 
+/// `softmax(o)`: the class probabilities of outputs `o`, computed in `f64` from `o - max(o)`
+/// (so no exponential overflows); they sum to 1.
+pub fn softmax<T: Element>(o: &[T]) -> Vec<f64> {
+    let Some(&first) = o.first() else {
+        return Vec::new();
+    };
+    let max = o
+        .iter()
+        .copied()
+        .fold(first, |a, b| if b > a { b } else { a });
+    let exps: Vec<f64> = o.iter().map(|&v| (v - max).to_f64().exp()).collect();
+    let sum: f64 = exps.iter().sum();
+    exps.into_iter().map(|e| e / sum).collect()
+}
+
 /// The index of the largest element (the first one on ties).
 pub fn argmax<T: Element>(row: &[T]) -> usize {
     let mut best = 0;

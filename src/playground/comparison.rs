@@ -9,12 +9,14 @@
 //! the same shapes (equal hidden widths), run `b` starts from a copy of run `a`'s initial
 //! weights, so the configurations differ only in what was asked (φ, λ, the optimiser...).
 
+use super::images::ImageSet;
 use super::runner::SessionRunner;
 use super::session::{HistoryPoint, Session};
 use super::settings::{Settings, SettingsError};
 use crate::nn::Mlp;
 use crate::tensor::Tensor;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The settings both runs of a comparison must share, by their query-string keys.
 pub const DATA_KEYS: [&str; 5] = ["dataset", "seed", "points", "train", "noise"];
@@ -80,12 +82,13 @@ pub fn second_network(settings: &Settings, first: &Mlp<f32>) -> Result<Mlp<f32>,
 pub fn fresh_runs(
     first: Settings,
     second: Option<Settings>,
+    images: Option<&Arc<ImageSet>>,
 ) -> Result<(Session, Option<Session>), SettingsError> {
-    let first = Session::new(first)?;
+    let first = Session::create(first, images)?;
     let second = match second {
         Some(settings) => {
             let mlp = second_network(&settings, first.mlp())?;
-            Some(Session::starting_from(settings, mlp)?)
+            Some(Session::starting_from(settings, mlp, images)?)
         }
         None => None,
     };
@@ -95,7 +98,7 @@ pub fn fresh_runs(
 /// A comparison's (paused) runner: the data settings checked, both runs made.
 pub fn start(a: Settings, b: Settings) -> Result<SessionRunner, SettingsError> {
     check_same_data(&a, &b)?;
-    let (first, second) = fresh_runs(a, Some(b))?;
+    let (first, second) = fresh_runs(a, Some(b), None)?;
     SessionRunner::start_with_partner(first, second)
         .map_err(|error| SettingsError(format!("cannot start a training thread: {error}")))
 }
@@ -143,12 +146,12 @@ mod tests {
         let c = Settings::from_query("hidden=6&activation=sigmoid").unwrap();
         assert!(shares_initial_weights(&a, &b));
         assert!(!shares_initial_weights(&a, &c));
-        let (first, second) = fresh_runs(a.clone(), Some(b)).unwrap();
+        let (first, second) = fresh_runs(a.clone(), Some(b), None).unwrap();
         let second = second.unwrap();
         assert_eq!(first.mlp().weight(1), second.mlp().weight(1));
         assert_eq!(first.mlp().weight(2), second.mlp().weight(2));
         assert!(second.mlp().bias(1).is_none());
-        let (_, third) = fresh_runs(a, Some(c.clone())).unwrap();
+        let (_, third) = fresh_runs(a, Some(c.clone()), None).unwrap();
         let own = Mlp::<f32>::new(c.mlp_config(), c.seed).unwrap();
         assert_eq!(third.unwrap().mlp().weight(1), own.weight(1));
     }

@@ -15,6 +15,7 @@ use super::plugged::{
 };
 use crate::data::Dataset;
 use crate::format::{operand, short_number};
+use crate::nn::mlp::softmax;
 use crate::nn::precision::convert_precision;
 use crate::nn::Mlp;
 use crate::tensor::Tensor;
@@ -109,6 +110,8 @@ pub struct D2lGraph {
     pub label: usize,
     /// `J` for this sample alone.
     pub objective: f64,
+    /// `softmax(o)`: the class probabilities the network gives the sample.
+    pub probabilities: Vec<f64>,
     /// Whether backward propagation ran for the sample: when not, no node has a gradient or
     /// contributions, and the drawing writes `∂J not computed yet`.
     pub gradients_computed: bool,
@@ -121,11 +124,28 @@ pub struct D2lGraph {
 pub fn d2l_graph(mlp: &Mlp<f32>, data: &Dataset, index: usize, backward: bool) -> Option<D2lGraph> {
     let features: Vec<f64> = data.feature_row(index)?.map(f64::from).collect();
     let label = *data.labels().get(index)? as usize;
+    d2l_graph_of(mlp, features, label, backward)
+}
+
+/// [`d2l_graph`] for the sample `features` (a drawing, or a sample whose loss is asked for
+/// another class) with the label `label`: `J`, and every gradient when `backward`, are
+/// those of that label. `None` when the features do not fit the network or the label is not
+/// one of its classes.
+pub fn d2l_graph_of(
+    mlp: &Mlp<f32>,
+    features: Vec<f64>,
+    label: usize,
+    backward: bool,
+) -> Option<D2lGraph> {
+    if label >= mlp.config().outputs {
+        return None;
+    }
     let mut mlp: Mlp<f64> = convert_precision(mlp).ok()?;
     let x = Tensor::from_vec(1, features.len(), features.clone())?;
     mlp.set_batch(&x, &[label]).ok()?;
     mlp.zero_grad();
     let objective = mlp.forward().ok()?.objective;
+    let probabilities = softmax(mlp.outputs().as_slice());
     if backward {
         mlp.backward().ok()?;
     }
@@ -234,6 +254,7 @@ pub fn d2l_graph(mlp: &Mlp<f32>, data: &Dataset, index: usize, backward: bool) -
         x: [features[0], features.get(1).copied().unwrap_or(0.0)],
         label,
         objective,
+        probabilities,
         gradients_computed: backward,
         caption,
     })

@@ -13,6 +13,9 @@
 //!   by `/step`); [`registry`]: the sessions;
 //! - [`comparison`]: two runs side by side, stepped in lockstep by one runner;
 //! - [`heatmap`], [`network`], [`neuron`], [`d2l_graph`] (with [`equations`]): the views' data;
+//! - [`images`]: the image dataset of `serve --dataset`, shared by the sessions on it;
+//!   [`drawing`], [`hidden_units`], [`held_out`]: image mode's views (the drawing canvas,
+//!   the rows of `W1` as images, the confusion matrix and its cells' images);
 //! - [`routes`]: the HTTP API; [`access`]: the Host and Origin rules; [`server`]: the
 //!   server, with its limits on sizes, times and connections; [`assets`]: the embedded page.
 
@@ -20,8 +23,12 @@ pub mod access;
 pub mod assets;
 pub mod comparison;
 pub mod d2l_graph;
+pub mod drawing;
 pub mod equations;
 pub mod heatmap;
+pub mod held_out;
+pub mod hidden_units;
+pub mod images;
 pub mod network;
 pub mod neuron;
 pub mod plugged;

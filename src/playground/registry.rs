@@ -3,6 +3,7 @@
 //! training thread stopped) when a new one would exceed that.
 
 use super::comparison;
+use super::images::ImageSet;
 use super::runner::SessionRunner;
 use super::session::Session;
 use super::settings::{Settings, SettingsError};
@@ -14,11 +15,13 @@ pub const MAX_SESSIONS: usize = 8;
 /// The most comparisons one server keeps (each trains two networks on one thread).
 pub const MAX_COMPARISONS: usize = 4;
 
-/// Sessions and comparisons by id, most recently used last.
+/// Sessions and comparisons by id, most recently used last, and the image dataset the
+/// server offers (shared by every session that trains on it).
 #[derive(Default)]
 pub struct Registry {
     sessions: Held,
     comparisons: Held,
+    images: Option<Arc<ImageSet>>,
 }
 
 /// Runners of one kind, most recently used last, at most `cap`.
@@ -72,9 +75,22 @@ impl Held {
 }
 
 impl Registry {
+    /// An empty registry whose sessions may train on `images` as well as on 2-D points.
+    pub fn offering(images: Option<Arc<ImageSet>>) -> Registry {
+        Registry {
+            images,
+            ..Registry::default()
+        }
+    }
+
+    /// The image dataset offered, if any.
+    pub fn images(&self) -> Option<&Arc<ImageSet>> {
+        self.images.as_ref()
+    }
+
     /// Creates a session for `settings` and returns its id.
     pub fn create(&self, settings: Settings) -> Result<u64, SettingsError> {
-        let session = Session::new(settings)?;
+        let session = Session::create(settings, self.images.as_ref())?;
         let runner = SessionRunner::start(session)
             .map_err(|error| SettingsError(format!("cannot start a training thread: {error}")))?;
         Ok(self.sessions.insert(runner, MAX_SESSIONS))

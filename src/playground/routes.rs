@@ -20,6 +20,17 @@
 //! | POST | `/api/comparisons/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls for both runs |
 //! | GET | `/api/comparisons/<id>/<a\|b>/points`, `heatmap`, `network`, `neuron`, `graph` | one run's views, as a session's |
 //! | POST | `/api/sessions/<id>/pace?pace=N\|max` | steps per second while playing, without a reset |
+//! | POST | `/api/sessions/<id>/drawing?width=W&height=H` (body: W x H grey bytes) | image mode: frame the drawing as MNIST's, keep it, classify it |
+//! | GET | `/api/sessions/<id>/drawing` | the kept drawing classified by the current weights |
+//! | GET | `/api/sessions/<id>/units?limit=N` | image mode: rows of `W1` as 28 x 28 images, largest norm first |
+//! | GET | `/api/sessions/<id>/confusion` | image mode: the held-out split's confusion matrix |
+//! | GET | `/api/sessions/<id>/examples?actual=A&predicted=P&offset=O&limit=L` | image mode: the held-out images of one cell |
+//!
+//! `/graph` also takes `split=drawing` (image mode: the kept drawing) and `label=K` (the
+//! loss and every gradient for class `K` instead of the sample's own). In image mode the 2-D
+//! views (`points`, `heatmap`, `neuron`) are 400s, and on 2-D points the image views are.
+//! Only `/drawing` takes a body ([`takes_drawing`]); the others read their parameters from
+//! the URL.
 //!
 //! **Gradients on `/graph`.** The reply is one forward pass of the session's current
 //! weights on the sample, and, unless `backward=false`, one backward pass from that
@@ -34,18 +45,23 @@
 
 use super::assets::{INDEX_HTML, SCRIPT_JS, STYLE_CSS};
 use super::comparison::{run_status, shares_initial_weights, RUN_NAMES};
-use super::d2l_graph::d2l_graph;
+use super::d2l_graph::d2l_graph_of;
+use super::drawing::{classify, frame_drawing, MAX_DRAWING_SIDE, MIN_DRAWING_SIDE};
 use super::heatmap::{heatmap, labelled_points, Extent, MAX_RESOLUTION};
+use super::held_out::{confusion, examples, DEFAULT_EXAMPLES, MAX_EXAMPLES};
+use super::hidden_units::{hidden_units, DEFAULT_UNITS, MAX_UNITS};
 use super::network::network_weights;
 use super::neuron::{neuron_output, MAX_NEURON_RESOLUTION};
 use super::query::parse_query;
 use super::registry::{Registry, MAX_COMPARISONS, MAX_SESSIONS};
-use super::runner::{RunnerState, SessionRunner};
+use super::runner::{RunnerState, SessionRunner, SessionShape};
 use super::session::Session;
 use super::settings::{
-    Pace, Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE,
-    MAX_PACE, MAX_POINTS, MAX_WIDTH, MIN_PACE, MIN_POINTS, PACE_CHOICES,
+    DatasetKind, Pace, Settings, MAX_BATCH, MAX_HIDDEN_LAYERS, MAX_IMAGE_BATCH,
+    MAX_IMAGE_HIDDEN_LAYERS, MAX_IMAGE_WIDTH, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_PACE,
+    MAX_POINTS, MAX_WIDTH, MIN_PACE, MIN_POINTS, PACE_CHOICES,
 };
+use crate::data::mnist_framing::MNIST_SIDE;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -148,11 +164,54 @@ impl Target {
             _ => &state.session,
         }
     }
+
+    /// The session whose views are shown, to change.
+    fn session_mut(self, state: &mut RunnerState) -> &mut Session {
+        match (self, &mut state.partner) {
+            (Target::Run(1), Some(partner)) => partner,
+            _ => &mut state.session,
+        }
+    }
 }
 
-/// Answers one request: 404 for an unknown path, 405 (with `Allow`) for a known path with
-/// another method, 400 for a bad parameter.
+/// Whether `path` is a drawing's (`/api/sessions/<id>/drawing`), the one route that reads a
+/// body: the server allows it [`super::drawing::MAX_DRAWING_BYTES`], every other route a
+/// few kilobytes.
+pub fn takes_drawing(path: &str) -> bool {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    matches!(segments.as_slice(), ["api", "sessions", _, "drawing"])
+}
+
+/// The session action `name` answering `method`, else (for a 405) the first one named so.
+fn find_action(name: &str, method: &str, controls: Option<bool>) -> Option<&'static ActionSpec> {
+    let fits = |a: &&ActionSpec| {
+        a.name == name && controls.is_none_or(|c| c == COMPARISON_CONTROLS.contains(&name))
+    };
+    ACTIONS
+        .iter()
+        .filter(fits)
+        .find(|a| a.method == method)
+        .or_else(|| ACTIONS.iter().find(fits))
+}
+
+/// The methods action `spec` answers, as an `Allow` header writes them (only `drawing`
+/// answers two: GET and POST).
+fn allowed(spec: &ActionSpec) -> &'static str {
+    if ACTIONS.iter().filter(|a| a.name == spec.name).count() > 1 {
+        "GET, POST"
+    } else {
+        spec.method
+    }
+}
+
+/// Answers one request without a body: 404 for an unknown path, 405 (with `Allow`) for a
+/// known path with another method, 400 for a bad parameter.
 pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
+    route_request(registry, method, url, &[])
+}
+
+/// [`route`] for a request with `body` (read by `/drawing` only; ignored elsewhere).
+pub fn route_request(registry: &Registry, method: &str, url: &str, body: &[u8]) -> Reply {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let (resource, allowed) = match segments.as_slice() {
@@ -167,33 +226,31 @@ pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
         ),
         ["api", "defaults"] => (Resource::Defaults, "GET"),
         ["api", "sessions"] => (Resource::Sessions, "POST"),
-        ["api", "sessions", id, action] => match ACTIONS.iter().find(|a| a.name == *action) {
-            Some(spec) => (Resource::Session(id, spec), spec.method),
+        ["api", "sessions", id, action] => match find_action(action, method, None) {
+            Some(spec) => (Resource::Session(id, spec), allowed(spec)),
             None => return Reply::error(404, format!("no such action: {action}")),
         },
         ["api", "comparisons"] => (Resource::Comparisons, "POST"),
-        ["api", "comparisons", id, action] => match ACTIONS
-            .iter()
-            .find(|a| a.name == *action && COMPARISON_CONTROLS.contains(action))
-        {
-            Some(spec) => (Resource::Comparison(id, None, spec), spec.method),
+        ["api", "comparisons", id, action] => match find_action(action, method, Some(true)) {
+            Some(spec) => (Resource::Comparison(id, None, spec), allowed(spec)),
             None => return Reply::error(404, format!("no such comparison action: {action} (one run's views are under /api/comparisons/<id>/a/ and /b/)")),
         },
-        ["api", "comparisons", id, run, action] => match ACTIONS
-            .iter()
-            .find(|a| a.name == *action && !COMPARISON_CONTROLS.contains(action))
-        {
-            Some(spec) => (Resource::Comparison(id, Some(run), spec), spec.method),
+        ["api", "comparisons", id, run, action] => match find_action(action, method, Some(false)) {
+            Some(spec) => (Resource::Comparison(id, Some(run), spec), allowed(spec)),
             None => return Reply::error(404, format!("no such view of a comparison's run: {action}")),
         },
         _ => return Reply::error(404, format!("no such page: {path}")),
     };
-    if method != allowed {
+    let answers = match &resource {
+        Resource::Session(_, spec) | Resource::Comparison(_, _, spec) => spec.method == method,
+        _ => method == allowed,
+    };
+    if !answers {
         return Reply::method_not_allowed(path, method, allowed);
     }
     match resource {
         Resource::Asset(content_type, body) => Reply::asset(content_type, body),
-        Resource::Defaults => Reply::json(&defaults()),
+        Resource::Defaults => Reply::json(&defaults(registry)),
         Resource::Sessions => create(registry, query),
         Resource::Session(id, spec) => {
             let Ok(id) = id.parse::<u64>() else {
@@ -205,8 +262,8 @@ pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
                     format!("no session {id} (the server keeps the {MAX_SESSIONS} most recently used; reload the page)"),
                 );
             };
-            match Action::parse(spec, query, runner.split_sizes()) {
-                Ok(action) => action.run(&runner, id, Target::Session),
+            match Action::parse(spec, query, runner.shape()) {
+                Ok(action) => action.run(&runner, id, Target::Session, body),
                 Err(reply) => reply,
             }
         }
@@ -233,15 +290,21 @@ pub fn route(registry: &Registry, method: &str, url: &str) -> Reply {
                     }
                 },
             };
-            match Action::parse(spec, query, runner.split_sizes()) {
-                Ok(action) => action.run(&runner, id, target),
+            match Action::parse(spec, query, runner.shape()) {
+                Ok(action) => action.run(&runner, id, target, body),
                 Err(reply) => reply,
             }
         }
     }
 }
 
-fn defaults() -> Value {
+fn defaults(registry: &Registry) -> Value {
+    let images = registry.images().map(|set| set.info());
+    let mut datasets: Vec<Value> = DatasetKind::POINTS
+        .iter()
+        .map(|(name, title)| json!({ "name": name, "kind": "points", "title": title }))
+        .collect();
+    datasets.extend(images.iter().map(|info| json!(info)));
     json!({
         "settings": Settings::default().to_query(),
         "caps": {
@@ -258,12 +321,25 @@ fn defaults() -> Value {
             "steps_per_request": MAX_STEPS_PER_REQUEST,
             "pace": [MIN_PACE, MAX_PACE],
             "pace_choices": PACE_CHOICES,
-        }
+        },
+        "datasets": datasets,
+        "images": images,
+        "image_caps": {
+            "hidden_layers": MAX_IMAGE_HIDDEN_LAYERS,
+            "max_width": MAX_IMAGE_WIDTH,
+            "max_batch": MAX_IMAGE_BATCH,
+            "min_drawing_side": MIN_DRAWING_SIDE,
+            "max_drawing_side": MAX_DRAWING_SIDE,
+            "max_units": MAX_UNITS,
+            "max_examples": MAX_EXAMPLES,
+        },
+        "image_defaults": registry.images().map(|set| Settings::for_images(set).to_query()),
     })
 }
 
 fn create(registry: &Registry, query: &str) -> Reply {
-    let settings = match Settings::from_query(query) {
+    let images = registry.images().map(|set| &**set);
+    let settings = match Settings::from_query_offering(query, images) {
         Ok(settings) => settings,
         Err(error) => return Reply::error(400, error.0),
     };
@@ -319,13 +395,35 @@ struct ActionSpec {
     name: &'static str,
     method: &'static str,
     params: &'static [&'static str],
-    /// Reads the (known) parameters into the action; `sizes` are the session's training
-    /// and test points.
-    read: fn(&Params, (usize, usize)) -> Result<Action, Reply>,
+    /// Reads the (known) parameters into the action, for a session of `shape`.
+    read: fn(&Params, SessionShape) -> Result<Action, Reply>,
+}
+
+/// The 400 of an image view asked of a session on 2-D points.
+const POINTS_SESSION: &str =
+    "this session trains on 2-D points; start the server with --dataset to use images";
+
+/// `Ok` for an image session, else the 400 of [`POINTS_SESSION`].
+fn images_only(shape: SessionShape) -> Result<(), Reply> {
+    match shape.images {
+        true => Ok(()),
+        false => Err(Reply::error(400, POINTS_SESSION)),
+    }
+}
+
+/// `Ok` for a session on 2-D points, else a 400 naming the 2-D views.
+fn points_only(shape: SessionShape) -> Result<(), Reply> {
+    match shape.images {
+        false => Ok(()),
+        true => Err(Reply::error(
+            400,
+            "this session trains on images; points, heatmap and neuron show 2-D datasets (images have drawing, units, confusion and examples)",
+        )),
+    }
 }
 
 /// Every session action: one row each, the only place its parameters are named.
-const ACTIONS: [ActionSpec; 11] = [
+const ACTIONS: [ActionSpec; 16] = [
     ActionSpec {
         name: "status",
         method: "GET",
@@ -363,13 +461,14 @@ const ACTIONS: [ActionSpec; 11] = [
         name: "points",
         method: "GET",
         params: &[],
-        read: |_, _| Ok(Action::Points),
+        read: |_, shape| points_only(shape).map(|_| Action::Points),
     },
     ActionSpec {
         name: "heatmap",
         method: "GET",
         params: &["resolution"],
-        read: |params, _| {
+        read: |params, shape| {
+            points_only(shape)?;
             let resolution = params.integer_in("resolution", 48, 2, MAX_RESOLUTION, "")?;
             Ok(Action::Heatmap { resolution })
         },
@@ -383,20 +482,37 @@ const ACTIONS: [ActionSpec; 11] = [
     ActionSpec {
         name: "graph",
         method: "GET",
-        params: &["split", "index", "backward"],
-        read: |params, (train_points, test_points)| {
-            let (split, points) = match params.get("split").unwrap_or("train") {
-                "train" => (Split::Train, train_points),
-                "test" => (Split::Test, test_points),
+        params: &["split", "index", "backward", "label"],
+        read: |params, shape| {
+            let splits = if shape.images {
+                "train, test or drawing"
+            } else {
+                "train or test"
+            };
+            let split = match params.get("split").unwrap_or("train") {
+                "train" => Split::Train,
+                "test" => Split::Test,
+                "drawing" if shape.images => Split::Drawing,
+                "drawing" => return Err(Reply::error(400, POINTS_SESSION)),
                 other => {
                     return Err(Reply::error(
                         400,
-                        format!("split={other:?}; expected train or test"),
+                        format!("split={other:?}; expected {splits}"),
                     ))
                 }
             };
-            let note = format!(" (the {} set has {points} points)", split.name());
-            let index = params.integer_in("index", 0, 0, points.saturating_sub(1), &note)?;
+            let index = match split {
+                Split::Drawing => 0,
+                Split::Train | Split::Test => {
+                    let points = if split == Split::Train {
+                        shape.train
+                    } else {
+                        shape.test
+                    };
+                    let note = format!(" (the {} set has {points} points)", split.name());
+                    params.integer_in("index", 0, 0, points.saturating_sub(1), &note)?
+                }
+            };
             let backward = match params.get("backward").unwrap_or("true") {
                 "true" => true,
                 "false" => false,
@@ -407,10 +523,24 @@ const ACTIONS: [ActionSpec; 11] = [
                     ))
                 }
             };
+            let label = match params.get("label") {
+                None => None,
+                Some(_) => {
+                    let note = format!(" (the dataset has {} classes)", shape.classes);
+                    Some(params.integer_in(
+                        "label",
+                        0,
+                        0,
+                        shape.classes.saturating_sub(1),
+                        &note,
+                    )?)
+                }
+            };
             Ok(Action::Graph {
                 split,
                 index,
                 backward,
+                label,
             })
         },
     },
@@ -418,7 +548,8 @@ const ACTIONS: [ActionSpec; 11] = [
         name: "neuron",
         method: "GET",
         params: &["layer", "unit", "resolution"],
-        read: |params, _| {
+        read: |params, shape| {
+            points_only(shape)?;
             let layer = params.integer_in("layer", 1, 1, MAX_HIDDEN_LAYERS, "")?;
             let unit = params.integer_in("unit", 0, 0, MAX_WIDTH - 1, "")?;
             let resolution = params.integer_in("resolution", 24, 2, MAX_NEURON_RESOLUTION, "")?;
@@ -444,13 +575,83 @@ const ACTIONS: [ActionSpec; 11] = [
             Ok(Action::Pace { pace })
         },
     },
+    ActionSpec {
+        name: "drawing",
+        method: "POST",
+        params: &["width", "height"],
+        read: |params, shape| {
+            images_only(shape)?;
+            let side = |name: &str| {
+                if params.get(name).is_none() {
+                    return Err(Reply::error(
+                        400,
+                        format!("{name} is missing; give width=W&height=H, the drawing's size in pixels"),
+                    ));
+                }
+                params.integer_in(name, 0, MIN_DRAWING_SIDE, MAX_DRAWING_SIDE, " (pixels)")
+            };
+            Ok(Action::Draw {
+                width: side("width")?,
+                height: side("height")?,
+            })
+        },
+    },
+    ActionSpec {
+        name: "drawing",
+        method: "GET",
+        params: &[],
+        read: |_, shape| images_only(shape).map(|_| Action::Drawing),
+    },
+    ActionSpec {
+        name: "units",
+        method: "GET",
+        params: &["limit"],
+        read: |params, shape| {
+            images_only(shape)?;
+            let limit = params.integer_in("limit", DEFAULT_UNITS, 1, MAX_UNITS, "")?;
+            Ok(Action::Units { limit })
+        },
+    },
+    ActionSpec {
+        name: "confusion",
+        method: "GET",
+        params: &[],
+        read: |_, shape| images_only(shape).map(|_| Action::Confusion),
+    },
+    ActionSpec {
+        name: "examples",
+        method: "GET",
+        params: &["actual", "predicted", "offset", "limit"],
+        read: |params, shape| {
+            images_only(shape)?;
+            let class = |name: &str| {
+                if params.get(name).is_none() {
+                    return Err(Reply::error(
+                        400,
+                        format!("{name} is missing; give actual=A&predicted=P, the cell's true and predicted classes"),
+                    ));
+                }
+                let note = format!(" (the dataset has {} classes)", shape.classes);
+                params.integer_in(name, 0, 0, shape.classes.saturating_sub(1), &note)
+            };
+            let note = format!(" (the held-out split has {} images)", shape.test);
+            Ok(Action::Examples {
+                actual: class("actual")?,
+                predicted: class("predicted")?,
+                offset: params.integer_in("offset", 0, 0, shape.test, &note)?,
+                limit: params.integer_in("limit", DEFAULT_EXAMPLES, 1, MAX_EXAMPLES, "")?,
+            })
+        },
+    },
 ];
 
-/// Which split a graph is drawn for.
+/// Which sample a graph is drawn for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Split {
     Train,
     Test,
+    /// The session's drawing (image mode).
+    Drawing,
 }
 
 impl Split {
@@ -458,6 +659,7 @@ impl Split {
         match self {
             Split::Train => "train",
             Split::Test => "test",
+            Split::Drawing => "drawing",
         }
     }
 }
@@ -512,6 +714,7 @@ enum Action {
         split: Split,
         index: usize,
         backward: bool,
+        label: Option<usize>,
     },
     Neuron {
         layer: usize,
@@ -521,12 +724,27 @@ enum Action {
     Pace {
         pace: Pace,
     },
+    Draw {
+        width: usize,
+        height: usize,
+    },
+    Drawing,
+    Units {
+        limit: usize,
+    },
+    Confusion,
+    Examples {
+        actual: usize,
+        predicted: usize,
+        offset: usize,
+        limit: usize,
+    },
 }
 
 impl Action {
     /// Reads `query` for the action `spec`, once: the pairs, then unknown names, then each
-    /// value against its range (`sizes`: the session's training and test points).
-    fn parse(spec: &ActionSpec, query: &str, sizes: (usize, usize)) -> Result<Action, Reply> {
+    /// value against its range (for a session of `shape`).
+    fn parse(spec: &ActionSpec, query: &str, shape: SessionShape) -> Result<Action, Reply> {
         let params = parse_query(query).map_err(|error| Reply::error(400, error.to_string()))?;
         if let Some((key, _)) = params
             .iter()
@@ -545,12 +763,12 @@ impl Action {
                 ),
             ));
         }
-        (spec.read)(&Params(params), sizes)
+        (spec.read)(&Params(params), shape)
     }
 
     /// Carries the action out on session or comparison `id` and answers with its result:
     /// a view of `target`'s session, or the status.
-    fn run(self, runner: &SessionRunner, id: u64, target: Target) -> Reply {
+    fn run(self, runner: &SessionRunner, id: u64, target: Target, body: &[u8]) -> Reply {
         match self {
             Action::Status => {}
             Action::Play => runner.set_playing(true),
@@ -589,21 +807,57 @@ impl Action {
                 split,
                 index,
                 backward,
+                label,
             } => {
                 let state = runner.lock();
                 let session = target.session(&state);
-                let data = match split {
-                    Split::Train => session.train_set(),
-                    Split::Test => session.test_set(),
+                return graph_reply(session, split, index, backward, label);
+            }
+            Action::Draw { width, height } => {
+                let input = match frame_drawing(width, height, body) {
+                    Ok(input) => input,
+                    Err(message) => return Reply::error(400, message),
                 };
-                let split = split.name();
-                return match d2l_graph(session.mlp(), data, index, backward) {
-                    Some(graph) => Reply::json(&json!({
+                let mut state = runner.lock();
+                let session = target.session_mut(&mut state);
+                session.set_drawing(input);
+                return drawing_reply(session);
+            }
+            Action::Drawing => return drawing_reply(target.session(&runner.lock())),
+            Action::Units { limit } => {
+                let state = runner.lock();
+                let session = target.session(&state);
+                return match hidden_units(session.mlp(), limit, session.steps()) {
+                    Some(units) => Reply::json(&json!(units)),
+                    None => {
+                        Reply::error(400, "the network's first layer does not take 28x28 images")
+                    }
+                };
+            }
+            Action::Confusion => {
+                let (mut mlp, data, step, classes, split) = held_out_copy(runner, target);
+                return match confusion(&mut mlp, &data) {
+                    Ok(matrix) => Reply::json(&json!({
                         "split": split,
-                        "index": index,
-                        "graph": graph,
+                        "classes": classes,
+                        "counts": matrix.counts,
+                        "total": matrix.total,
+                        "accuracy": matrix.accuracy,
+                        "step": step,
                     })),
-                    None => Reply::error(400, format!("cannot evaluate {split} sample {index}")),
+                    Err(error) => Reply::error(400, error.to_string()),
+                };
+            }
+            Action::Examples {
+                actual,
+                predicted,
+                offset,
+                limit,
+            } => {
+                let (mut mlp, data, _, _, _) = held_out_copy(runner, target);
+                return match examples(&mut mlp, &data, actual, predicted, offset, limit) {
+                    Ok(cell) => Reply::json(&json!(cell)),
+                    Err(error) => Reply::error(400, error.to_string()),
                 };
             }
             Action::Neuron {
@@ -638,6 +892,116 @@ impl Action {
     }
 }
 
+/// A copy of the shown session's network, its held-out split (shared), its step, class
+/// names and the split's name, taken under the lock: a forward pass over the whole split
+/// then runs without holding training up.
+fn held_out_copy(
+    runner: &SessionRunner,
+    target: Target,
+) -> (
+    crate::nn::Mlp<f32>,
+    std::sync::Arc<crate::data::Dataset>,
+    u64,
+    Vec<String>,
+    &'static str,
+) {
+    let state = runner.lock();
+    let session = target.session(&state);
+    let (classes, split) = match session.images() {
+        Some(set) => (set.classes().to_vec(), set.held_out_split().name()),
+        None => (Vec::new(), "test"),
+    };
+    (
+        session.mlp().clone(),
+        std::sync::Arc::clone(session.shared_test_set()),
+        session.steps(),
+        classes,
+        split,
+    )
+}
+
+/// The `/graph` reply for sample `index` of `split` (or the drawing), with the loss of
+/// `label` (default: the sample's own, or the drawing's predicted class).
+fn graph_reply(
+    session: &Session,
+    split: Split,
+    index: usize,
+    backward: bool,
+    label: Option<usize>,
+) -> Reply {
+    let (features, true_label): (Vec<f64>, Option<usize>) = match split {
+        Split::Train | Split::Test => {
+            let data = match split {
+                Split::Train => session.train_set(),
+                _ => session.test_set(),
+            };
+            match (data.feature_row(index), data.labels().get(index)) {
+                (Some(row), Some(&own)) => (row.map(f64::from).collect(), Some(own as usize)),
+                _ => {
+                    return Reply::error(400, format!("no {} sample {index}", split.name()));
+                }
+            }
+        }
+        Split::Drawing => match session.drawing() {
+            Some(input) => (input.iter().map(|&v| f64::from(v)).collect(), None),
+            None => return Reply::error(400, NOTHING_DRAWN),
+        },
+    };
+    let label = match label.or(true_label) {
+        Some(label) => label,
+        None => {
+            let input: Vec<f32> = features.iter().map(|&v| v as f32).collect();
+            match classify(session.mlp(), &input) {
+                Some(classified) => classified.predicted,
+                None => return Reply::error(400, "cannot classify the drawing"),
+            }
+        }
+    };
+    let images = session.images().is_some();
+    let pixels = images.then(|| features.clone());
+    let name = split.name();
+    let Some(graph) = d2l_graph_of(session.mlp(), features, label, backward) else {
+        return Reply::error(400, format!("cannot evaluate {name} sample {index}"));
+    };
+    let mut reply = json!({
+        "split": name,
+        "index": if split == Split::Drawing { Value::Null } else { json!(index) },
+        "label": label,
+        "true_label": true_label,
+    });
+    if let Some(pixels) = pixels {
+        reply["input_image"] = json!({ "rows": MNIST_SIDE, "cols": MNIST_SIDE, "pixels": pixels });
+        reply["probabilities"] = json!(graph.probabilities);
+    }
+    reply["graph"] = json!(graph);
+    Reply::json(&reply)
+}
+
+/// The 400 of a drawing asked for before one was posted.
+const NOTHING_DRAWN: &str =
+    "nothing drawn yet: POST the drawing to /api/sessions/<id>/drawing?width=W&height=H first";
+
+/// The `/drawing` reply: the kept drawing as the network sees it, classified by the
+/// current weights.
+fn drawing_reply(session: &Session) -> Reply {
+    let Some(input) = session.drawing() else {
+        return Reply::error(400, NOTHING_DRAWN);
+    };
+    let Some(classified) = classify(session.mlp(), input) else {
+        return Reply::error(400, "cannot classify the drawing");
+    };
+    let classes = session
+        .images()
+        .map_or(Vec::new(), |set| set.classes().to_vec());
+    Reply::json(&json!({
+        "input": input,
+        "probabilities": classified.probabilities,
+        "predicted": classified.predicted,
+        "classes": classes,
+        "step": session.steps(),
+    }))
+}
+
 /// Both runs of comparison `id` under one lock: the same step in each (see
 /// [`super::comparison`]).
 fn comparison_status(runner: &SessionRunner, id: u64) -> Value {
@@ -667,6 +1031,7 @@ fn status(runner: &SessionRunner, id: u64) -> Value {
     let session = &state.session;
     json!({
         "id": id,
+        "mode": if session.images().is_some() { "images" } else { "points" },
         "settings": session.settings().to_query(),
         "steps": session.steps(),
         "epoch": session.epoch(),

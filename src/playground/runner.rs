@@ -87,11 +87,23 @@ impl Shared {
     }
 }
 
+/// What a runner's session trains on, fixed for its lifetime (a reset keeps the settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionShape {
+    /// Training samples.
+    pub train: usize,
+    /// Test (held-out) samples.
+    pub test: usize,
+    /// Classes.
+    pub classes: usize,
+    /// Whether it trains on the server's images (else on 2-D points).
+    pub images: bool,
+}
+
 /// A session with its background training thread; dropping it stops the thread.
 pub struct SessionRunner {
     shared: Arc<Shared>,
-    train_points: usize,
-    test_points: usize,
+    shape: SessionShape,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -106,8 +118,12 @@ impl SessionRunner {
         session: Session,
         partner: Option<Session>,
     ) -> std::io::Result<SessionRunner> {
-        let train_points = session.train_set().len();
-        let test_points = session.test_set().len();
+        let shape = SessionShape {
+            train: session.train_set().len(),
+            test: session.test_set().len(),
+            classes: session.settings().dataset.classes(),
+            images: session.images().is_some(),
+        };
         let shared = Arc::new(Shared {
             state: Mutex::new(RunnerState {
                 session,
@@ -128,8 +144,7 @@ impl SessionRunner {
             .spawn(move || train(&for_thread))?;
         Ok(SessionRunner {
             shared,
-            train_points,
-            test_points,
+            shape,
             thread: Some(thread),
         })
     }
@@ -146,7 +161,12 @@ impl SessionRunner {
     /// How many training and test points the session has (fixed for its lifetime: a reset
     /// keeps the settings).
     pub fn split_sizes(&self) -> (usize, usize) {
-        (self.train_points, self.test_points)
+        (self.shape.train, self.shape.test)
+    }
+
+    /// What the session trains on (fixed for its lifetime).
+    pub fn shape(&self) -> SessionShape {
+        self.shape
     }
 
     /// Starts or stops the background training.
@@ -170,16 +190,21 @@ impl SessionRunner {
     }
 
     /// Replaces the session (and a comparison's partner: [`super::comparison::fresh_runs`])
-    /// by a fresh one from the same settings (paused at step 0); steps still requested are
-    /// dropped.
+    /// by a fresh one from the same settings and data (paused at step 0), which keeps the
+    /// drawing; steps still requested are dropped.
     pub fn reset(&self) -> Result<(), SettingsError> {
-        let (settings, partner_settings) = {
+        let (settings, partner_settings, images) = {
             let state = self.lock();
             let partner = state.partner.as_ref().map(|p| p.settings().clone());
-            (state.session.settings().clone(), partner)
+            let images = state.session.images().cloned();
+            (state.session.settings().clone(), partner, images)
         };
-        let (fresh, partner) = super::comparison::fresh_runs(settings, partner_settings)?;
+        let (mut fresh, partner) =
+            super::comparison::fresh_runs(settings, partner_settings, images.as_ref())?;
         let mut state = self.lock();
+        if let Some(drawing) = state.session.take_drawing() {
+            fresh.set_drawing(drawing);
+        }
         state.session = fresh;
         state.partner = partner;
         state.playing = false;
@@ -297,7 +322,7 @@ fn train(shared: &Shared) {
         } else if !advanced {
             state.playing = false;
             state.record_runs();
-        } else if state.session.settings().pace.records_every_step() {
+        } else if state.session.records_every_step() {
             state.record_runs();
         }
         if played_step_due.is_some() {

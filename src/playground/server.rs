@@ -1,19 +1,21 @@
 //! The HTTP server: hyper's HTTP/1.1 on a tokio runtime of one thread, on a listener the
 //! caller bound. Each request passes the [`Access`] rules (Host and Origin), then its body
-//! (the API needs none) is read within [`MAX_BODY_BYTES`] and [`BODY_TIMEOUT`], then
-//! [`route`] answers it on tokio's blocking pool, so a slow route never holds up another
-//! connection. Training runs on the sessions' own threads ([`super::runner`]).
+//! (only a drawing has one) is read within [`MAX_BODY_BYTES`] ([`MAX_DRAWING_BYTES`] for
+//! `/drawing`) and [`BODY_TIMEOUT`], then [`route_request`] answers it on tokio's blocking
+//! pool, so a slow route never holds up another connection. Training runs on the sessions' own threads ([`super::runner`]).
 //!
 //! Every size and time a client controls is bounded: the request line and headers by
 //! [`MAX_HEAD_BYTES`] (431 beyond; hyper reads no more than that) and [`MAX_HEADERS`], their
 //! arrival by [`HEADER_TIMEOUT`] (which also closes idle keep-alive connections), the body by
-//! [`MAX_BODY_BYTES`] (413, without reading a larger declared body) and [`BODY_TIMEOUT`]
+//! [`MAX_BODY_BYTES`] or [`MAX_DRAWING_BYTES`] (413, without reading a larger declared body) and [`BODY_TIMEOUT`]
 //! (408), a connection that moves no byte while no request is being answered by
 //! [`STALL_TIMEOUT`], and the open connections by [`MAX_CONNECTIONS`] (503 beyond).
 
 use super::access::Access;
+use super::drawing::MAX_DRAWING_BYTES;
+use super::images::ImageSet;
 use super::registry::Registry;
-use super::routes::{route, Reply};
+use super::routes::{route_request, takes_drawing, Reply};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{HeaderValue, ALLOW, CACHE_CONTROL, CONNECTION, CONTENT_TYPE, HOST, ORIGIN};
@@ -39,8 +41,9 @@ use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 /// The most header fields in one request (431 beyond).
 pub const MAX_HEADERS: usize = 64;
-/// The largest request body accepted (413 beyond); the API reads its parameters from the
-/// query string, so a page never sends one.
+/// The largest request body accepted (413 beyond) but on `/drawing` (which takes
+/// [`MAX_DRAWING_BYTES`]): the API reads its parameters from the query string, so a page
+/// sends no other body.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 /// How long a client has to send a request's line and headers, from the first moment the
 /// server waits for them; an idle keep-alive connection is closed after it too.
@@ -80,6 +83,15 @@ impl PlaygroundServer {
     /// Starts serving on `listener` (bind it to port 0 for any free port). Host names are
     /// checked when it is bound to a loopback address (see [`Access`]).
     pub fn start(listener: std::net::TcpListener) -> io::Result<PlaygroundServer> {
+        Self::start_offering(listener, None)
+    }
+
+    /// [`PlaygroundServer::start`], offering the sessions `images` (shared by all of them)
+    /// besides the 2-D datasets.
+    pub fn start_offering(
+        listener: std::net::TcpListener,
+        images: Option<Arc<ImageSet>>,
+    ) -> io::Result<PlaygroundServer> {
         let address = listener.local_addr()?;
         listener.set_nonblocking(true)?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -93,7 +105,7 @@ impl PlaygroundServer {
             TcpListener::from_std(listener)?
         };
         let shared = Arc::new(Shared {
-            registry: Registry::default(),
+            registry: Registry::offering(images),
             access: Access::for_address(address),
         });
         let (stop, stopped) = oneshot::channel();
@@ -228,10 +240,16 @@ async fn answer(
     if let Err(reply) = shared.access.admit(&method, header(HOST), header(ORIGIN)) {
         return Ok(response(reply, !body.is_end_stream()));
     }
-    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
-        return Ok(response(too_large(), true));
+    let limit = if takes_drawing(parts.uri.path()) {
+        MAX_DRAWING_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    if body.size_hint().lower() > limit as u64 {
+        return Ok(response(too_large(limit), true));
     }
-    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect()).await {
+    let bytes = match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, limit).collect()).await
+    {
         Err(_) => {
             let reply = Reply::error(
                 408,
@@ -243,7 +261,7 @@ async fn answer(
             return Ok(response(reply, true));
         }
         Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
-            return Ok(response(too_large(), true));
+            return Ok(response(too_large(limit), true));
         }
         Ok(Err(_)) => {
             return Ok(response(
@@ -251,25 +269,33 @@ async fn answer(
                 true,
             ));
         }
-        Ok(Ok(_)) => {}
-    }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
     let target = parts
         .uri
         .path_and_query()
         .map_or("/", |target| target.as_str())
         .to_string();
-    let routed = tokio::task::spawn_blocking(move || route(&shared.registry, &method, &target));
+    let routed = tokio::task::spawn_blocking(move || {
+        route_request(&shared.registry, &method, &target, &bytes)
+    });
     let reply = routed
         .await
         .unwrap_or_else(|_| Reply::error(500, "the request failed inside the server"));
     Ok(response(reply, false))
 }
 
-/// The 413 for a body over [`MAX_BODY_BYTES`].
-fn too_large() -> Reply {
+/// The 413 for a body over `limit` ([`MAX_BODY_BYTES`], or [`MAX_DRAWING_BYTES`] for a
+/// drawing).
+fn too_large(limit: usize) -> Reply {
+    let why = if limit == MAX_DRAWING_BYTES {
+        "a drawing is at most 280 x 280 grey bytes"
+    } else {
+        "the API takes its parameters in the URL"
+    };
     Reply::error(
         413,
-        format!("the request body is larger than {MAX_BODY_BYTES} bytes; the API takes its parameters in the URL"),
+        format!("the request body is larger than {limit} bytes; {why}"),
     )
 }
 

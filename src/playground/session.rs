@@ -4,12 +4,23 @@
 //! are the trainer's, and each step is [`Trainer::step`], the step `backprop train` runs. So
 //! the same settings and number of steps give the same weights as `backprop train` with the
 //! same network, optimiser, batch size, seed and `--steps` (tests/one_training_loop.rs).
+//!
+//! The data are shared: a 2-D session holds the points it generated, an image session the
+//! server's [`ImageSet`] (through [`Arc`]s, never a copy).
+//!
+//! **History in image mode.** A point evaluates the whole held-out split and a fixed
+//! training subset ([`ImageSet::history_train`]) with the batched forward pass of
+//! [`evaluate`], only every `record_interval` steps (never after every step, whatever the
+//! pace): the first interval is [`image_record_interval`], so evaluating takes at most about
+//! a quarter of the time training does.
 
+use super::images::ImageSet;
 use super::settings::{Pace, Settings, SettingsError};
 use crate::data::Dataset;
 use crate::nn::Mlp;
 use crate::train::{evaluate, NoObserver, StepOutcome, TrainConfig, TrainError, Trainer};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The most history points kept; when full, every other one is dropped and points are
 /// recorded half as often.
@@ -34,11 +45,28 @@ pub struct HistoryPoint {
     pub test_accuracy: f64,
 }
 
+/// The samples evaluated in one batch of a history point's forward pass.
+const EVALUATION_BATCH: usize = 1024;
+
+/// The first record interval of an image session training on minibatches of `batch` whose
+/// history points evaluate `evaluated` images: at least [`FIRST_RECORD_INTERVAL`], and at
+/// least `evaluated / batch` steps. A step is one forward and one backward pass of `batch`
+/// samples (about three forward passes' work), a point one forward pass of `evaluated`, so
+/// points then cost at most a quarter of the time steps do.
+pub fn image_record_interval(batch: usize, evaluated: usize) -> u64 {
+    (evaluated.div_ceil(batch.max(1)) as u64).max(FIRST_RECORD_INTERVAL)
+}
+
 /// A session's whole training state.
 pub struct Session {
     settings: Settings,
-    train: Dataset,
-    test: Dataset,
+    train: Arc<Dataset>,
+    test: Arc<Dataset>,
+    /// What a history point's train loss and accuracy are measured on: the training set, or
+    /// in image mode a fixed subset of it.
+    history_train: Arc<Dataset>,
+    images: Option<Arc<ImageSet>>,
+    drawing: Option<Vec<f32>>,
     mlp: Mlp<f32>,
     trainer: Trainer,
     record_interval: u64,
@@ -47,28 +75,69 @@ pub struct Session {
 }
 
 impl Session {
-    /// A fresh session: generated data, initial weights from the seed, step 0 recorded.
+    /// A fresh session on a 2-D dataset: generated data, initial weights from the seed,
+    /// step 0 recorded.
     pub fn new(settings: Settings) -> Result<Session, SettingsError> {
+        Self::create(settings, None)
+    }
+
+    /// A fresh session on the data `settings` name: generated points, or the server's
+    /// `images` (shared, not copied); initial weights from the seed, step 0 recorded.
+    pub fn create(
+        settings: Settings,
+        images: Option<&Arc<ImageSet>>,
+    ) -> Result<Session, SettingsError> {
         let mlp = Mlp::new(settings.mlp_config(), settings.seed)
             .map_err(|error| SettingsError(error.to_string()))?;
-        Self::starting_from(settings, mlp)
+        Self::starting_from(settings, mlp, images)
     }
 
     /// A fresh session whose network starts from `mlp` (made for `settings.mlp_config()`)
     /// instead of the seed's initial weights: the second run of a comparison.
-    pub fn starting_from(settings: Settings, mlp: Mlp<f32>) -> Result<Session, SettingsError> {
-        let splits = settings.generate_data()?;
-        let test = splits
-            .test
-            .ok_or_else(|| SettingsError("the dataset has no test points".to_string()))?;
+    pub fn starting_from(
+        settings: Settings,
+        mlp: Mlp<f32>,
+        images: Option<&Arc<ImageSet>>,
+    ) -> Result<Session, SettingsError> {
+        let (train, test, history_train, images) = if settings.dataset.is_images() {
+            let set = images
+                .filter(|set| set.name() == settings.dataset.name())
+                .ok_or_else(|| {
+                    SettingsError(format!(
+                        "dataset={} is not offered by this server (start it with --dataset)",
+                        settings.dataset.name()
+                    ))
+                })?;
+            (
+                Arc::clone(set.train()),
+                Arc::clone(set.held_out()),
+                Arc::clone(set.history_train()),
+                Some(Arc::clone(set)),
+            )
+        } else {
+            let splits = settings.generate_data()?;
+            let test = splits
+                .test
+                .ok_or_else(|| SettingsError("the dataset has no test points".to_string()))?;
+            let train = Arc::new(splits.train);
+            (Arc::clone(&train), Arc::new(test), train, None)
+        };
         let trainer = Trainer::new(Self::train_config(&settings))
             .map_err(|error| SettingsError(error.to_string()))?;
+        let record_interval = if images.is_some() {
+            image_record_interval(settings.batch_size, history_train.len() + test.len())
+        } else {
+            FIRST_RECORD_INTERVAL
+        };
         let mut session = Session {
-            train: splits.train,
+            train,
             test,
+            history_train,
+            images,
+            drawing: None,
             mlp,
             trainer,
-            record_interval: FIRST_RECORD_INTERVAL,
+            record_interval,
             history: Vec::new(),
             diverged: false,
             settings,
@@ -132,9 +201,9 @@ impl Session {
     /// [`Session::record_now`]) is kept only until the next point replaces it, so the history
     /// stays evenly spaced however often points are asked for.
     fn record(&mut self) -> Result<(), SettingsError> {
-        let train = evaluate(&mut self.mlp, &self.train, 1024)
+        let train = evaluate(&mut self.mlp, &self.history_train, EVALUATION_BATCH)
             .map_err(|error| SettingsError(error.to_string()))?;
-        let test = evaluate(&mut self.mlp, &self.test, 1024)
+        let test = evaluate(&mut self.mlp, &self.test, EVALUATION_BATCH)
             .map_err(|error| SettingsError(error.to_string()))?;
         let step = self.steps();
         let interval = self.record_interval;
@@ -176,6 +245,38 @@ impl Session {
         self.record()
     }
 
+    /// Whether a played step records a history point (the curves move with each step): at
+    /// [`Pace::records_every_step`] paces, on a 2-D dataset only (an image session's points
+    /// are too costly to evaluate after every step; they come every record interval).
+    pub fn records_every_step(&self) -> bool {
+        !self.settings.dataset.is_images() && self.settings.pace.records_every_step()
+    }
+
+    /// Steps between two regular history points now (it doubles as the history fills).
+    pub fn record_interval(&self) -> u64 {
+        self.record_interval
+    }
+
+    /// The server's image dataset, for an image session.
+    pub fn images(&self) -> Option<&Arc<ImageSet>> {
+        self.images.as_ref()
+    }
+
+    /// The drawing posted last (784 features, framed as MNIST's), if any.
+    pub fn drawing(&self) -> Option<&[f32]> {
+        self.drawing.as_deref()
+    }
+
+    /// Keeps `input` (framed features) as the session's drawing.
+    pub fn set_drawing(&mut self, input: Vec<f32>) {
+        self.drawing = Some(input);
+    }
+
+    /// Takes the drawing out (a reset hands it to the fresh session).
+    pub fn take_drawing(&mut self) -> Option<Vec<f32>> {
+        self.drawing.take()
+    }
+
     /// The settings it was made from.
     pub fn settings(&self) -> &Settings {
         &self.settings
@@ -196,8 +297,18 @@ impl Session {
         &self.train
     }
 
-    /// The test points.
+    /// The test points (in image mode, the held-out split).
     pub fn test_set(&self) -> &Dataset {
+        &self.test
+    }
+
+    /// The training set as shared (an image session's is the server's).
+    pub fn shared_train_set(&self) -> &Arc<Dataset> {
+        &self.train
+    }
+
+    /// The test set as shared.
+    pub fn shared_test_set(&self) -> &Arc<Dataset> {
         &self.test
     }
 

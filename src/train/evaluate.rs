@@ -24,6 +24,17 @@ pub fn evaluate(
     data: &Dataset,
     batch_size: usize,
 ) -> Result<Evaluation, MlpError> {
+    evaluate_each(mlp, data, batch_size, |_, _| {})
+}
+
+/// [`evaluate`], also handing `each` every sample's index and outputs `o` (in sample
+/// order), as the same batched forward pass computed them.
+pub fn evaluate_each(
+    mlp: &mut Mlp<f32>,
+    data: &Dataset,
+    batch_size: usize,
+    mut each: impl FnMut(usize, &[f32]),
+) -> Result<Evaluation, MlpError> {
     if data.input_dim() != mlp.config().inputs {
         return Err(MlpError::Batch(format!(
             "the model takes {} input features, the data has {}",
@@ -48,6 +59,7 @@ pub fn evaluate(
             .sum::<f64>();
         for (row, &i) in mlp.outputs().as_slice().chunks_exact(q).zip(batch) {
             confusion[data.labels()[i] as usize][argmax(row)] += 1;
+            each(i, row);
         }
     }
     let samples = data.len();
