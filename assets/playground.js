@@ -103,6 +103,7 @@ async function newSession(query) {
   if (page.sample.index >= sampleCount(page.sample.split)) page.sample.index = 0;
   $("sample-split").value = page.sample.split;
   $("sample-index").value = page.sample.index;
+  $("index-control").hidden = page.sample.split === "drawing";
   await refresh(true);
   return true;
 }
@@ -1037,6 +1038,7 @@ async function loadDefaults() {
     select.add(new Option(entry.title, entry.name));
   }
   $("dataset-note").hidden = Boolean(page.images);
+  if (page.images) $("images-note").textContent = `${page.images.title}: ${page.images.image[0]} x ${page.images.image[1]} images, ${page.images.classes.length} classes`;
   if (page.images) {
     const labels = $("sample-label");
     page.images.classes.forEach((_, k) => labels.add(new Option(className(k), String(k))));
@@ -1123,6 +1125,7 @@ const DRAWING_INTERVAL = 120;
 const drawing = {
   ink: false,      // something is drawn on the canvas
   sent: false,     // the session holds the drawing (it was posted)
+  graphed: false,  // the graph was switched to the session's first drawing
   pointer: null,   // the id of the pointer drawing now
   last: null,      // its last position [x, y]
   dirty: false,    // the canvas changed since it was last posted
@@ -1201,13 +1204,14 @@ async function postDrawing() {
   try {
     const answer = await api("POST", `/api/sessions/${session}/drawing?width=${canvas.width}&height=${canvas.height}`, drawingBytes());
     if (session !== page.session || !drawing.ink) return;
-    const first = !drawing.sent;
     drawing.sent = true;
     markDrawingSplit();
     showDrawingAnswer(answer);
-    // The graph follows the drawing when a stroke ends: the first drawing is shown there.
-    if (strokeEnded && first && page.sample.split !== "drawing") selectSample("drawing", 0);
+    // When a stroke ends the graph shows the drawing: switched to it once per session, then
+    // redrawn whenever the learner keeps it there.
+    if (strokeEnded && !drawing.graphed && page.sample.split !== "drawing") selectSample("drawing", 0);
     else if (strokeEnded && page.sample.split === "drawing") await loadGraph();
+    if (strokeEnded) drawing.graphed = true;
   } catch (error) {
     showError(error.message);
   } finally {
@@ -1271,7 +1275,7 @@ const imageViews = {
   cell: null,             // {actual, predicted, offset} of the clicked cell
 };
 // Images shown per page of a confusion cell (at most the server's max_examples).
-const EXAMPLES_PER_PAGE = 24;
+const EXAMPLES_PER_PAGE = 20;
 // While training plays: the hidden units and the drawing's probabilities every second, the
 // confusion matrix every two.
 const UNITS_EVERY = 1000, CONFUSION_EVERY = 2000, DRAWING_EVERY = 1000;
@@ -1470,7 +1474,7 @@ async function loadExamples(actual, predicted, offset) {
     drawPixels(canvas, rows, cols, (i) => greyRgb(example.pixels[i] / 255));
     const caption = document.createElement("figcaption");
     const p = example.probabilities;
-    caption.textContent = actual === predicted ? `${className(predicted)}: ${percent(p[predicted])}` : `${className(predicted)}: ${percent(p[predicted])}, ${className(actual)}: ${percent(p[actual])}`;
+    caption.innerHTML = `<b>p(${escapeHtml(className(predicted))}) ${percent(p[predicted])}</b>${actual === predicted ? "" : `<br>p(${escapeHtml(className(actual))}) ${percent(p[actual])}`}`;
     figure.append(canvas, caption);
     figure.addEventListener("click", () => selectSample("test", example.index));
     box.append(figure);
@@ -1479,7 +1483,7 @@ async function loadExamples(actual, predicted, offset) {
 
 function closeExamples() {
   imageViews.cell = null;
-  $("examples-head").innerHTML = "";
+  $("examples-head").innerHTML = `<p class="hint">Click a cell of the matrix: its images, with the probabilities the network gives them.</p>`;
   $("examples").innerHTML = "";
   if (imageViews.confusion && page.mode === "images") drawConfusion(imageViews.confusion);
 }
@@ -1488,8 +1492,8 @@ function closeExamples() {
 function showGraphImage(answer) {
   const { split, index } = page.sample;
   const sample = split === "drawing" ? "the drawing" : `${split === "test" ? heldOutName() : split} image ${index}`;
-  const own = answer.true_label === null || answer.true_label === undefined ? "" : ` (a ${escapeHtml(className(answer.true_label))})`;
-  const label = answer.label === null || answer.label === undefined ? "" : `, loss for label ${escapeHtml(className(answer.label))}`;
+  const own = answer.true_label === null ? "" : `, true label ${escapeHtml(className(answer.true_label))}`;
+  const label = answer.label === answer.true_label ? "" : `, loss for label ${escapeHtml(className(answer.label))}${sampleLabel() === "" ? " (its predicted class)" : ""}`;
   $("sample-name").innerHTML = `${sample}${own}${label}: ${escapeHtml(answer.graph.caption)}`;
   if (answer.input_image) {
     const image = answer.input_image;

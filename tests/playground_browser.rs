@@ -5,9 +5,13 @@
 //! (`target/playground-e2e.png`; copied to `docs/images/playground.png` when
 //! `BACKPROP_UPDATE_SCREENSHOT` is set).
 //!
+//! Image mode runs `backprop serve --dataset` on a generated 28 x 28 IDX folder: pick it,
+//! train, draw a stroke, read the probabilities, the hidden units and the confusion matrix.
+//!
 //! The browser is required: without `/usr/bin/chromium` and `/usr/bin/chromedriver` these
 //! tests fail and say how to install them (`.ci/run` does).
 
+mod common;
 mod loopback;
 
 use backprop::playground::PlaygroundServer;
@@ -320,6 +324,14 @@ fn the_settings_live_in_the_url_and_bad_ones_are_reported() {
         "return [document.querySelector('[name=hidden]').value, document.querySelector('[name=lr]').value, document.querySelector('[name=bias]').checked]",
     );
     assert_eq!(form, json!(["8,4", "0.05", false]));
+    // Without --dataset the menu says how to add the images.
+    let note = browser.script(
+        "const n = document.getElementById('dataset-note'); return n.hidden ? '' : n.textContent",
+    );
+    assert!(
+        note.as_str().unwrap().contains("backprop serve --dataset mnist"),
+        "{note}"
+    );
     browser.script(
         "const s = document.querySelector('[name=dataset]'); s.value = 'xor'; s.dispatchEvent(new Event('change', {bubbles: true})); return true",
     );
@@ -974,4 +986,366 @@ fn the_graph_is_readable_its_gradients_add_up_and_its_equations_show_numbers() {
         info.as_str().unwrap().contains("∂J/∂W2: not computed yet"),
         "{info}"
     );
+}
+
+// ---- image mode: `serve --dataset` ----
+
+/// `backprop serve --dataset DIR --port 0` as a child process; stopped on drop.
+struct ImageServer {
+    child: Child,
+    address: String,
+}
+
+impl ImageServer {
+    fn start(folder: &Path) -> ImageServer {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_backprop"))
+            .args(["serve", "--port", "0", "--dataset"])
+            .arg(folder)
+            .env_remove("BACKPROP_MIRROR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("backprop serve starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let address = line
+            .trim()
+            .strip_prefix("playground: http://")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .unwrap_or_else(|| panic!("serve printed {line:?}"))
+            .to_string();
+        ImageServer { child, address }
+    }
+}
+
+impl Drop for ImageServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small MNIST-shaped folder (28 x 28, ten classes): 600 training and 200 test images.
+fn small_mnist(dir: &Path) -> PathBuf {
+    let folder = dir.join("digits");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (prefix, count, seed) in [("train", 600, 1), ("t10k", 200, 2)] {
+        let (pixels, labels) = common::images(count, 28, 28, 10, seed);
+        backprop::data::write_idx_images(
+            &folder.join(format!("{prefix}-images-idx3-ubyte.gz")),
+            28,
+            28,
+            &pixels,
+            true,
+        )
+        .unwrap();
+        backprop::data::write_idx_labels(
+            &folder.join(format!("{prefix}-labels-idx1-ubyte.gz")),
+            &labels,
+            true,
+        )
+        .unwrap();
+    }
+    folder
+}
+
+impl Browser {
+    /// The WebDriver id of the element at `css`.
+    fn element(&self, css: &str) -> String {
+        let element = self.session_command(
+            "POST",
+            "/element",
+            json!({ "using": "css selector", "value": css }),
+        );
+        element[ELEMENT_KEY].as_str().unwrap().to_string()
+    }
+
+    /// A mouse stroke through `points` (offsets from the centre of the element at `css`):
+    /// pointerDown at the first, pointerMove through the others, pointerUp at the last.
+    fn stroke(&self, css: &str, points: &[(i64, i64)]) {
+        let id = self.element(css);
+        let at = |(x, y): (i64, i64), duration: u64| {
+            json!({"type": "pointerMove", "duration": duration, "x": x, "y": y, "origin": { ELEMENT_KEY: id.clone() }})
+        };
+        let mut actions = vec![at(points[0], 0), json!({"type": "pointerDown", "button": 0})];
+        for &point in &points[1..] {
+            actions.push(at(point, 40));
+        }
+        actions.push(json!({"type": "pointerUp", "button": 0}));
+        self.session_command(
+            "POST",
+            "/actions",
+            json!({"actions": [{
+                "type": "pointer", "id": "pen-mouse", "parameters": {"pointerType": "mouse"},
+                "actions": actions
+            }]}),
+        );
+        self.session_command("DELETE", "/actions", Value::Null);
+    }
+
+    /// A click at offset (`x`, `y`) from the centre of the element at `css`.
+    fn click_at(&self, css: &str, x: i64, y: i64) {
+        self.stroke(css, &[(x, y)]);
+    }
+
+    /// Picks the image dataset in the dataset menu and waits for the image views.
+    fn pick_image_dataset(&self) {
+        self.wait_until(
+            "the dataset menu offers the images",
+            "return page.images !== null && [...document.querySelector('[name=dataset]').options].some(o => o.value === page.images.name)",
+        );
+        self.script(
+            "const s = document.querySelector('[name=dataset]'); s.value = page.images.name; s.dispatchEvent(new Event('change', {bubbles: true})); return true",
+        );
+        self.wait_until(
+            "image mode with its views drawn",
+            "return page.mode === 'images' && !page.busy && document.getElementById('units').dataset.drawn === 'true' \
+             && document.getElementById('confusion').dataset.drawn === 'true' && document.getElementById('graph').dataset.drawn === 'true'",
+        );
+    }
+}
+
+/// How many pixels of canvas `css` are lit (red channel above 100), and how many it has.
+fn lit_pixels(browser: &Browser, css: &str) -> (u64, u64) {
+    let counted = browser.script(&format!(
+        "const c = document.querySelector('{css}'); \
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+         let lit = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 100) lit++; \
+         return [lit, d.length / 4];"
+    ));
+    (counted[0].as_u64().unwrap(), counted[1].as_u64().unwrap())
+}
+
+#[test]
+fn image_mode_trains_on_digits_classifies_a_drawing_and_opens_a_confusion_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ImageServer::start(&small_mnist(dir.path()));
+    let client = loopback::Client::new(format!("http://{}", server.address));
+    let browser = Browser::launch();
+    browser.open(&format!("http://{}/", server.address));
+    browser.wait_until(
+        "the 2-D page is drawn",
+        "return document.getElementById('heatmap').dataset.drawn === 'true'",
+    );
+    assert_eq!(
+        browser.script("return document.getElementById('dataset-note').hidden"),
+        true,
+        "no note about --dataset when the server has images"
+    );
+    browser.pick_image_dataset();
+    // 2-D-only settings and panels are gone; the held-out split is named.
+    let hidden = browser.script(
+        "return ['boundary-panel', 'network-panel', 'compare-section'].map(id => document.getElementById(id).hidden) \
+         .concat([document.querySelector('[name=noise]').disabled, location.search.includes('noise')])",
+    );
+    assert_eq!(hidden, json!([true, true, true, true, false]));
+    let legend = canvas_data(&browser, "loss-curve", "legend");
+    assert_eq!(legend[1][0], "test", "{legend}");
+
+    for step in 1..=3 {
+        browser.click("#step");
+        browser.wait_until(
+            "one more step",
+            &format!("return page.steps === {step} && !page.busy"),
+        );
+    }
+    let session = browser.script("return page.session").as_u64().unwrap();
+    let status = client.get(&format!("/api/sessions/{session}/status"));
+    assert_eq!(status["mode"], "images", "{status}");
+    assert_eq!(status["steps"], 3);
+
+    // A stroke through WebDriver actions: the probabilities of what was drawn.
+    browser.script("document.getElementById('drawing-panel').scrollIntoView(); return true");
+    let stroke: Vec<(i64, i64)> = (0..=12).map(|i| (-60 + 10 * i, -80 + 13 * i)).collect();
+    browser.stroke("#drawing", &stroke);
+    browser.wait_until(
+        "the drawing's probabilities are shown",
+        "return document.querySelectorAll('#probabilities .bar-row').length === 10 && drawing.sent && !drawing.inFlight && !drawing.dirty && drawing.timer === null",
+    );
+    let (ink, all) = lit_pixels(&browser, "#drawing");
+    assert!(ink > 1000 && ink < all / 2, "{ink} of {all} canvas pixels inked");
+    let shown = browser.script(
+        "return [...document.querySelectorAll('#probabilities .bar-row')].map(r => [r.querySelector('.bar-name').textContent, r.querySelector('.bar-value').textContent, r.classList.contains('top')])",
+    );
+    let rows = shown.as_array().unwrap();
+    let percents: Vec<f64> = rows
+        .iter()
+        .map(|row| {
+            let text = row[1].as_str().unwrap();
+            text.trim_end_matches(" %")
+                .parse::<f64>()
+                .unwrap_or_else(|_| panic!("{text} is a percentage"))
+        })
+        .collect();
+    let sum: f64 = percents.iter().sum();
+    assert!((sum - 100.0).abs() <= 0.5, "{shown}: the shown probabilities sum to {sum} %");
+    let top: Vec<usize> = (0..10).filter(|&k| rows[k][2] == true).collect();
+    assert_eq!(top.len(), 1, "{shown}");
+    assert!(
+        percents.iter().all(|&p| p <= percents[top[0]]),
+        "the highlighted class is the most likely: {shown}"
+    );
+    assert_eq!(rows[3][0], "3", "{shown}");
+    let api = client.get(&format!("/api/sessions/{session}/drawing"));
+    assert_eq!(api["predicted"].as_u64().unwrap() as usize, top[0], "{api}");
+    // The 28 x 28 input the network sees is drawn: some of it lit, most of it background.
+    let (lit, pixels) = lit_pixels(&browser, "#drawing-input");
+    assert!(lit > 0 && lit < pixels / 2, "{lit} of {pixels} preview pixels lit");
+    let caption = browser.script("return document.getElementById('drawing-input-box').textContent");
+    assert!(
+        caption.as_str().unwrap().contains("20 x 20") && caption.as_str().unwrap().contains("centre of mass"),
+        "{caption}"
+    );
+
+    // The graph follows the drawing; its loss can be taken for another label.
+    browser.wait_until(
+        "the graph shows the drawing",
+        "return page.sample.split === 'drawing' && document.getElementById('graph-input').dataset.drawn === 'true' && !page.busy",
+    );
+    browser.script(
+        "const s = document.getElementById('sample-label'); s.value = '3'; s.dispatchEvent(new Event('change')); return true",
+    );
+    browser.wait_until(
+        "the graph's loss is for label 3",
+        "return document.getElementById('sample-name').textContent.includes('loss for label 3')",
+    );
+
+    // What the hidden units learned: one 28 x 28 image per unit, in colour.
+    let hidden_width = browser
+        .script("return Number(new URLSearchParams(location.search).get('hidden').split(',')[0])")
+        .as_u64()
+        .unwrap();
+    let units = browser.script("return document.querySelectorAll('#units canvas').length");
+    assert_eq!(units.as_u64().unwrap(), hidden_width.min(64));
+    let colours = browser.script(
+        "const c = document.querySelector('#units canvas'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+         const seen = new Set(); for (let i = 0; i < d.length; i += 4) seen.add(d[i] + ',' + d[i+1] + ',' + d[i+2]); return seen.size",
+    );
+    assert!(colours.as_u64().unwrap() > 20, "the first unit shows {colours} colours");
+
+    // The confusion matrix: counts of the 200 test images; a cell's images on a click.
+    let confusion = browser.script("return imageViews.confusion");
+    let counts: Vec<Vec<u64>> = serde_json::from_value(confusion["counts"].clone()).unwrap();
+    assert_eq!(counts.iter().flatten().sum::<u64>(), 200);
+    let (actual, predicted) = (0..100)
+        .map(|i| (i / 10, i % 10))
+        .filter(|&(a, p)| counts[a][p] > 0)
+        .max_by_key(|&(a, p)| (a != p, counts[a][p]))
+        .unwrap();
+    let plot = browser.script(
+        "const c = document.getElementById('confusion'); c.scrollIntoView({block: 'center'}); return [c.plot.left, c.plot.top, c.plot.cell, Number(c.dataset.cssWidth), Number(c.dataset.cssHeight)]",
+    );
+    let plot: Vec<f64> = serde_json::from_value(plot).unwrap();
+    let x = plot[0] + (predicted as f64 + 0.5) * plot[2] - plot[3] / 2.0;
+    let y = plot[1] + (actual as f64 + 0.5) * plot[2] - plot[4] / 2.0;
+    browser.click_at("#confusion", x.round() as i64, y.round() as i64);
+    let expected = counts[actual][predicted].min(20);
+    browser.wait_until(
+        "the cell's images are shown",
+        &format!("return document.querySelectorAll('#examples figure.example').length === {expected}"),
+    );
+    let head = browser.script("return document.getElementById('examples-head').textContent");
+    assert!(
+        head.as_str().unwrap().contains(&format!(
+            "true {actual}, predicted {predicted}: {} ",
+            counts[actual][predicted]
+        )),
+        "{head}"
+    );
+    let (lit, _) = lit_pixels(&browser, "#examples figure.example canvas");
+    assert!(lit > 10, "the first example is drawn ({lit} pixels lit)");
+    let shown_indices = browser.script(
+        "return [...document.querySelectorAll('#examples figure.example')].map(f => Number(f.dataset.index))",
+    );
+    let examples = client.get(&format!(
+        "/api/sessions/{session}/examples?actual={actual}&predicted={predicted}&offset=0&limit=20"
+    ));
+    let api_indices: Vec<Value> = examples["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["index"].clone())
+        .collect();
+    assert_eq!(shown_indices, Value::Array(api_indices));
+
+    browser.script("window.scrollTo(0, 0); return true");
+    let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-images.png");
+    browser.screenshot(&artifact);
+}
+
+/// The README's picture of image mode (`docs/images/playground-mnist.png`): the genuine
+/// MNIST served (`BACKPROP_PLAYGROUND_MNIST` names its folder, e.g. the README's
+/// `mnist-test-only`), trained in the page at its fastest pace past 90 % held-out accuracy,
+/// a 7 drawn and a confusion cell opened. Prints the accuracy reached and the time it took.
+#[test]
+#[ignore = "needs the genuine MNIST: BACKPROP_PLAYGROUND_MNIST=FOLDER cargo test --release --test playground_browser -- --ignored"]
+fn readme_picture_of_image_mode_on_mnist() {
+    let folder = std::env::var_os("BACKPROP_PLAYGROUND_MNIST")
+        .expect("BACKPROP_PLAYGROUND_MNIST names a folder of MNIST's IDX files");
+    let server = ImageServer::start(Path::new(&folder));
+    let browser = Browser::launch();
+    browser.open(&format!("http://{}/", server.address));
+    browser.pick_image_dataset();
+    browser.script(
+        "const s = document.getElementById('pace'); s.value = 'max'; s.dispatchEvent(new Event('change', {bubbles: true})); return true",
+    );
+    browser.wait_until(
+        "the fastest pace",
+        "return location.search.includes('pace=max') && !page.busy",
+    );
+    let played = std::time::Instant::now();
+    browser.click("#play");
+    browser.wait_until(
+        "held-out accuracy above 90 %",
+        "return Number(document.getElementById('test-accuracy').dataset.value) > 0.9",
+    );
+    let seconds = played.elapsed().as_secs_f64();
+    browser.click("#play");
+    browser.wait_until(
+        "paused, with every view redrawn",
+        "return document.getElementById('play').textContent.includes('Play') && !page.busy && page.pollTimer === null",
+    );
+    let reached = browser.script(
+        "return [page.steps, page.history[page.history.length - 1].test_accuracy, document.getElementById('test-accuracy').textContent]",
+    );
+    println!("image mode on {folder:?}: {reached} after {seconds:.1} s of Play");
+
+    // A 7: the bar, then the stem.
+    let mut seven: Vec<(i64, i64)> = (0..=10).map(|i| (-70 + 14 * i, -85)).collect();
+    seven.extend((1..=12).map(|i| (70 - 7 * i, -85 + 14 * i)));
+    browser.stroke("#drawing", &seven);
+    browser.wait_until(
+        "the drawing is classified and shown in the graph",
+        "return drawing.sent && !drawing.inFlight && !drawing.dirty && drawing.timer === null \
+         && page.sample.split === 'drawing' && document.getElementById('graph-input').dataset.drawn === 'true' && !page.busy",
+    );
+    let predicted = browser.script("return document.getElementById('drawing-status').textContent");
+    println!("the drawing: {predicted}");
+    let counts: Vec<Vec<u64>> =
+        serde_json::from_value(browser.script("return imageViews.confusion.counts")).unwrap();
+    let (actual, predicted) = (0..100)
+        .map(|i| (i / 10, i % 10))
+        .filter(|&(a, p)| a != p)
+        .max_by_key(|&(a, p)| counts[a][p])
+        .unwrap();
+    let plot: Vec<f64> = serde_json::from_value(browser.script(
+        "const c = document.getElementById('confusion'); return [c.plot.left, c.plot.top, c.plot.cell, Number(c.dataset.cssWidth), Number(c.dataset.cssHeight)]",
+    ))
+    .unwrap();
+    let x = plot[0] + (predicted as f64 + 0.5) * plot[2] - plot[3] / 2.0;
+    let y = plot[1] + (actual as f64 + 0.5) * plot[2] - plot[4] / 2.0;
+    browser.click_at("#confusion", x.round() as i64, y.round() as i64);
+    browser.wait_until(
+        "the cell's images",
+        "return document.querySelectorAll('#examples figure.example').length > 0",
+    );
+    browser.script("window.scrollTo(0, 0); return true");
+    let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-mnist.png");
+    browser.screenshot(&artifact);
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/images/playground-mnist.png");
+    std::fs::copy(&artifact, docs).unwrap();
 }
