@@ -7,6 +7,11 @@
 //!
 //! The tests take turns (one lock), so each one's timings and memory are its own.
 
+mod common;
+
+use backprop::data::{Dataset, Splits};
+use backprop::playground::drawing::MAX_DRAWING_BYTES;
+use backprop::playground::images::ImageSet;
 use backprop::playground::server::{
     BODY_TIMEOUT, HEADER_TIMEOUT, MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_HEAD_BYTES, STALL_TIMEOUT,
 };
@@ -14,7 +19,7 @@ use backprop::playground::PlaygroundServer;
 use serde_json::Value;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// One test at a time.
@@ -581,5 +586,312 @@ fn a_client_that_never_reads_its_replies_is_cut_off() {
     assert!(
         received < all_replies / 2,
         "{received} of {all_replies} bytes"
+    );
+}
+
+/// A server that also offers 28 x 28 "digits" ([`common::bar_digits`]) as `dataset=digits`.
+fn start_with_images() -> (
+    std::sync::MutexGuard<'static, ()>,
+    PlaygroundServer,
+    SocketAddr,
+) {
+    let turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let images = |count, seed| {
+        let (pixels, labels) = common::bar_digits(count, seed);
+        Dataset::from_images(pixels, labels, 28, 28).unwrap()
+    };
+    let splits = Splits {
+        train: images(300, 1),
+        test: Some(images(100, 2)),
+    };
+    let set = ImageSet::new("digits", "Digits", splits, false).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = PlaygroundServer::start_offering(listener, Some(Arc::new(set))).unwrap();
+    let address = server.address();
+    (turn, server, address)
+}
+
+/// `POST path` declaring `Content-Length: declared` and sending `body`.
+fn post_body(address: SocketAddr, path: &str, declared: usize, body: &[u8]) -> TcpStream {
+    let mut stream = connect(address);
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: {declared}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    stream
+}
+
+/// The one-line error of a 400 to `method path` (sent without a body).
+fn refused(address: SocketAddr, method: &str, path: &str) -> String {
+    let response = request(address, method, path);
+    assert_eq!(response.status, 400, "{method} {path}: {}", response.body);
+    let message = response.json()["error"].as_str().unwrap().to_string();
+    assert!(!message.contains('\n'), "{message}");
+    message
+}
+
+#[test]
+fn drawings_of_the_wrong_size_or_a_lying_length_are_refused_and_block_no_one() {
+    let (_turn, _server, address) = start_with_images();
+    let before = resident_kib();
+    let id = create_session(address, "dataset=digits&hidden=8&batch=16");
+    let path = |query: &str| format!("/api/sessions/{id}/drawing?{query}");
+    for (query, length, words) in [
+        (
+            "width=10&height=10",
+            50,
+            "has 50 bytes; width=10 and height=10 need exactly 100",
+        ),
+        ("width=10&height=10", 150, "need exactly 100"),
+        ("width=10&height=10", 0, "has 0 bytes"),
+        (
+            "width=281&height=10",
+            2810,
+            "width=\"281\"; expected an integer from 8 to 280",
+        ),
+        (
+            "width=10&height=7",
+            70,
+            "height=\"7\"; expected an integer from 8 to 280",
+        ),
+        ("width=ten&height=10", 100, "width=\"ten\""),
+        ("width=-10&height=10", 100, "width=\"-10\""),
+        (
+            "width=99999999999999999999999&height=10",
+            100,
+            "from 8 to 280",
+        ),
+        ("height=10", 100, "width is missing"),
+        (
+            "width=10&height=10&depth=3",
+            100,
+            "unknown parameter \"depth\"",
+        ),
+    ] {
+        let mut stream = post_body(address, &path(query), length, &vec![255u8; length]);
+        let response = read_response(&mut stream).expect("an answer");
+        assert_eq!(
+            response.status, 400,
+            "{query} ({length} bytes): {}",
+            response.body
+        );
+        let message = response.json()["error"].as_str().unwrap().to_string();
+        assert!(message.contains(words), "{query}: {message}");
+    }
+    // Every pixel 0: nothing drawn.
+    let mut stream = post_body(address, &path("width=10&height=10"), 100, &[0u8; 100]);
+    let response = read_response(&mut stream).unwrap();
+    assert_eq!(response.status, 400);
+    assert!(response.json()["error"].as_str().unwrap().contains("empty"));
+    // A drawing-sized body is refused on every other route: their limit stays small.
+    for declared in [MAX_DRAWING_BYTES + 1, 1_000_000_000_000] {
+        let mut stream = post_body(address, &path("width=280&height=280"), declared, b"abc");
+        let response = read_response(&mut stream).unwrap();
+        assert_eq!(response.status, 413, "Content-Length {declared}");
+        assert_closed(&mut stream);
+    }
+    let mut stream = post_body(
+        address,
+        &format!("/api/sessions/{id}/step"),
+        MAX_DRAWING_BYTES,
+        b"abc",
+    );
+    assert_eq!(read_response(&mut stream).unwrap().status, 413);
+    // The largest drawing is read and framed.
+    let mut largest = vec![0u8; MAX_DRAWING_BYTES];
+    largest[280 * 140 + 140] = 255;
+    let mut stream = post_body(
+        address,
+        &path("width=280&height=280"),
+        largest.len(),
+        &largest,
+    );
+    let response = read_response(&mut stream).unwrap();
+    assert_eq!(response.status, 200, "{}", response.body);
+    // Bodies that claim more than they send are dropped after the body time-out, while
+    // everyone else is answered at once.
+    let started = Instant::now();
+    let mut liars: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            post_body(
+                address,
+                &path("width=100&height=100"),
+                10_000,
+                &[255u8; 100],
+            )
+        })
+        .collect();
+    for _ in 0..5 {
+        prompt(address, "GET", &format!("/api/sessions/{id}/drawing"));
+        prompt(address, "GET", &format!("/api/sessions/{id}/status"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for stream in &mut liars {
+        let response = read_response(stream).expect("a 408 for a body that never arrives");
+        assert_eq!(response.status, 408, "{}", response.body);
+    }
+    assert!(started.elapsed() < BODY_TIMEOUT + Duration::from_secs(3));
+    prompt(address, "GET", "/api/defaults");
+    assert_memory_bounded(before);
+}
+
+#[test]
+fn image_views_refuse_huge_non_numeric_and_misplaced_parameters() {
+    let (_turn, _server, address) = start_with_images();
+    let id = create_session(address, "dataset=digits&hidden=8&batch=16");
+    let points = create_session(address, "points=40&batch=8");
+    for (path, words) in [
+        (
+            "units?limit=0",
+            "limit=\"0\"; expected an integer from 1 to 256",
+        ),
+        ("units?limit=257", "from 1 to 256"),
+        ("units?limit=18446744073709551616", "from 1 to 256"),
+        ("units?limit=many", "limit=\"many\""),
+        ("examples?actual=1&predicted=2&limit=65", "from 1 to 64"),
+        ("examples?actual=1&predicted=2&limit=-1", "limit=\"-1\""),
+        (
+            "examples?actual=1&predicted=2&offset=101",
+            "from 0 to 100 (the held-out split has 100 images)",
+        ),
+        (
+            "examples?actual=1&predicted=2&offset=99999999999999999999999",
+            "offset=",
+        ),
+        (
+            "examples?actual=x&predicted=2",
+            "actual=\"x\"; expected an integer from 0 to 9",
+        ),
+        ("examples?actual=1&predicted=10", "predicted=\"10\""),
+        ("examples?predicted=1", "actual is missing"),
+        (
+            "examples?actual=1&predicted=2&colour=red",
+            "unknown parameter \"colour\"",
+        ),
+        ("graph?split=drawing", "nothing drawn yet"),
+        (
+            "graph?split=test&label=10",
+            "label=\"10\"; expected an integer from 0 to 9",
+        ),
+        ("graph?split=test&label=one", "label=\"one\""),
+        (
+            "graph?split=test&index=100",
+            "(the test set has 100 points)",
+        ),
+        ("graph?split=validation", "expected train, test or drawing"),
+        ("drawing", "nothing drawn yet"),
+        (
+            "confusion?split=train",
+            "unknown parameter \"split\" for confusion",
+        ),
+        ("heatmap", "this session trains on images"),
+        ("points", "this session trains on images"),
+        ("neuron?layer=1&unit=0", "this session trains on images"),
+    ] {
+        let message = refused(address, "GET", &format!("/api/sessions/{id}/{path}"));
+        assert!(message.contains(words), "{path}: {message}");
+    }
+    // Image views of a session on 2-D points.
+    for (method, path) in [
+        ("GET", "units"),
+        ("GET", "confusion"),
+        ("GET", "examples?actual=0&predicted=0"),
+        ("GET", "drawing"),
+        ("POST", "drawing?width=10&height=10"),
+        ("GET", "graph?split=drawing"),
+    ] {
+        let message = refused(address, method, &format!("/api/sessions/{points}/{path}"));
+        assert_eq!(
+            message,
+            "this session trains on 2-D points; start the server with --dataset to use images",
+            "{path}"
+        );
+    }
+    // Settings beyond the image caps, and 2-D keys in image mode.
+    for (query, words) in [
+        ("dataset=digits&hidden=257", "widths from 1 to 256"),
+        ("dataset=digits&hidden=8,8,8,8", "up to 3"),
+        ("dataset=digits&batch=513", "from 1 to 512"),
+        (
+            "dataset=digits&batch=400",
+            "larger than the 300 training images",
+        ),
+        ("dataset=digits&noise=0.1", "applies to the 2-D datasets"),
+        (
+            "dataset=mnist",
+            "one of spiral, circles, xor, blobs, digits",
+        ),
+    ] {
+        let message = refused(address, "POST", &format!("/api/sessions?{query}"));
+        assert!(message.contains(words), "{query}: {message}");
+    }
+    let response = request(address, "DELETE", &format!("/api/sessions/{id}/drawing"));
+    assert_eq!(response.status, 405);
+    assert_eq!(response.header("allow"), Some("GET, POST"));
+    prompt(address, "GET", &format!("/api/sessions/{id}/confusion"));
+}
+
+#[test]
+fn serve_with_a_missing_corrupt_or_unreachable_dataset_exits_with_one_line() {
+    let _turn = TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let corrupt = dir.path().join("corrupt");
+    std::fs::create_dir_all(&corrupt).unwrap();
+    std::fs::write(
+        corrupt.join("train-images-idx3-ubyte"),
+        b"not an IDX file at all",
+    )
+    .unwrap();
+    std::fs::write(
+        corrupt.join("train-labels-idx1-ubyte"),
+        [0u8, 0, 8, 1, 0, 0, 0, 1, 3],
+    )
+    .unwrap();
+    common::image_folder(dir.path(), "small", 40, 10, 3);
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    for (args, code, words) in [
+        (
+            vec!["--dataset", "nowhere"],
+            2,
+            "is neither a dataset name nor an existing folder",
+        ),
+        (vec!["--dataset", "corrupt"], 1, "train-images-idx3-ubyte"),
+        (vec!["--dataset", "small"], 1, "takes 28x28 images"),
+        (
+            vec!["--dataset", "spiral"],
+            2,
+            "always offers the 2-D datasets",
+        ),
+        (vec!["--data-dir", "x"], 2, "--dataset"),
+    ] {
+        let mut all = vec!["serve", "--port", "0"];
+        all.extend(&args);
+        let output = common::backprop_within(dir.path(), &all, Duration::from_secs(30));
+        let stderr = common::stderr(&output);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+        assert!(!common::stdout(&output).contains("playground:"), "{args:?}");
+    }
+    // Offline: the download's own one-line error.
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .args(["serve", "--port", "0", "--dataset", "mnist"])
+        .current_dir(dir.path())
+        .env("BACKPROP_DATA", dir.path().join("cache"))
+        .env("BACKPROP_MIRROR", format!("http://{closed}/"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = common::stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cannot download train-images-idx3-ubyte.gz for mnist"),
+        "{stderr}"
     );
 }

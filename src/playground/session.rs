@@ -341,6 +341,62 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::Splits;
+
+    /// 120 training and 40 test images of 28 x 28, 10 classes.
+    fn image_set() -> Arc<ImageSet> {
+        let images = |count: usize| {
+            let pixels = (0..count * 784).map(|i| (i % 251) as u8).collect();
+            let labels = (0..count).map(|i| (i % 10) as u8).collect();
+            Dataset::from_images(pixels, labels, 28, 28).unwrap()
+        };
+        let splits = Splits {
+            train: images(120),
+            test: Some(images(40)),
+        };
+        Arc::new(ImageSet::new("digits", "Digits", splits, false).unwrap())
+    }
+
+    #[test]
+    fn image_sessions_hold_the_servers_images_not_copies() {
+        let set = image_set();
+        let settings =
+            Settings::from_query_offering("dataset=digits&hidden=4&batch=8", Some(&set)).unwrap();
+        let before = Arc::strong_count(set.train());
+        let sessions: Vec<Session> = (0..3)
+            .map(|_| Session::create(settings.clone(), Some(&set)).unwrap())
+            .collect();
+        for session in &sessions {
+            assert!(Arc::ptr_eq(session.shared_train_set(), set.train()));
+            assert!(Arc::ptr_eq(session.shared_test_set(), set.held_out()));
+            assert!(Arc::ptr_eq(session.images().unwrap(), &set));
+        }
+        assert_eq!(Arc::strong_count(set.train()), before + 3);
+        drop(sessions);
+        assert_eq!(Arc::strong_count(set.train()), before);
+        // Without the images the session cannot be made.
+        let error = Session::create(settings, None).err().unwrap();
+        assert!(error.0.contains("not offered"), "{}", error.0);
+    }
+
+    #[test]
+    fn an_image_session_records_at_its_interval_whatever_the_pace() {
+        let set = image_set();
+        let settings =
+            Settings::from_query_offering("dataset=digits&hidden=4&batch=8&pace=1", Some(&set))
+                .unwrap();
+        let mut session = Session::create(settings, Some(&set)).unwrap();
+        // 120 + 40 images evaluated per point, 8 per step: every 20 steps.
+        assert_eq!(session.record_interval(), 20);
+        assert!(!session.records_every_step());
+        for _ in 0..45 {
+            assert!(session.step().unwrap());
+        }
+        let steps: Vec<u64> = session.history().iter().map(|p| p.step).collect();
+        assert_eq!(steps, [0, 20, 40]);
+        assert_eq!(image_record_interval(64, 3000), 47);
+        assert_eq!(image_record_interval(512, 100), FIRST_RECORD_INTERVAL);
+    }
 
     #[test]
     fn the_same_settings_and_steps_give_the_same_weights() {

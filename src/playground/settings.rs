@@ -303,7 +303,7 @@ impl Settings {
             "dataset" => {
                 if let Some(found) = DatasetKind::from_name(value) {
                     self.dataset = found;
-                } else if !images.is_some_and(|set| set.name() == value) {
+                } else if images.is_none_or(|set| set.name() != value) {
                     let names: Vec<&str> = DatasetKind::POINTS.iter().map(|(n, _)| *n).collect();
                     return Err(match images {
                         Some(set) => bad(
@@ -619,6 +619,58 @@ mod tests {
         assert_eq!(Pace::parse("1"), Ok(Pace::PerSecond(MIN_PACE)));
         assert_eq!(Pace::parse("1000"), Ok(Pace::PerSecond(MAX_PACE)));
         assert!(PACE_CHOICES.contains(&30));
+    }
+
+    #[test]
+    fn image_settings_round_trip_without_the_2d_keys_and_have_their_own_caps() {
+        let pixels = vec![0u8; 100 * 784];
+        let labels = (0..100).map(|i| (i % 10) as u8).collect();
+        let train = crate::data::Dataset::from_images(pixels, labels, 28, 28).unwrap();
+        let splits = Splits { train, test: None };
+        let set = ImageSet::new("digits", "Digits", splits, false).unwrap();
+        let query = "hidden=200&batch=16&dataset=digits&optimizer=sgd&lr=0.1";
+        let settings = Settings::from_query_offering(query, Some(&set)).unwrap();
+        assert_eq!(settings.mlp_config().inputs, 784);
+        assert_eq!(settings.mlp_config().outputs, 10);
+        assert_eq!(settings.hidden, vec![200]);
+        let canonical = settings.to_query();
+        assert_eq!(
+            canonical,
+            "dataset=digits&seed=0&hidden=200&activation=relu&loss=cross-entropy&bias=true&lr=0.1&lambda=0&batch=16&optimizer=sgd&pace=30"
+        );
+        assert_eq!(
+            Settings::from_query_offering(&canonical, Some(&set)).unwrap(),
+            settings
+        );
+        let start = Settings::for_images(&set).to_query();
+        assert_eq!(
+            Settings::from_query_offering(&start, Some(&set)).unwrap(),
+            Settings::for_images(&set)
+        );
+        for (query, words) in [
+            ("dataset=digits&hidden=257", "from 1 to 256"),
+            ("dataset=digits&batch=513", "from 1 to 512"),
+            (
+                "dataset=digits&batch=100",
+                "larger than the 80 training images",
+            ),
+            ("dataset=digits&points=100", "applies to the 2-D datasets"),
+            (
+                "dataset=other",
+                "one of spiral, circles, xor, blobs, digits",
+            ),
+        ] {
+            let error = Settings::from_query_offering(query, Some(&set)).unwrap_err();
+            assert!(error.0.contains(words), "{query}: {}", error.0);
+        }
+        // Without images the name is unknown, and 2-D settings keep their caps.
+        let error = Settings::from_query("dataset=digits").unwrap_err();
+        assert!(
+            error.0.contains("start the server with --dataset"),
+            "{}",
+            error.0
+        );
+        assert!(Settings::from_query_offering("hidden=65", Some(&set)).is_err());
     }
 
     #[test]

@@ -160,3 +160,66 @@ pub fn regular_files(dir: &Path) -> std::collections::BTreeMap<PathBuf, Vec<u8>>
     }
     files
 }
+
+/// The width of class `class`'s bar in a [`bar_digits`] image: 2, 4, ... 20 pixels.
+pub fn bar_width(class: usize) -> usize {
+    2 * (class + 1)
+}
+
+/// `count` 28 x 28 "digits" of 10 classes, already framed as MNIST framed its digits: class
+/// `c` is a bar [`bar_width`]`(c)` pixels wide and 20 tall, centred (rows 4..24), in ink
+/// 200 to 255 on a ground of 0 to 15. A drawing of a bar of the same proportions, framed,
+/// looks like its class. Labels cycle through the classes with a seeded jitter.
+pub fn bar_digits(count: usize, seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = Rng::new(seed);
+    let mut pixels = Vec::with_capacity(count * 784);
+    let mut labels = Vec::with_capacity(count);
+    for i in 0..count {
+        let class = (i + rng.below(2)) % 10;
+        labels.push(class as u8);
+        let width = bar_width(class);
+        let left = 14 - width / 2;
+        for r in 0..28 {
+            for c in 0..28 {
+                let ink = (4..24).contains(&r) && (left..left + width).contains(&c);
+                let level = if ink {
+                    200 + rng.below(56)
+                } else {
+                    rng.below(16)
+                };
+                pixels.push(level as u8);
+            }
+        }
+    }
+    (pixels, labels)
+}
+
+/// Writes a folder of [`bar_digits`]: `train` training images and, if `test > 0`, a test
+/// split; returns its path.
+pub fn bar_digit_folder(dir: &Path, name: &str, train: usize, test: usize) -> PathBuf {
+    let folder = dir.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    let (pixels, labels) = bar_digits(train, 1);
+    write_idx_images(
+        &folder.join("train-images-idx3-ubyte.gz"),
+        28,
+        28,
+        &pixels,
+        true,
+    )
+    .unwrap();
+    write_idx_labels(&folder.join("train-labels-idx1-ubyte.gz"), &labels, true).unwrap();
+    if test > 0 {
+        let (pixels, labels) = bar_digits(test, 2);
+        write_idx_images(
+            &folder.join("t10k-images-idx3-ubyte"),
+            28,
+            28,
+            &pixels,
+            false,
+        )
+        .unwrap();
+        write_idx_labels(&folder.join("t10k-labels-idx1-ubyte"), &labels, false).unwrap();
+    }
+    folder
+}

@@ -52,6 +52,20 @@ impl Client {
         (status, body)
     }
 
+    /// `POST path` with `body` (raw bytes): the status and the JSON body.
+    pub fn post_bytes(&self, path: &str, body: &[u8]) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let mut response = self
+            .agent
+            .post(&url)
+            .send(body)
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response.body_mut().read_to_string().unwrap();
+        let body = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        (status, body)
+    }
+
     /// `GET path`, which must answer 200.
     pub fn get(&self, path: &str) -> Value {
         let (status, body) = self.request(false, path);
