@@ -1010,10 +1010,12 @@ impl ImageServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("backprop serve starts");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+        stdout.read_line(&mut line).unwrap();
+        // The server writes more lines; its output is read to the end, so no write of it
+        // meets a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let address = line
             .trim()
             .strip_prefix("playground: http://")
