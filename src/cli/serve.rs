@@ -30,7 +30,7 @@ pub struct ServeArgs {
     /// `Host`.
     #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1")]
     pub host: IpAddr,
-    /// Offer an image dataset too: mnist, fashion-mnist or a folder of IDX files.
+    /// Offer images too: mnist, fashion-mnist or a folder of IDX files.
     ///
     /// Loaded once at start, as `train --dataset` loads it (mnist and fashion-mnist are
     /// downloaded when missing, see --data-dir); 28x28 images. The page then trains 784-H-10
