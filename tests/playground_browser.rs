@@ -1267,10 +1267,27 @@ fn image_mode_trains_on_digits_classifies_a_drawing_and_opens_a_confusion_cell()
         .map(|e| e["index"].clone())
         .collect();
     assert_eq!(shown_indices, Value::Array(api_indices));
+    // An image of the cell opens in the graph, with its own label.
+    let first = examples["examples"][0]["index"].as_u64().unwrap();
+    browser.click("#examples figure.example");
+    browser.wait_until(
+        "the graph shows the clicked image",
+        &format!("return document.getElementById('sample-name').textContent.startsWith('test image {first}, true label {actual}') && !page.busy"),
+    );
 
     browser.script("window.scrollTo(0, 0); return true");
     let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-images.png");
     browser.screenshot(&artifact);
+
+    // Back to 2-D points: their defaults, their panels.
+    browser.script(
+        "const s = document.querySelector('[name=dataset]'); s.value = 'spiral'; s.dispatchEvent(new Event('change', {bubbles: true})); return true",
+    );
+    browser.wait_until(
+        "the spiral with its boundary",
+        "return page.mode === 'points' && location.search.includes('points=600') && !document.getElementById('boundary-panel').hidden \
+         && document.getElementById('drawing-panel').hidden && !document.querySelector('[name=noise]').disabled && !page.busy",
+    );
 }
 
 /// The README's picture of image mode (`docs/images/playground-mnist.png`): the genuine
