@@ -1420,7 +1420,7 @@ function drawConfusion(answer) {
   canvas.plot = { left, top, cell, classes: n };
   canvas.dataset.drawn = "true";
   canvas.dataset.total = answer.total;
-  $("confusion-note").textContent = `the ${answer.total} ${answer.split} images at step ${answer.step}: accuracy ${percent(answer.accuracy)}; rows are true classes, shade the share of the row; click a cell for its images`;
+  $("confusion-note").textContent = `the ${answer.split} images at step ${answer.step}: accuracy ${percent(answer.accuracy)}; rows are true classes, shade the share of the row; click a cell for its images`;
 }
 
 function pickCell(event) {
