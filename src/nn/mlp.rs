@@ -637,8 +637,8 @@ impl<T: Element> Mlp<T> {
     }
 }
 
-/// `softmax(o)`: the class probabilities of outputs `o`, computed in `f64` from `o - max(o)`
-/// (so no exponential overflows); they sum to 1.
+/// `softmax(o)`, as in 4.7.4's `l = -log softmax(o)_y`: the class probabilities of outputs
+/// `o`, computed in `f64` from `o - max(o)` (so no exponential overflows); they sum to 1.
 pub fn softmax<T: Element>(o: &[T]) -> Vec<f64> {
     let Some(&first) = o.first() else {
         return Vec::new();

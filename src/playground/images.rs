@@ -124,9 +124,12 @@ impl ImageSet {
             }
         };
         let class_names = (0..classes)
-            .map(|c| match fashion {
-                true => FASHION_MNIST_CLASSES[c].to_string(),
-                false => c.to_string(),
+            .map(|c| {
+                if fashion {
+                    FASHION_MNIST_CLASSES[c].to_string()
+                } else {
+                    c.to_string()
+                }
             })
             .collect();
         let history_train = Arc::new(evenly_spaced(&train, HISTORY_TRAIN_SAMPLES));

@@ -405,20 +405,22 @@ const POINTS_SESSION: &str =
 
 /// `Ok` for an image session, else the 400 of [`POINTS_SESSION`].
 fn images_only(shape: SessionShape) -> Result<(), Reply> {
-    match shape.images {
-        true => Ok(()),
-        false => Err(Reply::error(400, POINTS_SESSION)),
+    if shape.images {
+        Ok(())
+    } else {
+        Err(Reply::error(400, POINTS_SESSION))
     }
 }
 
 /// `Ok` for a session on 2-D points, else a 400 naming the 2-D views.
 fn points_only(shape: SessionShape) -> Result<(), Reply> {
-    match shape.images {
-        false => Ok(()),
-        true => Err(Reply::error(
+    if shape.images {
+        Err(Reply::error(
             400,
             "this session trains on images; points, heatmap and neuron show 2-D datasets (images have drawing, units, confusion and examples)",
-        )),
+        ))
+    } else {
+        Ok(())
     }
 }
 
