@@ -15,7 +15,8 @@
 //!   reads them, whatever the strides of the original (a transposed operand is read in place
 //!   and packed, never transposed in a separate pass). A row-major `A` (the batch `X` of
 //!   `X W1ᵀ`) is not packed at all: the kernel broadcasts from its `MR` rows where they
-//!   are. Any other `A`, and the last rows of a row-major one that do not fill a register
+//!   are (on AVX-512, up to a `B` of 1024 columns; a wider one reads them often enough
+//!   that a packed copy is faster). Any other `A`, and the last rows of a row-major one that do not fill a register
 //!   block, are copied into panels of `MR` rows. A row-major `B` used by at most two
 //!   register blocks of `A` (`dW2 = dOᵀ H`) is read in place as well. Ragged edges are
 //!   padded with zeros, so the kernel has one shape; its stores are masked.
@@ -38,7 +39,7 @@ use std::cell::RefCell;
 
 /// The largest depth of a packed block of any kernel ([`RegisterKernel::KC`]): the packing
 /// buffers are sized for it.
-const MAX_KC: usize = 384;
+const MAX_KC: usize = 512;
 /// Rows of `A` packed at a time (a multiple of every kernel's `MR`).
 const MC: usize = 96;
 /// Columns of `B` packed at a time (a multiple of every kernel's `NR`).
@@ -83,8 +84,13 @@ trait RegisterKernel {
     /// Columns of the register block.
     const NR: usize;
     /// Depth of one packed block (the `k` extent kept in cache), at most [`MAX_KC`]: a
-    /// `KC x NR` panel of `B` and the `MR x KC` values of `A` it meets must fit in L1.
+    /// `KC x NR` panel of `B` and the `MR x KC` values of `A` it meets should fit in L1 or
+    /// stream from L2 at the kernel's pace.
     const KC: usize;
+    /// The widest `B` (columns) for which a row-major `A` is read in place rather than
+    /// packed: beyond it, the rows of `A`, read again for every panel of `B`, are faster
+    /// from a packed copy.
+    const IN_PLACE_A_MAX_COLUMNS: usize;
 
     /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, `C` held in registers.
     #[allow(clippy::too_many_arguments)]
@@ -261,8 +267,9 @@ unsafe fn blocked_product<K: RegisterKernel>(
     let kc_step = even_block(k, K::KC, 1);
     let mc_step = even_block(m, MC, mr);
     // A row-major `A` needs no packing: the kernel broadcasts from its rows as they are,
-    // which saves transposing it (`X W1ᵀ`) and costs nothing in the kernel.
-    let a_in_place = a.col_stride == 1;
+    // which saves transposing it (`X W1ᵀ`), up to the width of `B` where the kernel's
+    // reads of `MR` rows at once cost more than a packed copy.
+    let a_in_place = a.col_stride == 1 && n <= K::IN_PLACE_A_MAX_COLUMNS;
     // A row-major `B` that only a register block or two of `A` use (`dW2 = dOᵀ H`, ten rows)
     // is read in place too: packing it would copy it to read the copy once.
     let b_in_place = b.col_stride == 1 && m <= 2 * mr;
