@@ -46,6 +46,8 @@ impl RegisterKernel for Avx2 {
     const KC: usize = 384;
     /// Always in place: tuned on AMD Zen 3, where the in-place rows cost nothing.
     const IN_PLACE_A_MAX_COLUMNS: usize = usize::MAX;
+    /// The same as [`Self::KC`] (no product counts as wide here).
+    const WIDE_KC: usize = Self::KC;
 
     /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 12 registers.
     #[target_feature(enable = "avx2,fma")]
