@@ -1,8 +1,21 @@
 //! Evaluation: loss, accuracy and confusion matrix of a model on a dataset.
+//!
+//! Inference only: each batch goes through [`ForwardBuffers`] (the layers without the graph,
+//! nothing kept for backward) and the loss operator of the graph (the same per-sample `l` as
+//! training's). The threads of the current rayon pool each take whole batches, in order, and
+//! run them on their own: one thread computes all of a batch (its products are not split,
+//! so the threads meet only once a batch, to take the next one). Every sample's outputs and
+//! loss are computed the same way whichever thread takes it, and the mean loss is summed
+//! batch by batch in sample order afterwards, so the result depends neither on the number of
+//! threads nor on their timing, and equals the graph's forward pass bit for bit.
 
 use crate::data::Dataset;
+use crate::graph::{GraphError, Op};
 use crate::nn::mlp::{argmax, MlpError};
-use crate::nn::Mlp;
+use crate::nn::{ForwardBuffers, Loss, Mlp};
+use crate::tensor::{Shape, Tensor};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// The result of evaluating a model on a dataset.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,12 +31,14 @@ pub struct Evaluation {
 }
 
 /// Evaluates `mlp` on every sample of `data`, `batch_size` samples at a time (forward
-/// propagation only). Labels must be below the model's number of outputs.
+/// propagation only), on the threads of the current rayon pool. Labels must be below the
+/// model's number of outputs. The model is not changed.
 pub fn evaluate(
     mlp: &mut Mlp<f32>,
     data: &Dataset,
     batch_size: usize,
 ) -> Result<Evaluation, MlpError> {
+    let mlp: &Mlp<f32> = mlp;
     if data.input_dim() != mlp.config().inputs {
         return Err(MlpError::Batch(format!(
             "the model takes {} input features, the data has {}",
@@ -32,25 +47,45 @@ pub fn evaluate(
         )));
     }
     let q = mlp.config().outputs;
+    let samples = data.len();
+    // No batch is larger than the data, whatever was asked.
+    let batch_size = batch_size.clamp(1, samples.max(1));
+    let indices: Vec<usize> = (0..samples).collect();
+    let mut losses = vec![0.0f32; samples];
+    let batches = samples.div_ceil(batch_size);
+    let workers = rayon::current_num_threads().clamp(1, batches.max(1));
+    let mut workers: Vec<Worker> = (0..workers).map(|_| Worker::new(mlp)).collect();
+    {
+        let shared = Shared {
+            mlp,
+            data,
+            indices: &indices,
+            batch_size,
+            next: Mutex::new(losses.chunks_mut(batch_size).enumerate()),
+            failed: AtomicBool::new(false),
+        };
+        run_workers(&mut workers, &shared);
+    }
+    if let Some((_, error)) = workers
+        .iter_mut()
+        .filter_map(|w| w.failure.take())
+        .min_by_key(|(batch, _)| *batch)
+    {
+        return Err(error);
+    }
     let mut confusion = vec![vec![0usize; q]; q];
-    let mut loss_sum = 0.0f64;
-    let batch_size = batch_size.max(1);
-    let indices: Vec<usize> = (0..data.len()).collect();
-    for batch in indices.chunks(batch_size) {
-        data.gather_features(batch, mlp.features_mut(batch.len()));
-        mlp.set_labels(batch.iter().map(|&i| data.labels()[i] as usize))?;
-        mlp.forward()?;
-        loss_sum += mlp
-            .per_sample_losses()
-            .as_slice()
-            .iter()
-            .map(|&l| l as f64)
-            .sum::<f64>();
-        for (row, &i) in mlp.outputs().as_slice().chunks_exact(q).zip(batch) {
-            confusion[data.labels()[i] as usize][argmax(row)] += 1;
+    for worker in &workers {
+        for (row, counts) in confusion.iter_mut().zip(worker.confusion.chunks_exact(q)) {
+            for (total, &count) in row.iter_mut().zip(counts) {
+                *total += count;
+            }
         }
     }
-    let samples = data.len();
+    // Batch by batch, as the batches were once summed one after the other.
+    let mut loss_sum = 0.0f64;
+    for batch in losses.chunks(batch_size) {
+        loss_sum += batch.iter().map(|&l| l as f64).sum::<f64>();
+    }
     let correct: usize = (0..q).map(|c| confusion[c][c]).sum();
     Ok(Evaluation {
         loss: loss_sum / samples as f64,
@@ -58,4 +93,128 @@ pub fn evaluate(
         confusion,
         samples,
     })
+}
+
+/// What the threads of an evaluation share: the inputs, and the batches still to take (each
+/// with the slice of the per-sample losses it fills).
+struct Shared<'a, I> {
+    mlp: &'a Mlp<f32>,
+    data: &'a Dataset,
+    indices: &'a [usize],
+    batch_size: usize,
+    next: Mutex<I>,
+    /// Set when a batch failed: no thread takes another one.
+    failed: AtomicBool,
+}
+
+/// Runs every worker on a thread of its own (a one-thread pool each, so that the products of a
+/// batch stay on its thread), or the only one in place. When the pools cannot be started the
+/// first worker does all the batches in place.
+fn run_workers<'a, I>(workers: &mut [Worker], shared: &Shared<'a, I>)
+where
+    I: Iterator<Item = (usize, &'a mut [f32])> + Send,
+{
+    let pools: Option<Vec<rayon::ThreadPool>> = if workers.len() > 1 {
+        (0..workers.len())
+            .map(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
+            .collect::<Result<_, _>>()
+            .ok()
+    } else {
+        None
+    };
+    match pools {
+        Some(pools) => rayon::scope(|scope| {
+            for (worker, pool) in workers.iter_mut().zip(&pools) {
+                scope.spawn(move |_| pool.install(|| worker.run(shared)));
+            }
+        }),
+        None => workers[0].run(shared),
+    }
+}
+
+/// One thread's buffers and results.
+struct Worker {
+    buffers: ForwardBuffers<f32>,
+    /// `y` of the batch, class indices (`B x 1`), as the loss operator reads them.
+    labels: Tensor<f32>,
+    /// `l` of the batch (`B x 1`).
+    losses: Tensor<f32>,
+    /// The graph's per-sample loss operator (4.7.4).
+    loss: Op<f32>,
+    /// `confusion[true * q + predicted]` over this thread's batches.
+    confusion: Vec<usize>,
+    /// The first batch that failed, with why.
+    failure: Option<(usize, MlpError)>,
+}
+
+impl Worker {
+    fn new(mlp: &Mlp<f32>) -> Self {
+        let q = mlp.config().outputs;
+        Worker {
+            buffers: ForwardBuffers::new(),
+            labels: Tensor::default(),
+            losses: Tensor::default(),
+            loss: match mlp.config().loss {
+                Loss::CrossEntropy => Op::SoftmaxCrossEntropy {
+                    probabilities: Tensor::default(),
+                },
+                Loss::Squared => Op::SquaredLoss,
+            },
+            confusion: vec![0; q * q],
+            failure: None,
+        }
+    }
+
+    /// Takes batches until none is left (or one failed anywhere).
+    fn run<'a, I>(&mut self, shared: &Shared<'a, I>)
+    where
+        I: Iterator<Item = (usize, &'a mut [f32])>,
+    {
+        while !shared.failed.load(Ordering::Relaxed) {
+            let Some((batch, losses)) = shared
+                .next
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .next()
+            else {
+                break;
+            };
+            let first = batch * shared.batch_size;
+            let indices = &shared.indices[first..first + losses.len()];
+            if let Err(error) = self.score(shared.mlp, shared.data, indices, losses) {
+                self.failure = Some((batch, error));
+                shared.failed.store(true, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Forward propagation of the samples `indices`: their losses into `losses`, their
+    /// predicted classes into the confusion matrix.
+    fn score(
+        &mut self,
+        mlp: &Mlp<f32>,
+        data: &Dataset,
+        indices: &[usize],
+        losses: &mut [f32],
+    ) -> Result<(), MlpError> {
+        let (rows, q) = (indices.len(), mlp.config().outputs);
+        data.gather_features(indices, self.buffers.input_mut(rows, data.input_dim()));
+        let outputs = self.buffers.forward(mlp);
+        self.labels.reshape_in_place(Shape::new(rows, 1));
+        for (slot, &i) in self.labels.as_mut_slice().iter_mut().zip(indices) {
+            *slot = data.labels()[i] as f32;
+        }
+        self.losses.reshape_in_place(Shape::new(rows, 1));
+        self.loss
+            .forward(&[outputs, &self.labels], &mut self.losses)
+            .map_err(|source| GraphError::Op {
+                output: "l".to_string(),
+                source,
+            })?;
+        losses.copy_from_slice(self.losses.as_slice());
+        for (row, &i) in outputs.as_slice().chunks_exact(q).zip(indices) {
+            self.confusion[data.labels()[i] as usize * q + argmax(row)] += 1;
+        }
+        Ok(())
+    }
 }
