@@ -34,6 +34,16 @@ impl<T: Element> ForwardBuffers<T> {
         }
     }
 
+    /// Buffers for batches of up to `rows` samples of `mlp`: both hold `rows` times the widest
+    /// layer (inputs included), so that no pass of up to `rows` samples allocates.
+    pub fn for_batches(mlp: &Mlp<T>, rows: usize) -> Self {
+        let widest = mlp.config().layer_sizes().into_iter().max().unwrap_or(0);
+        ForwardBuffers {
+            current: Tensor::zeros(rows, widest),
+            next: Tensor::zeros(rows, widest),
+        }
+    }
+
     /// The input batch `x` resized to `rows x inputs`, to be filled in place (row-major).
     pub fn input_mut(&mut self, rows: usize, inputs: usize) -> &mut [T] {
         self.current.reshape_in_place(Shape::new(rows, inputs));
