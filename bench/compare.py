@@ -13,9 +13,10 @@ remaining epochs of all rounds is reported.
 Inference: a model per network is written by `backprop train --steps 1`; each round runs
 `backprop eval --split train --timing --json` and the PyTorch script on all samples, in file
 order, at the same batch size. Each program reports its inference time (the loop of batches:
-byte/255 features, forward pass, per-sample loss, predicted class) and its loading time
-(data and model) itself; the wall time of the whole process (start-up included) is measured
-here. Medians over the rounds are reported, and the two programs' accuracies are compared
+byte/255 features, forward pass, per-sample loss, predicted class), wall and CPU (all its
+threads; on a machine shared with other work the CPU time shows the cost, however long the
+program waited for a core), and its loading time (data and model) itself; the wall time of
+the whole process (start-up included) is measured here. Medians over the rounds are reported, and the two programs' accuracies are compared
 (they score the same model on the same samples).
 
 Peak RSS is the child process's maximum resident set size (wait4).
@@ -76,8 +77,8 @@ def epoch_flops(samples: int, sizes: list) -> float:
 
 
 def run_json(command):
-    """Runs `command`, returns (its stdout parsed as JSON, wall seconds, CPU seconds, peak RSS
-    bytes) of the whole process."""
+    """Runs `command`, returns its stdout parsed as JSON, and the wall seconds and peak RSS
+    bytes of the whole process."""
     began = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
@@ -86,7 +87,7 @@ def run_json(command):
     stderr = process.stderr.read().decode() if process.stderr else ""
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"{' '.join(command)} failed:\n{stderr}")
-    return json.loads(stdout), wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
+    return json.loads(stdout), wall, usage.ru_maxrss * 1024
 
 
 def forward_flops(samples: int, sizes: list) -> float:
@@ -139,12 +140,13 @@ def inference_table(args, work: Path) -> None:
     script = Path(__file__).with_name("pytorch_eval.py")
     print(f"### Inference\n\nthreads {args.threads}, {args.samples} samples, {args.inference_rounds} "
           f"rounds, alternating; FMA peak (register loop) {args.peak:.0f} GFLOP/s; \"inference s\" is "
-          f"each program's own time of its loop over the batches, \"process s\" the wall time of "
+          f"each program's own time of its loop over the batches (\"inference CPU s\": its CPU time, all "
+          f"threads), \"process s\" the wall time of "
           f"the whole process (start-up, reading the data and the model included), \"load s\" each "
           f"program's own time of reading the data and the model\n")
-    print("| workload | program | inference s | samples/s | GFLOP/s | % of FMA peak | process s | load s | "
-          "CPU s | peak RSS | inference vs PyTorch | process vs PyTorch | accuracy |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| workload | program | inference s | samples/s | GFLOP/s | % of FMA peak | inference CPU s | "
+          "process s | load s | peak RSS | inference vs PyTorch | CPU vs PyTorch | process vs PyTorch | accuracy |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name, hidden, batch, activation in INFERENCE_WORKLOADS:
         if args.only and args.only not in name:
             continue
@@ -155,7 +157,7 @@ def inference_table(args, work: Path) -> None:
             subprocess.run([args.backprop, "train", "--dataset", str(args.data), "--quiet", "--steps", "1",
                             "--hidden", hidden, "--activation", activation, "--threads", str(args.threads),
                             "--out", str(model)], check=True, stdout=subprocess.DEVNULL)
-        figures = {p: {"inference": [], "load": [], "wall": [], "cpu": []} for p in ("backprop", "pytorch")}
+        figures = {p: {"inference": [], "cpu": [], "load": [], "wall": []} for p in ("backprop", "pytorch")}
         rss = {"backprop": 0, "pytorch": 0}
         accuracy = {}
         for _ in range(args.inference_rounds):
@@ -167,12 +169,12 @@ def inference_table(args, work: Path) -> None:
                 else:
                     command = [args.python, str(script), "--dataset", str(args.data), "--model", str(model),
                                "--batch-size", str(batch), "--threads", str(args.threads)]
-                report, wall, cpu, peak = run_json(command)
+                report, wall, peak = run_json(command)
                 timing = report.get("timing", report)
                 figures[program]["inference"].append(timing["inference_seconds"])
+                figures[program]["cpu"].append(timing["inference_cpu_seconds"])
                 figures[program]["load"].append(timing["load_seconds"])
                 figures[program]["wall"].append(wall)
-                figures[program]["cpu"].append(cpu)
                 rss[program] = max(rss[program], peak)
                 accuracy[program] = report["accuracy"]
         medians = {p: {k: statistics.median(v) for k, v in f.items()} for p, f in figures.items()}
@@ -182,9 +184,10 @@ def inference_table(args, work: Path) -> None:
             m = medians[program]
             gflops = flops / m["inference"] / 1e9
             print(f"| {name} (batch {batch}) | {program} | {m['inference']:.3f} | {args.samples / m['inference']:,.0f} | "
-                  f"{gflops:.0f} | {100 * gflops / args.peak:.0f} % | {m['wall']:.3f} | {m['load']:.3f} | "
-                  f"{m['cpu']:.2f} | {rss[program] / 1e6:.0f} MB | "
+                  f"{gflops:.0f} | {100 * gflops / args.peak:.0f} % | {m['cpu']:.3f} | {m['wall']:.3f} | "
+                  f"{m['load']:.3f} | {rss[program] / 1e6:.0f} MB | "
                   f"{medians['pytorch']['inference'] / m['inference']:.2f}x | "
+                  f"{medians['pytorch']['cpu'] / m['cpu']:.2f}x | "
                   f"{medians['pytorch']['wall'] / m['wall']:.2f}x | {agree} |", flush=True)
     print()
 

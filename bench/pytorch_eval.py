@@ -9,7 +9,8 @@ batch, the forward pass, the per-sample cross-entropy summed in float64, the pre
 (first largest output) counted in a confusion matrix.
 
 Prints one JSON object: loss, accuracy, samples, and the seconds of the process's parts:
-`load_seconds` (reading the data and the model) and `inference_seconds` (the loop above).
+`load_seconds` (reading the data and the model), `inference_seconds` (the loop above) and
+`inference_cpu_seconds` (its CPU time, all threads), as `backprop eval --timing --json` does.
 """
 import argparse
 import json
@@ -74,7 +75,7 @@ def main() -> None:
 
     n = images.shape[0]
     q = model[-1].out_features
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with torch.no_grad():
         loss_sum = torch.zeros((), dtype=torch.float64)
         confusion = torch.zeros(q * q, dtype=torch.int64)
@@ -87,12 +88,14 @@ def main() -> None:
         loss = loss_sum.item() / n
         correct = int(confusion.reshape(q, q).diagonal().sum())
     inference_seconds = time.perf_counter() - start
+    inference_cpu_seconds = time.process_time() - cpu_start
     print(json.dumps({
         "samples": n,
         "loss": loss,
         "accuracy": correct / n,
         "load_seconds": load_seconds,
         "inference_seconds": inference_seconds,
+        "inference_cpu_seconds": inference_cpu_seconds,
     }), flush=True)
 
 

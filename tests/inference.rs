@@ -201,7 +201,7 @@ fn eval_timing_reports_loading_and_inference_seconds() {
     let out = eval(d, &["--json", "--timing"]);
     assert_success(&out);
     let report: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
-    for key in ["load_seconds", "inference_seconds"] {
+    for key in ["load_seconds", "inference_seconds", "inference_cpu_seconds"] {
         let seconds = report["timing"][key].as_f64().unwrap();
         assert!(seconds > 0.0 && seconds < 60.0, "{key}: {report}");
     }

@@ -74,10 +74,15 @@ pub struct EvalArgs {
     /// Also report how long loading and inference took.
     ///
     /// Loading is reading the model and the data; inference is the forward passes over
-    /// the split (a "time" line, or a "timing" object with --json, in seconds).
+    /// the split (a "time" line, or a "timing" object with --json, in seconds: load, and
+    /// inference as wall and as CPU time of all threads).
     #[arg(long, help_heading = help_text::OUTPUT)]
     timing: bool,
-    /// Samples per forward pass [default: the training run's, else 1024].
+    /// Samples per batch [default: the training run's, else 1024].
+    ///
+    /// The loss is summed batch by batch, as training summed its validation loss, so the
+    /// training run's size gives its figures to the last bit; another size changes only the
+    /// last bits of the loss. A forward pass takes at most 1,024 samples.
     #[arg(short, long, value_name = "N", value_parser = count, help_heading = help_text::PERFORMANCE)]
     batch_size: Option<usize>,
     /// Threads [default: the training run's, else all cores].
@@ -179,10 +184,11 @@ fn evaluate_split(
         );
     }
     let batch_size = args.batch_size.or(record.batch_size).unwrap_or(1024);
-    let inference_began = Instant::now();
+    let (inference_began, cpu_began) = (Instant::now(), process_cpu_seconds());
     let result = evaluate(model, &data, batch_size)?;
     let load_seconds = (inference_began - started).as_secs_f64();
     let inference_seconds = inference_began.elapsed().as_secs_f64();
+    let inference_cpu_seconds = process_cpu_seconds() - cpu_began;
     if args.json {
         let mut report = serde_json::json!({
             "model": args.model.display().to_string(),
@@ -197,6 +203,7 @@ fn evaluate_split(
             report["timing"] = serde_json::json!({
                 "load_seconds": load_seconds,
                 "inference_seconds": inference_seconds,
+                "inference_cpu_seconds": inference_cpu_seconds,
             });
         }
         println!("{report}");
@@ -240,6 +247,21 @@ fn evaluate_split(
         println!("{line}");
     }
     Ok(true)
+}
+
+/// The CPU time of the process so far, all threads together, in seconds (0 where the clock
+/// cannot be read): on a machine shared with other work it shows what inference cost, however
+/// long it waited for a core.
+fn process_cpu_seconds() -> f64 {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid timespec for the call to write.
+    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) } != 0 {
+        return 0.0;
+    }
+    time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9
 }
 
 /// The data set's name and the samples of `--split`: `--dataset`, else the one the model
