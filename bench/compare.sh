@@ -4,10 +4,21 @@
 # 60,000 synthetic MNIST-shaped samples, measures the FMA units' peak on the run's threads with a
 # register-only loop (examples/fma_peak.rs) and both programs' 2048^3 products as shares of it,
 # each of this crate's product kernels on one thread against its own register loop, then runs
-# both programs alternately and prints a table (see bench/compare.py) whose "% of
-# FMA peak" is measured against that loop.
+# both programs alternately and prints two tables (see bench/compare.py) whose "% of FMA peak"
+# is measured against that loop:
 #
-#   bench/compare.sh [--threads N] [--epochs N] [--rounds N] [--only NAME]
+# - Training: `backprop train` against bench/pytorch_mlp.py, per-epoch times.
+# - Inference: `backprop eval` against bench/pytorch_eval.py (the same model file's forward
+#   pass under torch.no_grad(), same batch size and threads), each program's own inference and
+#   loading times and the wall time of the whole process.
+#
+#   bench/compare.sh [--threads N] [--epochs N] [--rounds N] [--inference-rounds N]
+#                    [--part both|training|inference] [--only NAME]
+#
+# Each command prints both tables for its thread count, as docs/performance.md quotes them:
+#
+#   bench/compare.sh --threads 2 --epochs 4 --rounds 5 --inference-rounds 5
+#   bench/compare.sh --threads 1 --epochs 3 --rounds 3 --inference-rounds 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
