@@ -3,10 +3,22 @@
 # virtualenv outside the repository if it is missing (about 5 GB, from PyPI), generates
 # 60,000 synthetic MNIST-shaped samples, measures the FMA units' peak on the run's threads with a
 # register-only loop (examples/fma_peak.rs) and both programs' 2048^3 products as shares of it,
-# then runs both programs alternately and prints a table (see bench/compare.py) whose "% of
-# FMA peak" is measured against that loop.
+# each of this crate's product kernels on one thread against its own register loop, then runs
+# both programs alternately and prints two tables (see bench/compare.py) whose "% of FMA peak"
+# is measured against that loop:
 #
-#   bench/compare.sh [--threads N] [--epochs N] [--rounds N] [--only NAME]
+# - Training: `backprop train` against bench/pytorch_mlp.py, per-epoch times.
+# - Inference: `backprop eval` against bench/pytorch_eval.py (the same model file's forward
+#   pass under torch.no_grad(), same batch size and threads), each program's own inference and
+#   loading times and the wall time of the whole process.
+#
+#   bench/compare.sh [--threads N] [--epochs N] [--rounds N] [--inference-rounds N]
+#                    [--part both|training|inference] [--only NAME]
+#
+# Each command prints both tables for its thread count, as docs/performance.md quotes them:
+#
+#   bench/compare.sh --threads 2 --epochs 4 --rounds 5 --inference-rounds 5
+#   bench/compare.sh --threads 1 --epochs 3 --rounds 3 --inference-rounds 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +52,19 @@ print(f"FMA peak (register loop, {threads} threads): {peak:.0f} GFLOP/s; 2048^3 
       f"product: backprop {own:.0f} GFLOP/s ({100 * own / peak:.0f} % of it), "
       f"PyTorch {torch:.0f} GFLOP/s ({100 * torch / peak:.0f} %)")
 PY
+
+# Each product kernel on one thread against its own instruction set's register loop (BACKPROP_ISA
+# runs a narrower kernel than the CPU's widest); levels this CPU lacks are skipped.
+for isa in avx512 avx2; do
+    if ! isa_peak="$(BACKPROP_ISA=$isa target/release/examples/fma_peak 1 2>/dev/null)"; then continue; fi
+    isa_product="$(BACKPROP_ISA=$isa target/release/examples/gemm_peak 1 2048)"
+    python3 -c 'import sys; p, g = float(sys.argv[2]), float(sys.argv[3]); print(f"one thread, {sys.argv[1]} kernel: 2048^3 product {g:.0f} GFLOP/s, {100 * g / p:.0f} % of its register loop ({p:.0f} GFLOP/s)")' \
+        "$isa" "$isa_peak" "$isa_product" >&2
+done
+if [ "$threads" != 1 ]; then
+    torch_one="$("$venv/bin/python" bench/sgemm_peak.py 1 2048)"
+    echo "one thread, PyTorch: 2048^3 product $torch_one GFLOP/s" >&2
+fi
 
 exec "$venv/bin/python" bench/compare.py --backprop target/release/backprop --python "$venv/bin/python" \
     --data "$data" --peak "$peak" --threads "$threads" "$@"

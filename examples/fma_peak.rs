@@ -1,6 +1,7 @@
 //! The FMA units' peak on this CPU, measured by a register-only loop of independent FMA
 //! chains (`backprop::tensor::fma_peak`) on the widest instruction set the crate's kernels
-//! use here: `cargo run --release --example fma_peak -- [THREADS]` (default: all cores).
+//! use here (or the one `BACKPROP_ISA` names): `cargo run --release --example fma_peak --
+//! [THREADS]` (default: all cores).
 //! Prints the GFLOP/s on standard output, and the instruction set on standard error.
 
 use backprop::tensor::fma_peak::fma_peak_gflops;
@@ -19,6 +20,10 @@ fn main() -> ExitCode {
             }
         },
     };
+    if let Err(error) = Isa::requested() {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
     let isa = Isa::detect();
     // About 0.3 s per run at 150 GFLOP/s per core: long enough for the clock to settle.
     match fma_peak_gflops(isa, threads, 100_000_000, 5) {

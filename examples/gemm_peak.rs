@@ -1,6 +1,7 @@
 //! The machine's single-precision matrix-product peak, as this crate reaches it: the median
 //! GFLOP/s of a large square product (`cargo run --release --example gemm_peak -- [THREADS]
-//! [SIZE]`, defaults: all cores, 2048).
+//! [SIZE]`, defaults: all cores, 2048), on the kernel of the widest instruction set or the one
+//! `BACKPROP_ISA` names.
 
 use backprop::tensor::matmul::{matmul_a_b, prepare_threads};
 use backprop::tensor::{Tensor, Write};
@@ -18,6 +19,10 @@ fn main() -> ExitCode {
         eprintln!("usage: gemm_peak [THREADS] [SIZE]  (whole numbers above 0)");
         return ExitCode::from(2);
     };
+    if let Err(error) = backprop::tensor::isa::Isa::requested() {
+        eprintln!("error: {error}");
+        return ExitCode::from(2);
+    }
     let pool = match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
         Ok(pool) => pool,
         Err(e) => {

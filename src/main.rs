@@ -126,6 +126,10 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return report_clap_error(error),
     };
+    // A narrower instruction set asked for by BACKPROP_ISA, checked before any work starts.
+    if let Err(error) = backprop::tensor::isa::Isa::requested() {
+        return report_failure(&cli::exit_status::UsageError(error.to_string()).into());
+    }
     let given = matches
         .subcommand()
         .map(|(_, sub)| GivenFlags::from_matches(sub))

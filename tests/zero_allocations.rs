@@ -1,6 +1,7 @@
 //! A training step in steady state allocates nothing: a counting global allocator proves it,
 //! for the step that `backprop train` and the playground share ([`Trainer::step`]: the batch,
-//! forward, backward, the update, the epoch's bookkeeping and a new shuffle per epoch).
+//! forward, backward, the update, the epoch's bookkeeping and a new shuffle per epoch). An
+//! evaluation (`eval`, a trainer's validation) allocates per call, never per batch.
 
 mod common;
 
@@ -8,9 +9,10 @@ use common::mnist_shaped;
 
 use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
 use backprop::optim::OptimizerKind;
-use backprop::train::{NoObserver, StepOutcome, TrainConfig, Trainer};
+use backprop::train::{evaluate, NoObserver, StepOutcome, TrainConfig, Trainer};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 struct CountingAllocator;
 
@@ -34,8 +36,18 @@ unsafe impl GlobalAlloc for CountingAllocator {
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
 
+/// The count is global: one test counts at a time.
+static COUNTING: Mutex<()> = Mutex::new(());
+
+fn counting_alone() -> MutexGuard<'static, ()> {
+    COUNTING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 #[test]
 fn a_training_step_allocates_nothing_in_steady_state() {
+    let _alone = counting_alone();
     let data = mnist_shaped(1000, 1);
     for (threads, kind, hidden) in [
         (2, OptimizerKind::Sgd, vec![256]),
@@ -85,6 +97,43 @@ fn a_training_step_allocates_nothing_in_steady_state() {
             assert_eq!(
                 allocations, 0,
                 "{threads} threads, {kind}: 12 steps allocated {allocations} times"
+            );
+        });
+    }
+}
+
+#[test]
+fn an_evaluation_allocates_nothing_per_batch() {
+    let _alone = counting_alone();
+    // 8 and 64 batches of 64 samples.
+    let (few, many) = (mnist_shaped(512, 2), mnist_shaped(4096, 3));
+    for (threads, hidden) in [(1, vec![256]), (2, vec![256]), (2, vec![512, 256])] {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let config = MlpConfig {
+                inputs: 784,
+                hidden,
+                outputs: 10,
+                activation: Activation::Relu,
+                loss: Loss::CrossEntropy,
+                bias: true,
+                weight_decay: 1e-4,
+            };
+            let mut mlp = Mlp::<f32>::new(config, 3).unwrap();
+            let mut allocations = |data| {
+                let before = ALLOCATIONS.load(Ordering::SeqCst);
+                let evaluation = evaluate(&mut mlp, data, 64).unwrap();
+                assert!(evaluation.loss.is_finite());
+                ALLOCATIONS.load(Ordering::SeqCst) - before
+            };
+            allocations(&few);
+            let (for_few, for_many) = (allocations(&few), allocations(&many));
+            assert_eq!(
+                for_many, for_few,
+                "{threads} threads: 64 batches allocated {for_many} times, 8 batches {for_few}"
             );
         });
     }

@@ -10,10 +10,12 @@ use super::model_source::{open_model, ImportFlags};
 use super::resource_limits::thread_count;
 use anyhow::{bail, Context, Result};
 use backprop::data::Dataset;
+use backprop::format;
 use backprop::train::evaluate;
 use clap::Args;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Instant;
 
 /// Which samples `eval` scores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -69,7 +71,18 @@ pub struct EvalArgs {
     /// Print one JSON object (loss and accuracy at full precision) instead of the report.
     #[arg(long, help_heading = help_text::OUTPUT)]
     json: bool,
-    /// Samples per forward pass [default: the training run's, else 1024].
+    /// Also report how long loading and inference took.
+    ///
+    /// Loading is reading the model and the data; inference is the forward passes over
+    /// the split (a "time" line, or a "timing" object with --json, in seconds: load, and
+    /// inference as wall and as CPU time of all threads).
+    #[arg(long, help_heading = help_text::OUTPUT)]
+    timing: bool,
+    /// Samples per batch [default: the training run's, else 1024].
+    ///
+    /// The loss is summed batch by batch, as training summed its validation loss, so the
+    /// training run's size gives its figures to the last bit; another size changes only the
+    /// last bits of the loss. A forward pass takes at most 1,024 samples.
     #[arg(short, long, value_name = "N", value_parser = count, help_heading = help_text::PERFORMANCE)]
     batch_size: Option<usize>,
     /// Threads [default: the training run's, else all cores].
@@ -117,6 +130,7 @@ impl TrainingRecord {
 
 /// Runs `backprop eval`.
 pub fn run(args: &EvalArgs) -> Result<bool> {
+    let started = Instant::now();
     if args.split == EvalSplit::Test && args.val_fraction.is_some() {
         return Err(UsageError(
             "--val-fraction applies to --split train or val; the test split is the test files, \
@@ -141,7 +155,7 @@ pub fn run(args: &EvalArgs) -> Result<bool> {
         .build()
         .context("starting the thread pool")?;
     let mut model = imported.loaded.mlp;
-    pool.install(|| evaluate_split(args, &record, &mut model))
+    pool.install(|| evaluate_split(args, &record, &mut model, started))
 }
 
 /// Loads the split, scores `model` on it and prints the result.
@@ -149,6 +163,7 @@ fn evaluate_split(
     args: &EvalArgs,
     record: &TrainingRecord,
     model: &mut backprop::nn::Mlp<f32>,
+    started: Instant,
 ) -> Result<bool> {
     let (dataset, data) = load_split(args, record)?;
     if data.input_dim() != model.config().inputs {
@@ -169,30 +184,47 @@ fn evaluate_split(
         );
     }
     let batch_size = args.batch_size.or(record.batch_size).unwrap_or(1024);
+    let (inference_began, cpu_began) = (Instant::now(), process_cpu_seconds());
     let result = evaluate(model, &data, batch_size)?;
+    let load_seconds = (inference_began - started).as_secs_f64();
+    let inference_seconds = inference_began.elapsed().as_secs_f64();
+    let inference_cpu_seconds = process_cpu_seconds() - cpu_began;
     if args.json {
-        println!(
-            "{}",
-            serde_json::json!({
-                "model": args.model.display().to_string(),
-                "dataset": dataset,
-                "split": args.split.to_string(),
-                "samples": result.samples,
-                "loss": result.loss,
-                "accuracy": result.accuracy,
-                "confusion": result.confusion,
-            })
-        );
+        let mut report = serde_json::json!({
+            "model": args.model.display().to_string(),
+            "dataset": dataset,
+            "split": args.split.to_string(),
+            "samples": result.samples,
+            "loss": result.loss,
+            "accuracy": result.accuracy,
+            "confusion": result.confusion,
+        });
+        if args.timing {
+            report["timing"] = serde_json::json!({
+                "load_seconds": load_seconds,
+                "inference_seconds": inference_seconds,
+                "inference_cpu_seconds": inference_cpu_seconds,
+            });
+        }
+        println!("{report}");
         return Ok(true);
     }
     println!("model    {} ({})", args.model.display(), model.config());
     println!(
         "data     {dataset} {} split, {}",
         args.split,
-        backprop::format::counted(result.samples as u64, "sample", "samples")
+        format::counted(result.samples as u64, "sample", "samples")
     );
     println!("loss     {:.6}", result.loss);
     println!("accuracy {:.2}%", 100.0 * result.accuracy);
+    if args.timing {
+        println!(
+            "time     load {}, inference {} ({})",
+            format::seconds(load_seconds),
+            format::seconds(inference_seconds),
+            format::rate(result.samples as f64 / inference_seconds, "samples")
+        );
+    }
     println!("\nconfusion matrix (rows: true class, columns: predicted class)");
     let width = result
         .confusion
@@ -215,6 +247,21 @@ fn evaluate_split(
         println!("{line}");
     }
     Ok(true)
+}
+
+/// The CPU time of the process so far, all threads together, in seconds (0 where the clock
+/// cannot be read): on a machine shared with other work it shows what inference cost, however
+/// long it waited for a core.
+fn process_cpu_seconds() -> f64 {
+    let mut time = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid timespec for the call to write.
+    if unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut time) } != 0 {
+        return 0.0;
+    }
+    time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9
 }
 
 /// The data set's name and the samples of `--split`: `--dataset`, else the one the model

@@ -6,12 +6,12 @@
 //! (4.7.6). Deeper models repeat the first two steps per hidden layer (`z1, h1, z2, h2, ...`);
 //! with biases, each product `u_k = h_{k-1} W_kᵀ` is followed by `z_k = u_k + b_k`.
 
+use super::forward_only::ForwardBuffers;
 use super::init;
 use super::Loss;
 use crate::graph::{Activation, Graph, GraphError, VarId};
 use crate::rng::Rng;
-use crate::tensor::matmul::matmul_a_bt;
-use crate::tensor::{Element, Shape, Tensor, Write};
+use crate::tensor::{Element, Shape, Tensor};
 use std::fmt;
 
 /// The architecture and objective of an MLP.
@@ -601,8 +601,8 @@ impl<T: Element> Mlp<T> {
     }
 
     /// Prediction: the outputs `o` for a batch `x` (`B x d`), without labels and without
-    /// keeping anything for backward: each layer's result replaces the previous one, so
-    /// only two activations are alive at a time.
+    /// keeping anything for backward ([`ForwardBuffers`]: each layer's result replaces the
+    /// previous one, so only two activations are alive at a time).
     pub fn predict(&self, x: &Tensor<T>) -> Result<Tensor<T>, MlpError> {
         if x.cols() != self.config.inputs {
             return Err(MlpError::Batch(format!(
@@ -611,29 +611,12 @@ impl<T: Element> Mlp<T> {
                 x.cols()
             )));
         }
-        let mut current = x.clone();
-        let mut next = Tensor::default();
-        let depth = self.config.depth();
-        let phi = self.config.activation;
-        for k in 1..=depth {
-            let w = self.weight(k);
-            next.reshape_in_place(Shape::new(current.rows(), w.rows()));
-            matmul_a_bt(&mut next, &current, w, Write::Overwrite);
-            if let Some(b) = self.bias(k) {
-                for row in next.as_mut_slice().chunks_exact_mut(b.cols()) {
-                    for (v, &b) in row.iter_mut().zip(b.as_slice()) {
-                        *v += b;
-                    }
-                }
-            }
-            if k < depth {
-                for v in next.as_mut_slice() {
-                    *v = phi.apply(*v);
-                }
-            }
-            std::mem::swap(&mut current, &mut next);
-        }
-        Ok(current)
+        let mut buffers = ForwardBuffers::new();
+        buffers
+            .input_mut(x.rows(), x.cols())
+            .copy_from_slice(x.as_slice());
+        buffers.forward(self);
+        Ok(buffers.into_outputs())
     }
 }
 

@@ -1,7 +1,9 @@
 //! The multilayer perceptron of D2L §4.7 (and deeper ones), built as a computational graph,
-//! its initialisation, precision conversion, memory picture and the gradient check. The
-//! closed forms written out in `f64` are in [`crate::d2l::closed_form`].
+//! its initialisation, precision conversion, memory picture and the gradient check, and the
+//! forward-only pass that inference runs without the graph. The closed forms written out in
+//! `f64` are in [`crate::d2l::closed_form`].
 
+pub mod forward_only;
 pub mod gradcheck;
 pub mod init;
 pub mod memory;
@@ -9,6 +11,7 @@ pub mod mlp;
 pub mod precision;
 
 pub use crate::graph::Activation;
+pub use forward_only::ForwardBuffers;
 pub use mlp::{Mlp, MlpConfig, MlpNodes};
 
 use std::fmt;

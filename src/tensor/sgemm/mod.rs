@@ -15,7 +15,8 @@
 //!   reads them, whatever the strides of the original (a transposed operand is read in place
 //!   and packed, never transposed in a separate pass). A row-major `A` (the batch `X` of
 //!   `X W1ᵀ`) is not packed at all: the kernel broadcasts from its `MR` rows where they
-//!   are. Any other `A`, and the last rows of a row-major one that do not fill a register
+//!   are (on AVX-512, up to a `B` of 1024 columns; a wider one reads them often enough
+//!   that a packed copy is faster). Any other `A`, and the last rows of a row-major one that do not fill a register
 //!   block, are copied into panels of `MR` rows. A row-major `B` used by at most two
 //!   register blocks of `A` (`dW2 = dOᵀ H`) is read in place as well. Ragged edges are
 //!   padded with zeros, so the kernel has one shape; its stores are masked.
@@ -37,8 +38,11 @@ use super::isa::Isa;
 use std::cell::RefCell;
 
 /// The largest depth of a packed block of any kernel ([`RegisterKernel::KC`]): the packing
-/// buffers are sized for it.
-const MAX_KC: usize = 384;
+/// buffers are allocated for it, before training ([`prepare_thread`]).
+const MAX_KC: usize = 512;
+/// The largest depth of a wide product's packed block ([`RegisterKernel::WIDE_KC`]): a
+/// thread's buffers grow to it the first time it computes such a product.
+const MAX_WIDE_KC: usize = 1024;
 /// Rows of `A` packed at a time (a multiple of every kernel's `MR`).
 const MC: usize = 96;
 /// Columns of `B` packed at a time (a multiple of every kernel's `NR`).
@@ -83,8 +87,16 @@ trait RegisterKernel {
     /// Columns of the register block.
     const NR: usize;
     /// Depth of one packed block (the `k` extent kept in cache), at most [`MAX_KC`]: a
-    /// `KC x NR` panel of `B` and the `MR x KC` values of `A` it meets must fit in L1.
+    /// `KC x NR` panel of `B` and the `MR x KC` values of `A` it meets should fit in L1 or
+    /// stream from L2 at the kernel's pace.
     const KC: usize;
+    /// Depth of a packed block in a product wider than [`Self::IN_PLACE_A_MAX_COLUMNS`] (at
+    /// most [`MAX_WIDE_KC`]): fewer passes over a large `C`.
+    const WIDE_KC: usize;
+    /// The widest `B` (columns) for which a row-major `A` is read in place rather than
+    /// packed: beyond it, the rows of `A`, read again for every panel of `B`, are faster
+    /// from a packed copy.
+    const IN_PLACE_A_MAX_COLUMNS: usize;
 
     /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, `C` held in registers.
     #[allow(clippy::too_many_arguments)]
@@ -149,31 +161,42 @@ impl ColumnsOfB {
     }
 }
 
-/// The packing buffers of one thread, allocated once at their largest size and aligned to
-/// cache lines.
+/// The packing buffers of one thread, aligned to cache lines: allocated once for blocks of
+/// depth [`MAX_KC`], grown once to [`MAX_WIDE_KC`] by the first wide product.
 struct PackingBuffers {
     storage: Vec<f32>,
+    /// The deepest block the buffers hold.
+    depth: usize,
 }
 
 impl PackingBuffers {
-    const A_LEN: usize = MC * MAX_KC;
-    const B_LEN: usize = MAX_KC * NC;
-
     fn new() -> Self {
         PackingBuffers {
-            storage: vec![0.0; Self::A_LEN + Self::B_LEN + LINE],
+            storage: vec![0.0; Self::len_for(MAX_KC)],
+            depth: MAX_KC,
         }
     }
 
-    /// The `A` and `B` buffers, both starting on a cache line.
-    fn split(&mut self) -> (*mut f32, *mut f32) {
+    /// Floats for an `MC x depth` block of `A`, a `depth x NC` block of `B` and the
+    /// alignment.
+    fn len_for(depth: usize) -> usize {
+        MC * depth + depth * NC + LINE
+    }
+
+    /// The `A` and `B` buffers for blocks of depth `kc` (at most [`MAX_WIDE_KC`]), both
+    /// starting on a cache line.
+    fn split(&mut self, kc: usize) -> (*mut f32, *mut f32) {
+        if kc > self.depth {
+            self.storage = vec![0.0; Self::len_for(MAX_WIDE_KC)];
+            self.depth = MAX_WIDE_KC;
+        }
         let base = self.storage.as_mut_ptr();
         let misalignment = (base as usize / 4) % LINE;
         let offset = (LINE - misalignment) % LINE;
-        // SAFETY: `offset < LINE` and the storage holds `A_LEN + B_LEN + LINE` floats.
+        // SAFETY: `offset < LINE` and the storage holds `len_for(depth)` floats.
         unsafe {
             let a = base.add(offset);
-            (a, a.add(Self::A_LEN))
+            (a, a.add(MC * self.depth))
         }
     }
 }
@@ -208,18 +231,13 @@ pub unsafe fn sgemm(
     BUFFERS.with(|cell| {
         let mut slot = cell.borrow_mut();
         let buffers = slot.get_or_insert_with(PackingBuffers::new);
-        let (packed_a, packed_b) = buffers.split();
         // SAFETY: forwarded from the caller; the buffers have the sizes the blocks need.
         unsafe {
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => {
-                    blocked_product::<avx512::Avx512>(a, b, c, ldc, accumulate, packed_a, packed_b)
-                }
+                Isa::Avx512 => blocked_product::<avx512::Avx512>(a, b, c, ldc, accumulate, buffers),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => {
-                    blocked_product::<avx2::Avx2>(a, b, c, ldc, accumulate, packed_a, packed_b)
-                }
+                Isa::Avx2 => blocked_product::<avx2::Avx2>(a, b, c, ldc, accumulate, buffers),
                 _ => unreachable!("{isa:?} has no product kernel"),
             }
         }
@@ -233,11 +251,13 @@ unsafe fn blocked_product<K: RegisterKernel>(
     c: *mut f32,
     ldc: usize,
     accumulate: bool,
-    packed_a: *mut f32,
-    packed_b: *mut f32,
+    buffers: &mut PackingBuffers,
 ) {
     // The buffers hold the kernel's blocks, and its blocks are whole register blocks.
-    const { assert!(K::KC <= MAX_KC && MC.is_multiple_of(K::MR) && NC.is_multiple_of(K::NR)) };
+    const {
+        assert!(K::KC <= MAX_KC && K::KC <= K::WIDE_KC && K::WIDE_KC <= MAX_WIDE_KC);
+        assert!(MC.is_multiple_of(K::MR) && NC.is_multiple_of(K::NR));
+    };
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
         return;
@@ -258,11 +278,16 @@ unsafe fn blocked_product<K: RegisterKernel>(
     // Blocks of equal size (rounded up to whole panels), so that no pass is a thin remainder:
     // k = 784 runs as four passes of 196, not three of 256 and one of 16.
     let nc_step = even_block(n, NC, nr);
-    let kc_step = even_block(k, K::KC, 1);
+    // A wide product (the 2048³ one) has a `C` far beyond L2: deeper blocks pass over it
+    // fewer times.
+    let wide = n > K::IN_PLACE_A_MAX_COLUMNS;
+    let kc_step = even_block(k, if wide { K::WIDE_KC } else { K::KC }, 1);
+    let (packed_a, packed_b) = buffers.split(kc_step);
     let mc_step = even_block(m, MC, mr);
     // A row-major `A` needs no packing: the kernel broadcasts from its rows as they are,
-    // which saves transposing it (`X W1ᵀ`) and costs nothing in the kernel.
-    let a_in_place = a.col_stride == 1;
+    // which saves transposing it (`X W1ᵀ`), up to the width of `B` where the kernel's
+    // reads of `MR` rows at once cost more than a packed copy.
+    let a_in_place = a.col_stride == 1 && n <= K::IN_PLACE_A_MAX_COLUMNS;
     // A row-major `B` that only a register block or two of `A` use (`dW2 = dOᵀ H`, ten rows)
     // is read in place too: packing it would copy it to read the copy once.
     let b_in_place = b.col_stride == 1 && m <= 2 * mr;
