@@ -4,9 +4,8 @@
 
 mod common;
 
-use backprop::data::{write_idx_images, write_idx_labels};
 use backprop::tensor::isa::Isa;
-use common::{assert_success, images, metrics, stderr};
+use common::{assert_success, metrics, stderr};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -39,18 +38,7 @@ fn train_on(dir: &Path, isa: &str, out: &str) -> Output {
 
 /// A 28 x 28 folder large enough for the products to take the blocked, two-thread path.
 fn digits(dir: &Path) {
-    let folder = dir.join("digits");
-    std::fs::create_dir_all(&folder).unwrap();
-    let (pixels, labels) = images(700, 28, 28, 10, 3);
-    write_idx_images(
-        &folder.join("train-images-idx3-ubyte"),
-        28,
-        28,
-        &pixels,
-        false,
-    )
-    .unwrap();
-    write_idx_labels(&folder.join("train-labels-idx1-ubyte"), &labels, false).unwrap();
+    common::bar_digit_folder(dir, "digits", 700, 0);
 }
 
 #[test]

@@ -49,14 +49,7 @@ pub fn evaluate(
     batch_size: usize,
 ) -> Result<Evaluation, MlpError> {
     let mlp: &Mlp<f32> = mlp;
-    if data.input_dim() != mlp.config().inputs {
-        return Err(MlpError::Batch(format!(
-            "the model takes {} input features, the data has {}",
-            mlp.config().inputs,
-            data.input_dim()
-        )));
-    }
-    let q = mlp.config().outputs;
+    check_inputs(mlp, data)?;
     let samples = data.len();
     // No batch is larger than the data, whatever was asked.
     let batch_size = batch_size.clamp(1, samples.max(1));
@@ -84,8 +77,63 @@ pub fn evaluate(
     {
         return Err(error);
     }
+    Ok(summary(mlp, &workers, &losses, batch_size))
+}
+
+/// [`evaluate`] on the current thread, also handing `each` every sample's index and outputs
+/// `o`, in sample order, as the same forward passes computed them: the playground's
+/// confusion cells and their examples.
+pub fn evaluate_each(
+    mlp: &mut Mlp<f32>,
+    data: &Dataset,
+    batch_size: usize,
+    mut each: impl FnMut(usize, &[f32]),
+) -> Result<Evaluation, MlpError> {
+    let mlp: &Mlp<f32> = mlp;
+    check_inputs(mlp, data)?;
+    let samples = data.len();
+    let batch_size = batch_size.clamp(1, samples.max(1));
+    let indices: Vec<usize> = (0..samples).collect();
+    let mut losses = vec![0.0f32; samples];
+    let mut worker = Worker::new(mlp, batch_size.min(MAX_PASS_ROWS));
+    prepare_threads();
+    for (indices, losses) in indices
+        .chunks(batch_size)
+        .zip(losses.chunks_mut(batch_size))
+    {
+        let passes = indices
+            .chunks(MAX_PASS_ROWS)
+            .zip(losses.chunks_mut(MAX_PASS_ROWS));
+        for (indices, losses) in passes {
+            worker.score(mlp, data, indices, losses, &mut each)?;
+        }
+    }
+    Ok(summary(
+        mlp,
+        std::slice::from_ref(&worker),
+        &losses,
+        batch_size,
+    ))
+}
+
+/// The error for data whose samples do not have the model's number of inputs.
+fn check_inputs(mlp: &Mlp<f32>, data: &Dataset) -> Result<(), MlpError> {
+    if data.input_dim() != mlp.config().inputs {
+        return Err(MlpError::Batch(format!(
+            "the model takes {} input features, the data has {}",
+            mlp.config().inputs,
+            data.input_dim()
+        )));
+    }
+    Ok(())
+}
+
+/// The evaluation from the workers' confusion counts and every sample's loss.
+fn summary(mlp: &Mlp<f32>, workers: &[Worker], losses: &[f32], batch_size: usize) -> Evaluation {
+    let q = mlp.config().outputs;
+    let samples = losses.len();
     let mut confusion = vec![vec![0usize; q]; q];
-    for worker in &workers {
+    for worker in workers {
         for (row, counts) in confusion.iter_mut().zip(worker.confusion.chunks_exact(q)) {
             for (total, &count) in row.iter_mut().zip(counts) {
                 *total += count;
@@ -99,12 +147,12 @@ pub fn evaluate(
         loss_sum += batch.iter().map(|&l| l as f64).sum::<f64>();
     }
     let correct: usize = (0..q).map(|c| confusion[c][c]).sum();
-    Ok(Evaluation {
+    Evaluation {
         loss: loss_sum / samples as f64,
         accuracy: correct as f64 / samples as f64,
         confusion,
         samples,
-    })
+    }
 }
 
 /// What the threads of an evaluation share: the inputs, and the batches still to take (each
@@ -227,7 +275,9 @@ impl Worker {
                 .chunks(MAX_PASS_ROWS)
                 .zip(losses.chunks_mut(MAX_PASS_ROWS));
             for (indices, losses) in passes {
-                if let Err(error) = self.score(shared.mlp, shared.data, indices, losses) {
+                if let Err(error) =
+                    self.score(shared.mlp, shared.data, indices, losses, &mut |_, _| {})
+                {
                     self.failure = Some((batch, error));
                     shared.failed.store(true, Ordering::Relaxed);
                     break;
@@ -237,13 +287,14 @@ impl Worker {
     }
 
     /// Forward propagation of the samples `indices`: their losses into `losses`, their
-    /// predicted classes into the confusion matrix.
+    /// predicted classes into the confusion matrix, each one's index and outputs to `each`.
     fn score(
         &mut self,
         mlp: &Mlp<f32>,
         data: &Dataset,
         indices: &[usize],
         losses: &mut [f32],
+        each: &mut dyn FnMut(usize, &[f32]),
     ) -> Result<(), MlpError> {
         let (rows, q) = (indices.len(), mlp.config().outputs);
         data.gather_features(indices, self.buffers.input_mut(rows, data.input_dim()));
@@ -262,53 +313,8 @@ impl Worker {
         losses.copy_from_slice(self.losses.as_slice());
         for (row, &i) in outputs.as_slice().chunks_exact(q).zip(indices) {
             self.confusion[data.labels()[i] as usize * q + argmax(row)] += 1;
+            each(i, row);
         }
         Ok(())
     }
-}
-
-/// [`evaluate`], also handing `each` every sample's index and outputs `o` (in sample
-/// order), through the graph's forward pass (whose outputs the forward-only pass of
-/// [`evaluate`] matches bit for bit): the playground's confusion cells and their examples.
-pub fn evaluate_each(
-    mlp: &mut Mlp<f32>,
-    data: &Dataset,
-    batch_size: usize,
-    mut each: impl FnMut(usize, &[f32]),
-) -> Result<Evaluation, MlpError> {
-    if data.input_dim() != mlp.config().inputs {
-        return Err(MlpError::Batch(format!(
-            "the model takes {} input features, the data has {}",
-            mlp.config().inputs,
-            data.input_dim()
-        )));
-    }
-    let q = mlp.config().outputs;
-    let mut confusion = vec![vec![0usize; q]; q];
-    let mut loss_sum = 0.0f64;
-    let batch_size = batch_size.max(1);
-    let indices: Vec<usize> = (0..data.len()).collect();
-    for batch in indices.chunks(batch_size) {
-        data.gather_features(batch, mlp.features_mut(batch.len()));
-        mlp.set_labels(batch.iter().map(|&i| data.labels()[i] as usize))?;
-        mlp.forward()?;
-        loss_sum += mlp
-            .per_sample_losses()
-            .as_slice()
-            .iter()
-            .map(|&l| l as f64)
-            .sum::<f64>();
-        for (row, &i) in mlp.outputs().as_slice().chunks_exact(q).zip(batch) {
-            confusion[data.labels()[i] as usize][argmax(row)] += 1;
-            each(i, row);
-        }
-    }
-    let samples = data.len();
-    let correct: usize = (0..q).map(|c| confusion[c][c]).sum();
-    Ok(Evaluation {
-        loss: loss_sum / samples as f64,
-        accuracy: correct as f64 / samples as f64,
-        confusion,
-        samples,
-    })
 }
