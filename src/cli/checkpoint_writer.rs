@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use backprop::checkpoint::{save_checkpoint, CheckpointExtras};
-use backprop::data::DataFingerprint;
+use backprop::data::{DataFingerprint, Dataset};
 use backprop::nn::Mlp;
 use backprop::train::{EpochRecord, StepProgress, Trainer, TrainingObserver};
 use std::collections::BTreeMap;
@@ -17,21 +17,25 @@ pub struct CheckpointWriter<'a> {
     run: serde_json::Value,
     model_metadata: BTreeMap<String, String>,
     records: Vec<EpochRecord>,
-    data: DataFingerprint,
+    data: &'a Dataset,
+    /// `data`'s fingerprint, computed by the first checkpoint: reading every byte of a large
+    /// training set takes a tenth of a second, which a run that writes no checkpoint never
+    /// needs to spend.
+    fingerprint: Option<DataFingerprint>,
     last_written_step: Option<u64>,
 }
 
 impl<'a> CheckpointWriter<'a> {
     /// A writer of checkpoints to `path`; `records` are the epochs of the run so far (those
     /// of the checkpoint a run resumes from), `run` the command line's description of the run,
-    /// `data` the fingerprint of the training set.
+    /// `data` the training set, whose fingerprint each checkpoint records.
     pub fn new(
         inner: &'a mut dyn TrainingObserver,
         path: PathBuf,
         run: serde_json::Value,
         model_metadata: BTreeMap<String, String>,
         records: Vec<EpochRecord>,
-        data: DataFingerprint,
+        data: &'a Dataset,
     ) -> Self {
         CheckpointWriter {
             inner,
@@ -40,12 +44,15 @@ impl<'a> CheckpointWriter<'a> {
             model_metadata,
             records,
             data,
+            fingerprint: None,
             last_written_step: None,
         }
     }
 
     /// Writes a checkpoint of `mlp` and `trainer` now.
     pub fn write(&mut self, trainer: &Trainer, mlp: &Mlp<f32>) -> Result<()> {
+        let data = self.data;
+        let fingerprint = self.fingerprint.get_or_insert_with(|| data.fingerprint());
         save_checkpoint(
             &self.path,
             mlp,
@@ -54,7 +61,7 @@ impl<'a> CheckpointWriter<'a> {
                 records: &self.records,
                 run: &self.run,
                 model_metadata: &self.model_metadata,
-                data: &self.data,
+                data: fingerprint,
             },
         )?;
         self.last_written_step = Some(trainer.steps());

@@ -481,7 +481,7 @@ fn train_and_checkpoint(
         run_description(args, threads),
         image_metadata(&data.train),
         std::mem::take(&mut start.earlier_records),
-        data.train.fingerprint(),
+        &data.train,
     );
     let (mlp, trainer) = (&mut start.mlp, &mut start.trainer);
     let result = trainer.run(mlp, data.view(), &mut checkpoints);
