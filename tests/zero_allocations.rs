@@ -105,8 +105,8 @@ fn a_training_step_allocates_nothing_in_steady_state() {
 #[test]
 fn an_evaluation_allocates_nothing_per_batch() {
     let _alone = counting_alone();
-    // 8 and 64 batches of 64 samples.
-    let (few, many) = (mnist_shaped(512, 2), mnist_shaped(4096, 3));
+    // 32 and 128 batches of 64 samples (two and eight passes of 1,024).
+    let (few, many) = (mnist_shaped(2048, 2), mnist_shaped(8192, 3));
     for (threads, hidden) in [(1, vec![256]), (2, vec![256]), (2, vec![512, 256])] {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -133,7 +133,7 @@ fn an_evaluation_allocates_nothing_per_batch() {
             let (for_few, for_many) = (allocations(&few), allocations(&many));
             assert_eq!(
                 for_many, for_few,
-                "{threads} threads: 64 batches allocated {for_many} times, 8 batches {for_few}"
+                "{threads} threads: 128 batches allocated {for_many} times, 32 batches {for_few}"
             );
         });
     }

@@ -149,6 +149,14 @@ pub fn matmul_a_b<T: Element>(out: &mut Tensor<T>, a: &Tensor<T>, b: &Tensor<T>,
     product(out, MatrixView::of(a), MatrixView::of(b), write, None);
 }
 
+/// Whether a product of `T` computes every output row with the same operations in the same
+/// order, whatever the number of rows: true for this crate's own kernels (the blocks of `k`
+/// depend on `k` and the width alone), not for `faer`, whose blocking changes with the shape.
+/// When it holds, a forward pass gives each sample the same bits in a pass of any size.
+pub fn rows_are_independent<T: Element>() -> bool {
+    Kernel::for_type::<T>() != Kernel::Faer
+}
+
 /// Gives every thread of the current rayon pool the packing buffers `faer` keeps per
 /// thread, by running one small product on each. The training loop calls it once before the
 /// first step, so that no step allocates even the first time a thread helps with a product.
