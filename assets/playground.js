@@ -1579,6 +1579,14 @@ $("backward-mode").addEventListener("click", () => {
 });
 $("backward-next").addEventListener("click", () => stepBackward(1));
 $("backward-prev").addEventListener("click", () => stepBackward(-1));
+// Each side-by-side run gets a copy of the session's hover card, its ids prefixed.
+for (const run of ["a", "b"]) {
+  const card = $("neuron-card").cloneNode(true);
+  const prefix = neuronView(run).prefix;
+  for (const element of [card, ...card.querySelectorAll("[id]")]) element.id = prefix + element.id;
+  $(`compare-${run}-run`).appendChild(card);
+}
+
 // Hovering a hidden unit of the session's network, or of either side-by-side run's.
 for (const run of [null, "a", "b"]) {
   const svg = $(neuronView(run).prefix + "network");

@@ -387,6 +387,22 @@ impl Browser {
     }
 }
 
+/// The text of a hover card shows unit `h2[1]`, row 1 of `W2`, and each incoming weight as
+/// `neuron` (the `/neuron?layer=2&unit=1` reply) writes it.
+fn assert_card_shows_h2_1(card: &str, neuron: &Value) {
+    assert!(card.contains("h2[1]"), "{card}");
+    assert!(card.contains("row 1 of W2"), "{card}");
+    for (i, text) in neuron["text"]["incoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let shown = format!("h1[{i}] {}", text.as_str().unwrap());
+        assert!(card.contains(&shown), "{shown} not in {card}");
+    }
+}
+
 #[test]
 fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs() {
     let server = start_server();
@@ -417,17 +433,7 @@ fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs()
     let card = card.as_str().unwrap();
     let session = browser.script("return page.session").as_u64().unwrap();
     let neuron = client.get(&format!("/api/sessions/{session}/neuron?layer=2&unit=1"));
-    assert!(card.contains("h2[1]"), "{card}");
-    assert!(card.contains("row 1 of W2"), "{card}");
-    for (i, text) in neuron["text"]["incoming"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
-        let shown = format!("h1[{i}] {}", text.as_str().unwrap());
-        assert!(card.contains(&shown), "{shown} not in {card}");
-    }
+    assert_card_shows_h2_1(card, &neuron);
     assert!(
         card.contains(&format!(
             "bias {}",
@@ -546,21 +552,9 @@ fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs()
         let neuron = client.get(&format!(
             "/api/comparisons/{comparison}/{run}/neuron?layer=2&unit=1"
         ));
-        assert!(
-            card.contains("h2[1]") && card.contains("row 1 of W2"),
-            "{card}"
-        );
+        assert_card_shows_h2_1(card, &neuron);
         let activation = if run == "a" { "relu" } else { "sigmoid" };
         assert!(card.contains(&format!("{activation}(z2[1])")), "{card}");
-        for (i, text) in neuron["text"]["incoming"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .enumerate()
-        {
-            let shown = format!("h1[{i}] {}", text.as_str().unwrap());
-            assert!(card.contains(&shown), "run {run}: {shown} not in {card}");
-        }
         incoming.push(neuron["incoming"].clone());
     }
     assert_ne!(incoming[0], incoming[1], "the two runs trained apart");

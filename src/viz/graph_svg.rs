@@ -560,13 +560,9 @@ mod tests {
     /// a `2-hidden-3` network after forward and backward on one sample.
     fn touching_lines(hidden: Vec<usize>, bias: bool) -> Vec<(String, String)> {
         let config = MlpConfig {
-            inputs: 2,
             hidden,
-            outputs: 3,
-            activation: Activation::Relu,
-            loss: Loss::CrossEntropy,
             bias,
-            weight_decay: 0.01,
+            ..MlpConfig::d2l(2, 1, 3, Activation::Relu, Loss::CrossEntropy, 0.01)
         };
         let mut mlp = Mlp::<f32>::new(config, 0).unwrap();
         mlp.set_batch(&Tensor::from_vec(1, 2, vec![0.3, -0.7]).unwrap(), &[1])
