@@ -545,10 +545,26 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange, testName = "test
 
 // ---------- network ----------
 
+// Where a network view and its hover thumbnail live: the session's (run null) or a
+// side-by-side run's ("a" or "b"), whose elements have the ids of the session's prefixed
+// with `compare-a-` or `compare-b-`.
+function neuronView(run) {
+  if (run === null) {
+    return { prefix: "", panel: "network-panel", owner: page.session, api: `/api/sessions/${page.session}`, hovered: page.neuron };
+  }
+  return { prefix: `compare-${run}-`, panel: `compare-${run}-run`, owner: compare.id, api: `/api/comparisons/${compare.id}/${run}`, hovered: compare.neurons[run] };
+}
+
+function setHovered(run, neuron) {
+  if (run === null) page.neuron = neuron;
+  else compare.neurons[run] = neuron;
+}
+
 // Hidden units carry data-layer (L = 1..) and data-unit (u = 0..); hovering one shows its
 // thumbnail (showNeuron). The units' positions are kept for placing the thumbnail.
-function drawNetwork(network) {
-  const svg = $("network");
+function drawNetwork(network, run = null) {
+  const view = neuronView(run);
+  const svg = $(view.prefix + "network");
   const width = 320, height = 330, margin = 28;
   const sizes = network.layer_sizes;
   const columnX = (k) => margin + (k * (width - 2 * margin)) / (sizes.length - 1);
@@ -567,7 +583,7 @@ function drawNetwork(network) {
       parts.push(`<line x1="${columnX(k)}" y1="${nodeY(k, input)}" x2="${columnX(k + 1)}" y2="${nodeY(k + 1, out)}" stroke="rgba(${colour},${(0.15 + 0.85 * strength).toFixed(3)})" stroke-width="${(0.3 + 3.7 * strength).toFixed(2)}"/>`);
     }));
   });
-  const hovered = page.neuron;
+  const hovered = view.hovered;
   sizes.forEach((n, k) => {
     const hidden = k > 0 && k < sizes.length - 1;
     for (let i = 0; i < n; i++) {
@@ -590,53 +606,59 @@ function drawNetwork(network) {
 // ---------- neurons: one hidden unit's output over the input plane ----------
 
 // The name the network view gives hidden layer L's vector (h with one hidden layer, as §4.7).
-function hiddenName(layer) {
-  const depth = Number($("network").dataset.layers || 3);
+function hiddenName(layer, run = null) {
+  const depth = Number($(neuronView(run).prefix + "network").dataset.layers || 3);
   return depth > 3 ? `h${layer}` : "h";
 }
 
-function inputName(layer, index) {
-  return layer === 1 ? `x${index + 1}` : `${hiddenName(layer - 1)}[${index}]`;
+function inputName(layer, index, run = null) {
+  return layer === 1 ? `x${index + 1}` : `${hiddenName(layer - 1, run)}[${index}]`;
 }
 
-async function showNeuron(layer, unit) {
-  if (page.session === null) return;
-  page.neuron = { layer, unit };
-  const session = page.session;
-  const answer = await api("GET", `/api/sessions/${session}/neuron?layer=${layer}&unit=${unit}&resolution=32`);
-  if (session !== page.session || !page.neuron || page.neuron.layer !== layer || page.neuron.unit !== unit) return;
-  drawNeuron(answer);
+// Shows the thumbnail of hidden unit h_layer[unit] of the session (run null) or of a
+// side-by-side run.
+async function showNeuron(layer, unit, run = null) {
+  const asked = neuronView(run);
+  if (asked.owner === null) return;
+  setHovered(run, { layer, unit });
+  const answer = await api("GET", `${asked.api}/neuron?layer=${layer}&unit=${unit}&resolution=32`);
+  const now = neuronView(run);
+  if (now.owner !== asked.owner || !now.hovered || now.hovered.layer !== layer || now.hovered.unit !== unit) return;
+  drawNeuron(answer, run);
 }
 
-function hideNeuron() {
-  page.neuron = null;
-  $("neuron-card").hidden = true;
-  for (const g of $("network").querySelectorAll("g.unit.hovered")) g.classList.remove("hovered");
+function hideNeuron(run = null) {
+  setHovered(run, null);
+  const prefix = neuronView(run).prefix;
+  $(prefix + "neuron-card").hidden = true;
+  for (const g of $(prefix + "network").querySelectorAll("g.unit.hovered")) g.classList.remove("hovered");
 }
 
 // Outputs on the diverging scale of divergingRgb (as the edges).
-function drawNeuron(neuron) {
-  const card = $("neuron-card");
-  const canvas = $("neuron-map");
+function drawNeuron(neuron, run = null) {
+  const view = neuronView(run);
+  const id = (name) => $(view.prefix + name);
+  const card = id("neuron-card");
+  const canvas = id("neuron-map");
   const n = neuron.resolution;
   const scale = Math.max(1e-9, Math.abs(neuron.range[0]), Math.abs(neuron.range[1]));
   drawPixels(canvas, n, n, (i) => divergingRgb(neuron.values[i] / scale), true);
   drawAxes(canvas.getContext("2d"), neuron.extent, canvas.width);
-  const name = `${hiddenName(neuron.layer)}[${neuron.unit}]`;
-  const z = `${hiddenName(neuron.layer).replace("h", "z")}[${neuron.unit}]`;
-  $("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>${z}</i>) over the plane`;
-  $("neuron-range").innerHTML = `<i>${name}</i> from ${escapeHtml(neuron.text.range[0])} to ${escapeHtml(neuron.text.range[1])}: <span class="neg">orange −</span>, white 0, <span class="pos">blue +</span>`;
+  const name = `${hiddenName(neuron.layer, run)}[${neuron.unit}]`;
+  const z = `${hiddenName(neuron.layer, run).replace("h", "z")}[${neuron.unit}]`;
+  id("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>${z}</i>) over the plane`;
+  id("neuron-range").innerHTML = `<i>${name}</i> from ${escapeHtml(neuron.text.range[0])} to ${escapeHtml(neuron.text.range[1])}: <span class="neg">orange −</span>, white 0, <span class="pos">blue +</span>`;
   const rows = neuron.text.incoming.map((text, i) => {
     const sign = neuron.incoming[i] >= 0 ? "pos" : "neg";
-    return `<span class="weight"><i>${inputName(neuron.layer, i)}</i> <b class="${sign}">${escapeHtml(text)}</b></span>`;
+    return `<span class="weight"><i>${inputName(neuron.layer, i, run)}</i> <b class="${sign}">${escapeHtml(text)}</b></span>`;
   });
   if (neuron.text.bias !== null) rows.push(`<span class="weight">bias <b class="${neuron.bias >= 0 ? "pos" : "neg"}">${escapeHtml(neuron.text.bias)}</b></span>`);
-  $("neuron-weights").innerHTML = `<div class="caption">incoming weights (row ${neuron.unit} of W${neuron.layer})</div><div class="list">${rows.join("")}</div>`;
-  $("neuron-weights").classList.toggle("many", rows.length > 8);
-  const unit = $("network").querySelector(`g.unit[data-layer="${neuron.layer}"][data-unit="${neuron.unit}"]`);
+  id("neuron-weights").innerHTML = `<div class="caption">incoming weights (row ${neuron.unit} of W${neuron.layer})</div><div class="list">${rows.join("")}</div>`;
+  id("neuron-weights").classList.toggle("many", rows.length > 8);
+  const unit = id("network").querySelector(`g.unit[data-layer="${neuron.layer}"][data-unit="${neuron.unit}"]`);
   if (unit) {
-    const panel = $("network-panel").getBoundingClientRect();
-    const svgBox = $("network").getBoundingClientRect();
+    const panel = $(view.panel).getBoundingClientRect();
+    const svgBox = id("network").getBoundingClientRect();
     const ux = svgBox.left - panel.left + (Number(unit.dataset.x) * svgBox.width) / 320;
     const uy = svgBox.top - panel.top + (Number(unit.dataset.y) * svgBox.height) / 330;
     card.hidden = false;
@@ -865,6 +887,7 @@ const compare = {
   timer: null,
   actions: 0,
   points: null,
+  neurons: { a: null, b: null }, // {layer, unit} of the hovered hidden unit of each run
 };
 
 async function startComparison(preset) {
@@ -903,6 +926,7 @@ function closeComparison() {
   if (compare.id !== null && compare.playing) api("POST", `/api/comparisons/${compare.id}/pause`).catch(() => {});
   compare.id = null;
   compare.playing = false;
+  for (const run of ["a", "b"]) hideNeuron(run);
   $("compare-body").hidden = true;
   $("compare-controls").hidden = true;
   $("compare-note").textContent = "";
@@ -943,6 +967,13 @@ async function refreshComparison() {
     if (id !== compare.id) return;
     drawHeatmap($("compare-a-heatmap"), maps[0], compare.points);
     drawHeatmap($("compare-b-heatmap"), maps[1], compare.points);
+    const networks = await Promise.all(["a", "b"].map((run) => api("GET", `/api/comparisons/${id}/${run}/network`)));
+    if (id !== compare.id) return;
+    for (const [i, run] of ["a", "b"].entries()) {
+      drawNetwork(networks[i], run);
+      const hovered = compare.neurons[run];
+      if (hovered) await showNeuron(hovered.layer, hovered.unit, run);
+    }
     if (!status.playing) stopComparisonPolling();
   } catch (error) {
     showError(error.message);
@@ -1548,16 +1579,29 @@ $("backward-mode").addEventListener("click", () => {
 });
 $("backward-next").addEventListener("click", () => stepBackward(1));
 $("backward-prev").addEventListener("click", () => stepBackward(-1));
-$("network").addEventListener("mouseover", (event) => {
-  const unit = event.target.closest("g.unit");
-  if (!unit) return;
-  const layer = Number(unit.dataset.layer), index = Number(unit.dataset.unit);
-  if (page.neuron && page.neuron.layer === layer && page.neuron.unit === index) return;
-  for (const g of $("network").querySelectorAll("g.unit.hovered")) g.classList.remove("hovered");
-  unit.classList.add("hovered");
-  showNeuron(layer, index).catch((error) => showError(error.message));
-});
-$("network").addEventListener("mouseleave", hideNeuron);
+// Each side-by-side run gets a copy of the session's hover card, its ids prefixed.
+for (const run of ["a", "b"]) {
+  const card = $("neuron-card").cloneNode(true);
+  const prefix = neuronView(run).prefix;
+  for (const element of [card, ...card.querySelectorAll("[id]")]) element.id = prefix + element.id;
+  $(`compare-${run}-run`).appendChild(card);
+}
+
+// Hovering a hidden unit of the session's network, or of either side-by-side run's.
+for (const run of [null, "a", "b"]) {
+  const svg = $(neuronView(run).prefix + "network");
+  svg.addEventListener("mouseover", (event) => {
+    const unit = event.target.closest("g.unit");
+    if (!unit) return;
+    const layer = Number(unit.dataset.layer), index = Number(unit.dataset.unit);
+    const hovered = neuronView(run).hovered;
+    if (hovered && hovered.layer === layer && hovered.unit === index) return;
+    for (const g of svg.querySelectorAll("g.unit.hovered")) g.classList.remove("hovered");
+    unit.classList.add("hovered");
+    showNeuron(layer, index, run).catch((error) => showError(error.message));
+  });
+  svg.addEventListener("mouseleave", () => hideNeuron(run));
+}
 for (const button of document.querySelectorAll("#compare-presets button")) button.addEventListener("click", () => startComparison(button.dataset.preset));
 $("compare-play").addEventListener("click", () => compareControl(compare.playing ? "pause" : "play"));
 $("compare-step").addEventListener("click", () => compareControl("step?count=10"));

@@ -3,10 +3,10 @@
 
 mod common;
 
-use common::mnist_shaped;
+use common::{mnist_config, mnist_shaped};
 
 use backprop::data::Dataset;
-use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
+use backprop::nn::Mlp;
 use backprop::optim::OptimizerKind;
 use backprop::train::{NoObserver, TrainConfig, TrainData, Trainer};
 
@@ -16,16 +16,7 @@ fn train_weights(threads: usize, data: &Dataset) -> Vec<Vec<f32>> {
         .build()
         .unwrap();
     pool.install(|| {
-        let config = MlpConfig {
-            inputs: 784,
-            hidden: vec![256],
-            outputs: 10,
-            activation: Activation::Relu,
-            loss: Loss::CrossEntropy,
-            bias: true,
-            weight_decay: 1e-4,
-        };
-        let mut mlp = Mlp::<f32>::new(config, 7).unwrap();
+        let mut mlp = Mlp::<f32>::new(mnist_config(&[256]), 7).unwrap();
         let mut trainer = Trainer::new(TrainConfig {
             epochs: 1,
             max_steps: None,

@@ -387,6 +387,22 @@ impl Browser {
     }
 }
 
+/// The text of a hover card shows unit `h2[1]`, row 1 of `W2`, and each incoming weight as
+/// `neuron` (the `/neuron?layer=2&unit=1` reply) writes it.
+fn assert_card_shows_h2_1(card: &str, neuron: &Value) {
+    assert!(card.contains("h2[1]"), "{card}");
+    assert!(card.contains("row 1 of W2"), "{card}");
+    for (i, text) in neuron["text"]["incoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let shown = format!("h1[{i}] {}", text.as_str().unwrap());
+        assert!(card.contains(&shown), "{shown} not in {card}");
+    }
+}
+
 #[test]
 fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs() {
     let server = start_server();
@@ -417,17 +433,7 @@ fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs()
     let card = card.as_str().unwrap();
     let session = browser.script("return page.session").as_u64().unwrap();
     let neuron = client.get(&format!("/api/sessions/{session}/neuron?layer=2&unit=1"));
-    assert!(card.contains("h2[1]"), "{card}");
-    assert!(card.contains("row 1 of W2"), "{card}");
-    for (i, text) in neuron["text"]["incoming"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .enumerate()
-    {
-        let shown = format!("h1[{i}] {}", text.as_str().unwrap());
-        assert!(card.contains(&shown), "{shown} not in {card}");
-    }
+    assert_card_shows_h2_1(card, &neuron);
     assert!(
         card.contains(&format!(
             "bias {}",
@@ -504,6 +510,59 @@ fn hovering_a_hidden_unit_shows_its_thumbnail_and_side_by_side_draws_both_runs()
     let artifact =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/playground-side-by-side.png");
     browser.screenshot(&artifact);
+
+    // Each run's network is drawn under its boundary; hovering a hidden unit of one shows
+    // that run's thumbnail (its own weights, from its own /neuron), and only that one.
+    let mut incoming = Vec::new();
+    for (run, other) in [("b", "a"), ("a", "b")] {
+        browser.script(&format!(
+            "document.getElementById('compare-{run}-network').scrollIntoView({{block: 'center'}}); return true"
+        ));
+        browser.hover(&format!(
+            "#compare-{run}-network g.unit[data-layer=\"2\"][data-unit=\"1\"] circle.dot"
+        ));
+        browser.wait_until(
+            &format!("run {run}'s thumbnail of h2[1] is shown"),
+            &format!(
+                "const c = document.getElementById('compare-{run}-neuron-card'); return !c.hidden && c.dataset.layer === '2' && c.dataset.unit === '1' && document.getElementById('compare-{run}-neuron-map').dataset.drawn === 'true'"
+            ),
+        );
+        if run == "b" {
+            let artifact = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("target/playground-side-by-side-neuron.png");
+            browser.screenshot(&artifact);
+        }
+        let hidden = browser.script(&format!(
+            "return document.getElementById('compare-{other}-neuron-card').hidden"
+        ));
+        assert_eq!(
+            hidden,
+            Value::Bool(true),
+            "run {other}'s card while hovering {run}"
+        );
+        let colours = canvas_colours(&browser, &format!("compare-{run}-neuron-map"));
+        assert!(
+            colours > 10,
+            "run {run}'s thumbnail shows {colours} colours"
+        );
+        let card = browser.script(&format!(
+            "return document.getElementById('compare-{run}-neuron-card').textContent"
+        ));
+        let card = card.as_str().unwrap();
+        let neuron = client.get(&format!(
+            "/api/comparisons/{comparison}/{run}/neuron?layer=2&unit=1"
+        ));
+        assert_card_shows_h2_1(card, &neuron);
+        let activation = if run == "a" { "relu" } else { "sigmoid" };
+        assert!(card.contains(&format!("{activation}(z2[1])")), "{card}");
+        incoming.push(neuron["incoming"].clone());
+    }
+    assert_ne!(incoming[0], incoming[1], "the two runs trained apart");
+    browser.hover("#compare-a-heatmap");
+    browser.wait_until(
+        "run a's thumbnail is hidden when the mouse leaves its network",
+        "return document.getElementById('compare-a-neuron-card').hidden",
+    );
 }
 
 // ---- pace and curves ----

@@ -124,9 +124,22 @@ fn exchange(address: SocketAddr, request: &str) -> Response {
 
 /// A well-formed request for `path` from the playground's own page.
 fn request(address: SocketAddr, method: &str, path: &str) -> Response {
+    request_with(address, method, path, &address.to_string(), &[])
+}
+
+/// A request for `path` (no body) naming `host` in its `Host` header, with `headers` (each
+/// `"Name: value"`) added before `Connection: close`.
+fn request_with(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[&str],
+) -> Response {
+    let headers: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
     exchange(
         address,
-        &format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
+        &format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\n{headers}Connection: close\r\n\r\n"),
     )
 }
 
@@ -343,10 +356,7 @@ fn foreign_hosts_and_origins_are_403s() {
         format!("localhost.evil.example:{port}"),
         format!("192.168.1.5:{port}"),
     ] {
-        let response = exchange(
-            address,
-            &format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
-        );
+        let response = request_with(address, "GET", "/", &host, &[]);
         assert_eq!(response.status, 403, "Host {host}");
         let message = response.json()["error"].as_str().unwrap().to_string();
         assert!(
@@ -360,10 +370,7 @@ fn foreign_hosts_and_origins_are_403s() {
         format!("127.0.0.1:{port}"),
         format!("[::1]:{port}"),
     ] {
-        let response = exchange(
-            address,
-            &format!("GET /api/defaults HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"),
-        );
+        let response = request_with(address, "GET", "/api/defaults", &host, &[]);
         assert_eq!(response.status, 200, "Host {host}");
     }
     // A cross-site form or script cannot create or drive a session.
@@ -372,9 +379,12 @@ fn foreign_hosts_and_origins_are_403s() {
         "null",
         &format!("http://localhost:{port}"),
     ] {
-        let response = exchange(
+        let response = request_with(
             address,
-            &format!("POST /api/sessions HTTP/1.1\r\nHost: {address}\r\nOrigin: {origin}\r\nConnection: close\r\n\r\n"),
+            "POST",
+            "/api/sessions",
+            &address.to_string(),
+            &[&format!("Origin: {origin}")],
         );
         assert_eq!(response.status, 403, "Origin {origin}");
         assert!(response.json()["error"]
@@ -388,9 +398,12 @@ fn foreign_hosts_and_origins_are_403s() {
         "no session was created: {}",
         missing.body
     );
-    let response = exchange(
+    let response = request_with(
         address,
-        &format!("POST /api/sessions?points=40&batch=8 HTTP/1.1\r\nHost: {address}\r\nOrigin: http://{address}\r\nConnection: close\r\n\r\n"),
+        "POST",
+        "/api/sessions?points=40&batch=8",
+        &address.to_string(),
+        &[&format!("Origin: http://{address}")],
     );
     assert_eq!(
         response.status, 200,
@@ -398,9 +411,12 @@ fn foreign_hosts_and_origins_are_403s() {
         response.body
     );
     let id = response.json()["id"].as_u64().unwrap();
-    let response = exchange(
+    let response = request_with(
         address,
-        &format!("POST /api/sessions/{id}/play HTTP/1.1\r\nHost: {address}\r\nOrigin: http://evil.example\r\nConnection: close\r\n\r\n"),
+        "POST",
+        &format!("/api/sessions/{id}/play"),
+        &address.to_string(),
+        &["Origin: http://evil.example"],
     );
     assert_eq!(response.status, 403);
     let (status, _) = prompt(address, "GET", &format!("/api/sessions/{id}/status"));
@@ -421,9 +437,12 @@ fn a_known_path_with_another_method_is_a_405_naming_the_allowed_one() {
         ("POST", "/".to_string(), "GET"),
         ("PATCH", "/playground.js".to_string(), "GET"),
     ] {
-        let response = exchange(
+        let response = request_with(
             address,
-            &format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+            method,
+            &path,
+            &address.to_string(),
+            &["Content-Length: 0"],
         );
         assert_eq!(response.status, 405, "{method} {path}: {}", response.body);
         assert_eq!(response.header("allow"), Some(allowed), "{method} {path}");

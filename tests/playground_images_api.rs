@@ -311,15 +311,42 @@ fn units_confusion_and_examples_show_w1_and_the_held_out_split() {
     assert_eq!(rows.len(), 16, "the default is min(H, 64)");
     let norms: Vec<f64> = rows.iter().map(|u| u["norm"].as_f64().unwrap()).collect();
     assert!(norms.windows(2).all(|w| w[0] >= w[1]), "{norms:?}");
+    // Each row is W1's row (as `/network` sends it, every digit), its norm the true one, its
+    // weights rounded to the decimal grid of the scale's fourth significant digit.
+    let network = client.get(&format!("/api/sessions/{id}/network"));
+    let w1: Vec<Vec<f64>> = network["weights"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(numbers)
+        .collect();
+    let sent_scale = units["scale"].as_f64().unwrap();
+    let true_scale = rows
+        .iter()
+        .flat_map(|u| &w1[u["unit"].as_u64().unwrap() as usize])
+        .fold(0.0f64, |m, w| m.max(w.abs()));
+    let step = 10f64.powf(true_scale.log10().floor() - 3.0);
     let mut scale = 0.0f64;
     for unit in rows {
+        let trained = &w1[unit["unit"].as_u64().unwrap() as usize];
         let weights = numbers(&unit["weights"]);
         assert_eq!(weights.len(), 784);
-        let norm = weights.iter().map(|w| w * w).sum::<f64>().sqrt();
-        assert!((norm - unit["norm"].as_f64().unwrap()).abs() < 1e-4);
+        let norm = trained.iter().map(|w| w * w).sum::<f64>().sqrt();
+        assert!((norm - unit["norm"].as_f64().unwrap()).abs() < 1e-9);
+        for (sent, trained) in weights.iter().zip(trained) {
+            assert!(
+                (sent - trained).abs() <= step / 2.0 + 1e-12,
+                "unit {}: {sent} for {trained} on a step of {step}",
+                unit["unit"]
+            );
+        }
         scale = weights.iter().fold(scale, |m, w| m.max(w.abs()));
     }
-    assert!((scale - units["scale"].as_f64().unwrap()).abs() < 1e-6);
+    assert_eq!(scale, sent_scale, "the scale is the largest |w| sent");
+    assert!((sent_scale - true_scale).abs() <= step / 2.0 + 1e-12);
+    // Rounded, the 16 rows print short: about 7 characters a weight, not 20.
+    let text = units["units"].to_string();
+    assert!(text.len() < 16 * 784 * 9, "{} bytes", text.len());
     let few = client.get(&format!("/api/sessions/{id}/units?limit=3"));
     let few: Vec<&Value> = few["units"].as_array().unwrap().iter().collect();
     assert_eq!(few.len(), 3);

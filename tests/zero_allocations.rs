@@ -5,9 +5,9 @@
 
 mod common;
 
-use common::mnist_shaped;
+use common::{mnist_config, mnist_shaped};
 
-use backprop::nn::{Activation, Loss, Mlp, MlpConfig};
+use backprop::nn::Mlp;
 use backprop::optim::OptimizerKind;
 use backprop::train::{evaluate, NoObserver, StepOutcome, TrainConfig, Trainer};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -59,17 +59,8 @@ fn a_training_step_allocates_nothing_in_steady_state() {
             .build()
             .unwrap();
         pool.install(|| {
-            let config = MlpConfig {
-                inputs: 784,
-                hidden,
-                outputs: 10,
-                activation: Activation::Relu,
-                loss: Loss::CrossEntropy,
-                bias: true,
-                weight_decay: 1e-4,
-            };
             backprop::tensor::matmul::prepare_threads();
-            let mut mlp = Mlp::<f32>::new(config, 3).unwrap();
+            let mut mlp = Mlp::<f32>::new(mnist_config(&hidden), 3).unwrap();
             let mut trainer = Trainer::new(TrainConfig {
                 epochs: 1,
                 max_steps: Some(1000),
@@ -113,16 +104,7 @@ fn an_evaluation_allocates_nothing_per_batch() {
             .build()
             .unwrap();
         pool.install(|| {
-            let config = MlpConfig {
-                inputs: 784,
-                hidden,
-                outputs: 10,
-                activation: Activation::Relu,
-                loss: Loss::CrossEntropy,
-                bias: true,
-                weight_decay: 1e-4,
-            };
-            let mut mlp = Mlp::<f32>::new(config, 3).unwrap();
+            let mut mlp = Mlp::<f32>::new(mnist_config(&hidden), 3).unwrap();
             let mut allocations = |data| {
                 let before = ALLOCATIONS.load(Ordering::SeqCst);
                 let evaluation = evaluate(&mut mlp, data, 64).unwrap();

@@ -16,6 +16,12 @@ const HALF_SQUARE: f64 = 23.0;
 const RADIUS: f64 = 19.0;
 /// Height of a line of detail text.
 const LINE_HEIGHT: f64 = 13.0;
+/// How far a detail line's glyphs reach above its baseline (capitals, `∂`, `‖`) and below
+/// it (`p`, `y`, brackets), at [`DETAIL_SIZE`].
+const ASCENT: f64 = 10.0;
+const DESCENT: f64 = 3.0;
+/// The least space between two nodes' detail lines, one above the other.
+const LINE_GAP: f64 = 2.0;
 /// Font size of detail text: the smallest text of the drawing.
 pub const DETAIL_SIZE: f64 = 12.0;
 /// Space around the drawing.
@@ -34,12 +40,13 @@ pub fn graph_svg(view: &GraphView, layout: &Layout) -> String {
     let sides: Vec<Side> = (0..view.nodes.len())
         .map(|i| detail_side(view, layout, i))
         .collect();
+    let anchors = detail_anchors(view, layout, &sides);
     let boxes: Vec<Extent> = view
         .nodes
         .iter()
         .zip(&layout.positions)
-        .zip(&sides)
-        .map(|((node, &at), &side)| Extent::of(node, at, side))
+        .zip(sides.iter().zip(&anchors))
+        .map(|((node, &at), (&side, &anchor))| Extent::of(node, at, side, anchor))
         .collect();
     let (min_x, min_y, max_x, max_y) = boxes.iter().fold(
         (f64::MAX, f64::MAX, f64::MIN, f64::MIN),
@@ -114,14 +121,14 @@ pub fn graph_svg(view: &GraphView, layout: &Layout) -> String {
         );
     }
 
-    for (index, ((node, &at), &side)) in view
+    for (index, ((node, &at), (&side, &anchor))) in view
         .nodes
         .iter()
         .zip(&layout.positions)
-        .zip(&sides)
+        .zip(sides.iter().zip(&anchors))
         .enumerate()
     {
-        draw_node(&mut svg, index, node, shifted(at), side);
+        draw_node(&mut svg, index, node, shifted(at), side, shifted(anchor));
     }
     legend(&mut svg, height - MARGIN);
     svg.push_str("</svg>\n");
@@ -138,7 +145,8 @@ struct Extent {
 }
 
 impl Extent {
-    fn of(node: &ViewNode, at: Point, side: Side) -> Self {
+    /// The node's shape at `at` and its detail lines on `side`, the first at `text`.
+    fn of(node: &ViewNode, at: Point, side: Side, text: Point) -> Self {
         let half_width = half_width(node);
         let half_height = half_height(node);
         let text_width = node
@@ -153,7 +161,6 @@ impl Extent {
             right: at.x + half_width,
             bottom: at.y + half_height,
         };
-        let text = detail_anchor(node, at, side);
         let text = match side {
             Side::Below | Side::Above => Extent {
                 left: text.x - text_width / 2.0,
@@ -180,6 +187,82 @@ impl Extent {
             right: shape.right.max(text.right),
             bottom: shape.bottom.max(text.bottom),
         }
+    }
+}
+
+/// Where each node's first detail line goes: [`detail_anchor`], except that the lines below a
+/// variable move down, all together, until none touches an operator's line. The spine rises
+/// to the right, so a variable's lines start higher than the name under the operator to its
+/// left (`product` under `×`), and a value of three numbers is wide enough to reach it.
+fn detail_anchors(view: &GraphView, layout: &Layout, sides: &[Side]) -> Vec<Point> {
+    let mut anchors: Vec<Point> = view
+        .nodes
+        .iter()
+        .zip(&layout.positions)
+        .zip(sides)
+        .map(|((node, &at), &side)| detail_anchor(node, at, side))
+        .collect();
+    let lines = |i: usize, anchors: &[Point]| detail_lines(&view.nodes[i], sides[i], anchors[i]);
+    let operators: Vec<usize> = (0..view.nodes.len())
+        .filter(|&j| view.nodes[j].kind == NodeKind::Operator)
+        .collect();
+    for i in 0..view.nodes.len() {
+        if view.nodes[i].kind == NodeKind::Operator || sides[i] != Side::Below {
+            continue;
+        }
+        // Each move clears one operator's line below the ones cleared before, so this ends
+        // within one pass per operator.
+        for _ in 0..=operators.len() {
+            let drop = operators
+                .iter()
+                .flat_map(|&j| lines(j, &anchors))
+                .flat_map(|theirs| {
+                    lines(i, &anchors)
+                        .into_iter()
+                        .filter(move |ours| ours.touches(&theirs))
+                        .map(move |ours| theirs.bottom + LINE_GAP - ours.top)
+                })
+                .fold(0.0, f64::max);
+            if drop <= 0.0 {
+                break;
+            }
+            anchors[i].y += drop;
+        }
+    }
+    anchors
+}
+
+/// The box of each of `node`'s detail lines on `side`, the first at `anchor`: their
+/// estimated width, from [`ASCENT`] above the baseline to [`DESCENT`] below.
+fn detail_lines(node: &ViewNode, side: Side, anchor: Point) -> Vec<Extent> {
+    node.details
+        .iter()
+        .enumerate()
+        .map(|(k, line)| {
+            let width = text_width(line, DETAIL_SIZE);
+            let left = match side {
+                Side::Below | Side::Above => anchor.x - width / 2.0,
+                Side::Right => anchor.x,
+                Side::Left => anchor.x - width,
+            };
+            let baseline = anchor.y + LINE_HEIGHT * k as f64;
+            Extent {
+                left,
+                top: baseline - ASCENT,
+                right: left + width,
+                bottom: baseline + DESCENT,
+            }
+        })
+        .collect()
+}
+
+impl Extent {
+    /// Whether the two boxes overlap or come closer than [`LINE_GAP`].
+    fn touches(&self, other: &Extent) -> bool {
+        self.left < other.right
+            && other.left < self.right
+            && self.top < other.bottom + LINE_GAP
+            && other.top < self.bottom + LINE_GAP
     }
 }
 
@@ -307,9 +390,16 @@ fn boundary_point(node: &ViewNode, centre: Point, towards: Point) -> Point {
     }
 }
 
-/// Draws one node; `data-node` holds its index in [`GraphView::nodes`], so that a page can
-/// find the node a click landed on.
-fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: Side) {
+/// Draws one node at `at`, its detail lines on `side` from `anchor`; `data-node` holds its
+/// index in [`GraphView::nodes`], so that a page can find the node a click landed on.
+fn draw_node(
+    svg: &mut String,
+    index: usize,
+    node: &ViewNode,
+    at: Point,
+    side: Side,
+    anchor: Point,
+) {
     let kind = match node.kind {
         NodeKind::Input => "input",
         NodeKind::Parameter => "parameter",
@@ -370,7 +460,6 @@ fn draw_node(svg: &mut String, index: usize, node: &ViewNode, at: Point, side: S
             math_text::svg(&node.label, 17.0)
         );
     }
-    let anchor = detail_anchor(node, at, side);
     let text_anchor = match side {
         Side::Below | Side::Above => "middle",
         Side::Right => "start",
@@ -456,4 +545,75 @@ pub fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Activation;
+    use crate::nn::{Loss, Mlp, MlpConfig};
+    use crate::tensor::Tensor;
+    use crate::viz::graph_layout::layout;
+    use crate::viz::graph_view::{graph_view, ViewOptions};
+
+    /// Every pair of a variable's detail line and an operator's that touch, for the graph of
+    /// a `2-hidden-3` network after forward and backward on one sample.
+    fn touching_lines(hidden: Vec<usize>, bias: bool) -> Vec<(String, String)> {
+        let config = MlpConfig {
+            hidden,
+            bias,
+            ..MlpConfig::d2l(2, 1, 3, Activation::Relu, Loss::CrossEntropy, 0.01)
+        };
+        let mut mlp = Mlp::<f32>::new(config, 0).unwrap();
+        mlp.set_batch(&Tensor::from_vec(1, 2, vec![0.3, -0.7]).unwrap(), &[1])
+            .unwrap();
+        mlp.forward().unwrap();
+        mlp.backward().unwrap();
+        let options = ViewOptions {
+            batch: None,
+            values: true,
+            saved: false,
+        };
+        let view = graph_view(&mlp, options);
+        let layout = layout(&mlp, &view);
+        let sides: Vec<Side> = (0..view.nodes.len())
+            .map(|i| detail_side(&view, &layout, i))
+            .collect();
+        let anchors = detail_anchors(&view, &layout, &sides);
+        let lines = |i: usize| {
+            let node = &view.nodes[i];
+            node.details
+                .iter()
+                .cloned()
+                .zip(detail_lines(node, sides[i], anchors[i]))
+                .map(|(text, line)| (format!("{}: {text}", node.label), line))
+                .collect::<Vec<_>>()
+        };
+        let mut touching = Vec::new();
+        for i in 0..view.nodes.len() {
+            for j in 0..view.nodes.len() {
+                let operator = view.nodes[j].kind == NodeKind::Operator;
+                if view.nodes[i].kind == NodeKind::Operator || !operator {
+                    continue;
+                }
+                for (ours, a) in lines(i) {
+                    for (theirs, b) in lines(j) {
+                        if a.touches(&b) {
+                            touching.push((ours.clone(), theirs));
+                        }
+                    }
+                }
+            }
+        }
+        touching
+    }
+
+    #[test]
+    fn no_value_line_touches_the_name_of_an_operator() {
+        // The D2L network (`o` right after `×`), with biases (`u_o`, then `+`), deeper.
+        for (hidden, bias) in [(vec![5], false), (vec![16, 16], true), (vec![8; 4], false)] {
+            let touching = touching_lines(hidden.clone(), bias);
+            assert!(touching.is_empty(), "{hidden:?}, bias {bias}: {touching:?}");
+        }
+    }
 }

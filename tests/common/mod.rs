@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use backprop::data::{write_idx_images, write_idx_labels};
+use backprop::nn::{Activation, Loss, MlpConfig};
 use backprop::rng::Rng;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -102,6 +103,20 @@ pub fn mnist_shaped(samples: usize, seed: u64) -> backprop::data::Dataset {
     let pixels = (0..samples * 784).map(|_| rng.below(256) as u8).collect();
     let labels = (0..samples).map(|_| rng.below(10) as u8).collect();
     backprop::data::Dataset::from_images(pixels, labels, 28, 28).unwrap()
+}
+
+/// The network trained on [`mnist_shaped`] data where the matrix products run at full size:
+/// 784-`hidden`-10, relu, softmax cross-entropy, with biases, λ = 10⁻⁴.
+pub fn mnist_config(hidden: &[usize]) -> MlpConfig {
+    MlpConfig {
+        inputs: 784,
+        hidden: hidden.to_vec(),
+        outputs: 10,
+        activation: Activation::Relu,
+        loss: Loss::CrossEntropy,
+        bias: true,
+        weight_decay: 1e-4,
+    }
 }
 
 /// Runs `backprop ARGS` in `dir` as [`backprop`] does (with `RUST_BACKTRACE=1`, so that a
