@@ -3,8 +3,8 @@
 //! For one sample, [`walkthrough::explain`] computes every forward equation (4.7.1 to 4.7.6)
 //! and every backward equation (4.7.9 to 4.7.14) and checks each gradient three ways: the
 //! closed form ([`crate::d2l::closed_form`]), the graph's backward pass, and central
-//! finite differences in `f64` ([`finite_differences`]). The result is an [`Explanation`],
-//! which [`render_text`] prints for a terminal (with or without colour) and
+//! finite differences in `f64` ([`crate::nn::gradcheck::central_differences`]). The result
+//! is an [`Explanation`], which [`render_text`] prints for a terminal (with or without colour) and
 //! [`render_markdown`] for notes. Deeper or biased models are explained layer by layer under
 //! the same equation numbers.
 

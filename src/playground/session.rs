@@ -10,7 +10,7 @@
 //!
 //! **History in image mode.** A point evaluates the whole held-out split and a fixed
 //! training subset ([`ImageSet::history_train`]) with the batched forward pass of
-//! [`evaluate`], only every `record_interval` steps (never after every step, whatever the
+//! [`evaluate()`], only every `record_interval` steps (never after every step, whatever the
 //! pace): the first interval is [`image_record_interval`], so evaluating takes at most about
 //! a quarter of the time training does.
 

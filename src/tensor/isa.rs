@@ -1,6 +1,6 @@
 //! The one detection of the CPU's vector instructions, used by every kernel: the matrix
-//! product picks its register kernel from it ([`super::sgemm`]), element-wise loops the
-//! instruction set they are compiled for ([`super::vectorised`]).
+//! product picks its register kernel from it (`tensor::sgemm`), element-wise loops the
+//! instruction set they are compiled for (`tensor::vectorised`).
 //!
 //! The crate is built for the baseline of its target (for `x86_64`, SSE2), so that one
 //! binary runs on any CPU of the architecture; wider instructions are chosen at run time.

@@ -6,7 +6,7 @@
 //! before the first batch, so no batch allocates.
 //!
 //! As many threads as the current rayon pool has each take work units of whole batches (as
-//! many as fill a pass: [`work_unit`]), in order, and run them on their own: one thread
+//! many as fill a pass: `work_unit`), in order, and run them on their own: one thread
 //! computes all of a unit (its products are not split), so the threads meet only once a unit,
 //! to take the next one. Every sample's outputs and loss are
 //! computed the same way whichever thread takes it, and the mean loss is summed batch by batch
