@@ -401,3 +401,107 @@ fn playing_keeps_to_the_pace_and_a_new_pace_applies_without_a_reset() {
         (Some("1"), Some(0))
     );
 }
+
+/// `(value, label)` of every tick of `ticks` (`[{value, label}]`).
+fn ticks_of(ticks: &serde_json::Value) -> Vec<(f64, String)> {
+    ticks
+        .as_array()
+        .unwrap_or_else(|| panic!("ticks: {ticks}"))
+        .iter()
+        .map(|t| {
+            (
+                t["value"].as_f64().unwrap(),
+                t["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Whether `values` are evenly spaced by 1, 2 or 5 times a power of ten.
+fn round_and_even(values: &[f64]) -> bool {
+    let gap = values[1] - values[0];
+    let mantissa = gap / 10f64.powf(gap.log10().floor());
+    [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6)
+        && values
+            .windows(2)
+            .all(|pair| ((pair[1] - pair[0]) - gap).abs() < 1e-9 * gap.max(1.0))
+}
+
+#[test]
+fn the_charts_ticks_come_labelled_by_the_one_formatter_with_their_data() {
+    use backprop::format::axis_tick;
+    let (_server, client) = start();
+    let id = client.post("/api/sessions?dataset=spiral&seed=0")["id"]
+        .as_u64()
+        .unwrap();
+    let status = client.post(&format!("/api/sessions/{id}/step?count=300"));
+    let history = status["history"].as_array().unwrap();
+    let last_step = history.last().unwrap()["step"].as_u64().unwrap();
+    let axes = &status["history_axes"];
+    for chart in ["loss", "accuracy"] {
+        assert_eq!(
+            axes[chart]["steps"],
+            serde_json::json!([0, last_step]),
+            "{chart}"
+        );
+        let x = ticks_of(&axes[chart]["x_ticks"]);
+        for (value, label) in &x {
+            assert_eq!(*label, axis_tick(*value), "{chart}: {x:?}");
+        }
+        let values: Vec<f64> = x.iter().map(|t| t.0).collect();
+        assert!(
+            values.len() >= 3 && round_and_even(&values),
+            "{chart}: {x:?}"
+        );
+        assert_eq!(values[0], 0.0);
+        assert!(
+            *values.last().unwrap() <= last_step as f64,
+            "{chart}: {x:?}"
+        );
+    }
+    let accuracy = ticks_of(&axes["accuracy"]["y_ticks"]);
+    for (value, label) in &accuracy {
+        assert_eq!(*label, format!("{} %", axis_tick((100.0 * value).round())));
+    }
+    let labels: Vec<&str> = accuracy.iter().map(|t| t.1.as_str()).collect();
+    assert_eq!(labels, ["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"]);
+    let loss = ticks_of(&axes["loss"]["y_ticks"]);
+    for (value, label) in &loss {
+        assert_eq!(*label, axis_tick(*value), "{loss:?}");
+    }
+    let largest = history
+        .iter()
+        .flat_map(|p| {
+            [
+                p["train_loss"].as_f64().unwrap(),
+                p["test_loss"].as_f64().unwrap(),
+            ]
+        })
+        .fold(0.0, f64::max);
+    let top = axes["loss"]["values"][1].as_f64().unwrap();
+    assert_eq!(loss.last().unwrap().0, top, "the loss axis ends on a tick");
+    assert!(
+        top >= largest * 0.999,
+        "{top} below the largest loss {largest}"
+    );
+
+    // The boundary's ticks travel with the heatmap the page already fetches.
+    let map = client.get(&format!("/api/sessions/{id}/heatmap?resolution=8"));
+    let boundary = ticks_of(&map["ticks"]);
+    let (low, high) = (
+        map["extent"]["min"].as_f64().unwrap(),
+        map["extent"]["max"].as_f64().unwrap(),
+    );
+    for (value, label) in &boundary {
+        assert_eq!(*label, axis_tick(*value), "{boundary:?}");
+        assert!(
+            low <= *value && *value <= high,
+            "{value} in [{low}, {high}]"
+        );
+    }
+    let values: Vec<f64> = boundary.iter().map(|t| t.0).collect();
+    assert!(
+        values.contains(&0.0) && round_and_even(&values),
+        "{boundary:?}"
+    );
+}
