@@ -329,7 +329,8 @@ function drawHeatmap(canvas, map, points) {
 }
 
 // The x₁ (horizontal) and x₂ (vertical) axes of the boundary plot, `size` CSS pixels square
-// at HEATMAP_MARGIN: faint lines through 0, and `ticks` ({value, label}, /heatmap's) on both.
+// at HEATMAP_MARGIN: faint lines through 0, and `ticks` ({value, label}: /heatmap's or
+// /neuron's) on both.
 // The labels are kept in the canvas's data-x-ticks / data-y-ticks (JSON) for tests and tools.
 function drawAxes(context, extent, size, ticks) {
   const m = HEATMAP_MARGIN;
@@ -612,7 +613,7 @@ function drawNeuron(neuron, run = null) {
   const n = neuron.resolution;
   const scale = Math.max(1e-9, Math.abs(neuron.range[0]), Math.abs(neuron.range[1]));
   drawPixels(canvas, n, n, (i) => divergingRgb(neuron.values[i] / scale), true);
-  drawAxes(canvas.getContext("2d"), neuron.extent, canvas.width);
+  drawAxes(canvas.getContext("2d"), neuron.extent, canvas.width, neuron.ticks);
   const name = `${hiddenName(neuron.layer, run)}[${neuron.unit}]`;
   const z = `${hiddenName(neuron.layer, run).replace("h", "z")}[${neuron.unit}]`;
   id("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>${z}</i>) over the plane`;

@@ -504,4 +504,9 @@ fn the_charts_ticks_come_labelled_by_the_one_formatter_with_their_data() {
         values.contains(&0.0) && round_and_even(&values),
         "{boundary:?}"
     );
+    // A hidden unit's thumbnail covers the same plane, with the same ticks.
+    let neuron = client.get(&format!(
+        "/api/sessions/{id}/neuron?layer=1&unit=0&resolution=8"
+    ));
+    assert_eq!(neuron["ticks"], map["ticks"]);
 }

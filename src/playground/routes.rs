@@ -14,7 +14,7 @@
 //! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary and its axes' `ticks` |
 //! | GET | `/api/sessions/<id>/network` | every weight and bias |
 //! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N&backward=true\|false` | the D2L network's graph for a sample |
-//! | GET | `/api/sessions/<id>/neuron?layer=L&unit=U&resolution=N` | hidden unit `h_L[U]` over the plane, its weights |
+//! | GET | `/api/sessions/<id>/neuron?layer=L&unit=U&resolution=N` | hidden unit `h_L[U]` over the plane, its weights, its axes' `ticks` |
 //! | POST | `/api/comparisons?a=<settings>&b=<settings>` | two runs in lockstep ([`super::comparison`]): `{id, a, b, same_initial_weights}` |
 //! | GET | `/api/comparisons/<id>/status` | both runs' steps and histories (`runs`), the shared charts' axes (`history_axes`) |
 //! | POST | `/api/comparisons/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls for both runs |
