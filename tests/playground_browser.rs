@@ -1166,10 +1166,10 @@ fn lit_pixels(browser: &Browser, css: &str) -> (u64, u64) {
     (counted[0].as_u64().unwrap(), counted[1].as_u64().unwrap())
 }
 
-#[test]
-fn a_finger_and_a_pen_draw_on_the_canvas_without_scrolling_the_page() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = ImageServer::start(&common::bar_digit_folder(dir.path(), "digits", 600, 200));
+/// A server on a generated folder of bar digits in `dir`, a client of it, and a browser
+/// showing its page (still on 2-D points).
+fn open_on_digits(dir: &Path) -> (ImageServer, loopback::Client, Browser) {
+    let server = ImageServer::start(&common::bar_digit_folder(dir, "digits", 600, 200));
     let client = loopback::Client::new(format!("http://{}", server.address));
     let browser = Browser::launch();
     browser.open(&format!("http://{}/", server.address));
@@ -1177,6 +1177,13 @@ fn a_finger_and_a_pen_draw_on_the_canvas_without_scrolling_the_page() {
         "the 2-D page is drawn",
         "return document.getElementById('heatmap').dataset.drawn === 'true'",
     );
+    (server, client, browser)
+}
+
+#[test]
+fn a_finger_and_a_pen_draw_on_the_canvas_without_scrolling_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, client, browser) = open_on_digits(dir.path());
     browser.pick_image_dataset();
     let session = browser.script("return page.session").as_u64().unwrap();
     // What reaches the canvas: the pointer types pressed, and any stroke the browser took
@@ -1223,14 +1230,9 @@ fn a_finger_and_a_pen_draw_on_the_canvas_without_scrolling_the_page() {
         let (lit, _) = lit_pixels(&browser, "#drawing-input");
         assert!(lit > 0, "{pointer_type}: the 28 x 28 preview is lit");
         let drawn = client.get(&format!("/api/sessions/{session}/drawing"));
-        let input: Vec<f64> = drawn["input"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let inked = drawn["input"].as_array().unwrap();
         assert!(
-            input.iter().filter(|&&v| v > 0.0).count() > 20,
+            inked.iter().filter(|v| v.as_f64().unwrap() > 0.0).count() > 20,
             "{pointer_type}: the server keeps the drawing"
         );
         let shown = browser.script("return document.getElementById('drawing-status').textContent");
@@ -1242,7 +1244,7 @@ fn a_finger_and_a_pen_draw_on_the_canvas_without_scrolling_the_page() {
                 .starts_with(&format!("predicted {predicted} ")),
             "{pointer_type}: {shown} for {drawn}"
         );
-        kept.push(input);
+        kept.push(drawn["input"].clone());
     }
     assert_ne!(
         kept[0], kept[1],
@@ -1253,14 +1255,7 @@ fn a_finger_and_a_pen_draw_on_the_canvas_without_scrolling_the_page() {
 #[test]
 fn image_mode_trains_on_digits_classifies_a_drawing_and_opens_a_confusion_cell() {
     let dir = tempfile::tempdir().unwrap();
-    let server = ImageServer::start(&common::bar_digit_folder(dir.path(), "digits", 600, 200));
-    let client = loopback::Client::new(format!("http://{}", server.address));
-    let browser = Browser::launch();
-    browser.open(&format!("http://{}/", server.address));
-    browser.wait_until(
-        "the 2-D page is drawn",
-        "return document.getElementById('heatmap').dataset.drawn === 'true'",
-    );
+    let (_server, client, browser) = open_on_digits(dir.path());
     assert_eq!(
         browser.script("return document.getElementById('dataset-note').hidden"),
         true,

@@ -33,7 +33,7 @@ pub struct Tick {
 /// 1, 2 or 5 times a power of ten and at least `smallest_gap`; `[low]` for an empty or
 /// non-finite range.
 pub fn round_values(low: f64, high: f64, count: usize, smallest_gap: f64) -> Vec<f64> {
-    if !(high > low) || !low.is_finite() || !high.is_finite() {
+    if !low.is_finite() || !high.is_finite() || high <= low {
         return vec![low];
     }
     let raw = smallest_gap.max((high - low) / count.max(1) as f64);
