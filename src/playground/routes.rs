@@ -61,7 +61,7 @@ use super::settings::{
     MAX_IMAGE_HIDDEN_LAYERS, MAX_IMAGE_WIDTH, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_PACE,
     MAX_POINTS, MAX_WIDTH, MIN_PACE, MIN_POINTS, PACE_CHOICES,
 };
-use super::ticks::HistoryAxes;
+use super::ticks::{HistoryAxes, COMPARISON_STEP_TICKS, SESSION_STEP_TICKS};
 use crate::data::mnist_framing::MNIST_SIDE;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -1026,7 +1026,7 @@ fn comparison_status(runner: &SessionRunner, id: u64) -> Value {
         "epoch": first.epoch(),
         "playing": state.playing,
         "same_initial_weights": same,
-        "history_axes": HistoryAxes::of(&histories),
+        "history_axes": HistoryAxes::of(&histories, COMPARISON_STEP_TICKS),
         "runs": runs,
     })
 }
@@ -1044,7 +1044,7 @@ fn status(runner: &SessionRunner, id: u64) -> Value {
         "pace": session.settings().pace.to_string(),
         "diverged": session.diverged(),
         "history": session.history(),
-        "history_axes": HistoryAxes::of(&[session.history()]),
+        "history_axes": HistoryAxes::of(&[session.history()], SESSION_STEP_TICKS),
     })
 }
 

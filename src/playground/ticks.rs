@@ -10,8 +10,12 @@ use serde::Serialize;
 
 /// How many ticks the boundary's axes have, about.
 pub const BOUNDARY_TICKS: usize = 5;
-/// How many step ticks the history charts' x axes have, about.
-pub const STEP_TICKS: usize = 5;
+/// How many step ticks a session's history charts have, about: one per 55 CSS pixels of
+/// their 286-pixel-wide plots (`#loss-curve`, `#accuracy-curve`).
+pub const SESSION_STEP_TICKS: usize = 5;
+/// How many step ticks a comparison's history charts have, about: one per 55 CSS pixels of
+/// their 362-pixel-wide plots (`#compare-loss`, `#compare-accuracy`).
+pub const COMPARISON_STEP_TICKS: usize = 6;
 /// How many loss ticks the loss chart's y axis has, about.
 pub const LOSS_TICKS: usize = 4;
 /// How many accuracy ticks (0 % to 100 %) the accuracy chart's y axis has, about.
@@ -112,8 +116,9 @@ pub struct HistoryAxes {
 
 impl HistoryAxes {
     /// The axes of charts showing every history of `histories` (one per run) together: the
-    /// x axis spans the steps recorded, at least [`SMALLEST_STEP_SPAN`] of them.
-    pub fn of(histories: &[&[HistoryPoint]]) -> HistoryAxes {
+    /// x axis spans the steps recorded, at least [`SMALLEST_STEP_SPAN`] of them, with about
+    /// `step_ticks` ticks.
+    pub fn of(histories: &[&[HistoryPoint]], step_ticks: usize) -> HistoryAxes {
         let points = || histories.iter().flat_map(|h| h.iter());
         let first = points().map(|p| p.step).min().unwrap_or(0);
         let last = points()
@@ -121,7 +126,7 @@ impl HistoryAxes {
             .max()
             .unwrap_or(0)
             .max(first + SMALLEST_STEP_SPAN);
-        let step_ticks = labelled(&round_values(first as f64, last as f64, STEP_TICKS, 1.0));
+        let step_ticks = labelled(&round_values(first as f64, last as f64, step_ticks, 1.0));
         let largest_loss = points()
             .flat_map(|p| [p.train_loss, p.test_loss])
             .filter(|v| v.is_finite())
@@ -192,7 +197,7 @@ mod tests {
     #[test]
     fn the_loss_axis_ends_at_a_round_tick_above_the_largest_loss() {
         let history = [point(0, 1.1), point(100, f64::NAN), point(250, 0.2)];
-        let axes = HistoryAxes::of(&[&history]);
+        let axes = HistoryAxes::of(&[&history], SESSION_STEP_TICKS);
         assert_eq!(axes.loss.steps, [0, 250]);
         assert_eq!(axes.loss.values, [0.0, 1.5]);
         let labels: Vec<&str> = axes.loss.y_ticks.iter().map(|t| t.label.as_str()).collect();
@@ -207,10 +212,21 @@ mod tests {
         let steps: Vec<&str> = axes.loss.x_ticks.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(steps, ["0", "50", "100", "150", "200", "250"]);
         // Large step counts as axis_tick writes them: 1e5, not JavaScript's 1e+5.
-        let long = HistoryAxes::of(&[&[point(0, 1.0), point(243_000, 0.1)]]);
+        let long = HistoryAxes::of(&[&[point(0, 1.0), point(243_000, 0.1)]], SESSION_STEP_TICKS);
         let steps: Vec<&str> = long.loss.x_ticks.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(steps, ["0", "50000", "1e5", "1.5e5", "2e5"]);
-        let empty = HistoryAxes::of(&[&[]]);
+        let empty = HistoryAxes::of(&[&[]], SESSION_STEP_TICKS);
+        let wider = HistoryAxes::of(
+            &[&[point(0, 1.0)], &[point(104, 0.5)]],
+            COMPARISON_STEP_TICKS,
+        );
+        let steps: Vec<&str> = wider
+            .accuracy
+            .x_ticks
+            .iter()
+            .map(|t| t.label.as_str())
+            .collect();
+        assert_eq!(steps, ["0", "20", "40", "60", "80", "100"]);
         assert_eq!(empty.loss.steps, [0, SMALLEST_STEP_SPAN]);
         assert_eq!(empty.loss.values, [0.0, 1.0]);
     }
