@@ -167,6 +167,11 @@ impl HistoryAxes {
 mod tests {
     use super::*;
 
+    /// The labels of `ticks`.
+    fn labels_of(ticks: &[Tick]) -> Vec<&str> {
+        ticks.iter().map(|t| t.label.as_str()).collect()
+    }
+
     fn point(step: u64, loss: f64) -> HistoryPoint {
         HistoryPoint {
             step,
@@ -200,32 +205,22 @@ mod tests {
         let axes = HistoryAxes::of(&[&history], SESSION_STEP_TICKS);
         assert_eq!(axes.loss.steps, [0, 250]);
         assert_eq!(axes.loss.values, [0.0, 1.5]);
-        let labels: Vec<&str> = axes.loss.y_ticks.iter().map(|t| t.label.as_str()).collect();
+        let labels = labels_of(&axes.loss.y_ticks);
         assert_eq!(labels, ["0", "0.5", "1", "1.5"]);
-        let labels: Vec<&str> = axes
-            .accuracy
-            .y_ticks
-            .iter()
-            .map(|t| t.label.as_str())
-            .collect();
+        let labels = labels_of(&axes.accuracy.y_ticks);
         assert_eq!(labels, ["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"]);
-        let steps: Vec<&str> = axes.loss.x_ticks.iter().map(|t| t.label.as_str()).collect();
+        let steps = labels_of(&axes.loss.x_ticks);
         assert_eq!(steps, ["0", "50", "100", "150", "200", "250"]);
         // Large step counts as axis_tick writes them: 1e5, not JavaScript's 1e+5.
         let long = HistoryAxes::of(&[&[point(0, 1.0), point(243_000, 0.1)]], SESSION_STEP_TICKS);
-        let steps: Vec<&str> = long.loss.x_ticks.iter().map(|t| t.label.as_str()).collect();
+        let steps = labels_of(&long.loss.x_ticks);
         assert_eq!(steps, ["0", "50000", "1e5", "1.5e5", "2e5"]);
         let empty = HistoryAxes::of(&[&[]], SESSION_STEP_TICKS);
         let wider = HistoryAxes::of(
             &[&[point(0, 1.0)], &[point(104, 0.5)]],
             COMPARISON_STEP_TICKS,
         );
-        let steps: Vec<&str> = wider
-            .accuracy
-            .x_ticks
-            .iter()
-            .map(|t| t.label.as_str())
-            .collect();
+        let steps = labels_of(&wider.accuracy.x_ticks);
         assert_eq!(steps, ["0", "20", "40", "60", "80", "100"]);
         assert_eq!(empty.loss.steps, [0, SMALLEST_STEP_SPAN]);
         assert_eq!(empty.loss.values, [0.0, 1.0]);
