@@ -11,6 +11,8 @@ const page = {
   playing: false,
   points: null,      // {extent, classes, train, test}
   history: [],
+  // The loss and accuracy charts' axes, as /status sends them (`history_axes`).
+  axes: null,
   sample: { split: "train", index: 0 },
   graph: null,       // the last /graph answer
   pinned: null,      // index of the clicked graph node
@@ -194,6 +196,7 @@ function percent(x) { return (100 * x).toFixed(1) + " %"; }
 function applyStatus(status) {
   page.playing = status.playing;
   page.history = status.history;
+  page.axes = status.history_axes;
   page.steps = status.steps;
   $("play").textContent = status.playing ? "❚❚ Pause" : "▶ Play";
   $("steps").textContent = status.steps;
@@ -227,7 +230,10 @@ function showPace(pace) {
   select.value = pace;
 }
 
-// ---------- drawing helpers: sharp canvases, round ticks ----------
+// ---------- drawing helpers: sharp canvases ----------
+
+// Every axis's ticks come from the server ({value, label}: /heatmap's `ticks`, /status's
+// `history_axes`): the page has no tick rule or number formatter of its own.
 
 // A 2-D context drawing in CSS pixels on a backing store of devicePixelRatio times as many,
 // so lines and text stay sharp on hi-DPI screens. The CSS size is the canvas's width and
@@ -249,29 +255,6 @@ function sharpContext(canvas) {
   context.setTransform(ratio, 0, 0, ratio, 0, 0);
   context.clearRect(0, 0, width, height);
   return { context, width, height };
-}
-
-// Round tick values (1, 2 or 5 times a power of ten apart, and at least `smallestGap`)
-// covering [low, high], about `count` of them.
-function roundTicks(low, high, count, smallestGap = 0) {
-  if (!(high > low)) return [low];
-  const raw = Math.max(smallestGap, (high - low) / Math.max(1, count));
-  const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const gap = [1, 2, 5, 10].map((m) => m * power).find((g) => g >= raw * 0.999);
-  const ticks = [];
-  for (let v = Math.ceil(low / gap - 1e-9) * gap; v <= high + gap * 1e-9; v += gap) {
-    ticks.push(Math.abs(v) < gap * 1e-9 ? 0 : Number(v.toPrecision(12)));
-  }
-  return ticks;
-}
-
-// A tick label as src/format.rs's axis_tick writes it: up to four decimals, trailing zeros
-// dropped; scientific with one decimal outside 1e-3 .. 1e5.
-function tickLabel(value) {
-  const magnitude = Math.abs(value);
-  if (value === 0) return "0";
-  if (magnitude < 1e-3 || magnitude >= 1e5) return value.toExponential(1).replace(".0e", "e");
-  return value.toFixed(4).replace(/0+$/, "").replace(/\.$/, "");
 }
 
 // ---------- decision boundary ----------
@@ -310,7 +293,7 @@ function drawHeatmap(canvas, map, points) {
   context.strokeStyle = "#999";
   context.lineWidth = 1;
   context.strokeRect(m.left - 0.5, m.top - 0.5, size + 1, size + 1);
-  drawAxes(context, map.extent, size);
+  drawAxes(context, map.extent, size, map.ticks);
   canvas.plot = { left: m.left, top: m.top, size, extent: map.extent };
   canvas.extent = map.extent;
   canvas.dataset.drawn = "true";
@@ -346,11 +329,11 @@ function drawHeatmap(canvas, map, points) {
 }
 
 // The x₁ (horizontal) and x₂ (vertical) axes of the boundary plot, `size` CSS pixels square
-// at HEATMAP_MARGIN: faint lines through 0, ticks at round values, labelled. The labels are
-// kept in the canvas's data-x-ticks / data-y-ticks (JSON) for tests and tools.
-function drawAxes(context, extent, size) {
+// at HEATMAP_MARGIN: faint lines through 0, and `ticks` ({value, label}: /heatmap's or
+// /neuron's) on both.
+// The labels are kept in the canvas's data-x-ticks / data-y-ticks (JSON) for tests and tools.
+function drawAxes(context, extent, size, ticks) {
   const m = HEATMAP_MARGIN;
-  const ticks = roundTicks(extent.min, extent.max, 5);
   const [ox, oy] = toCanvas(extent, size, 0, 0);
   context.save();
   context.translate(m.left, m.top);
@@ -364,7 +347,7 @@ function drawAxes(context, extent, size) {
   context.fillStyle = "#333";
   context.font = "11px DejaVu Sans, sans-serif";
   context.beginPath();
-  for (const v of ticks) {
+  for (const { value: v } of ticks) {
     const [px, py] = toCanvas(extent, size, v, v);
     context.moveTo(px, size + 1); context.lineTo(px, size + 5);
     context.moveTo(-1, py); context.lineTo(-5, py);
@@ -372,10 +355,10 @@ function drawAxes(context, extent, size) {
   context.stroke();
   context.textAlign = "center";
   context.textBaseline = "top";
-  for (const v of ticks) context.fillText(tickLabel(v), toCanvas(extent, size, v, 0)[0], size + 6);
+  for (const t of ticks) context.fillText(t.label, toCanvas(extent, size, t.value, 0)[0], size + 6);
   context.textAlign = "right";
   context.textBaseline = "middle";
-  for (const v of ticks) context.fillText(tickLabel(v), -7, toCanvas(extent, size, 0, v)[1]);
+  for (const t of ticks) context.fillText(t.label, -7, toCanvas(extent, size, 0, t.value)[1]);
   context.font = "italic 12px DejaVu Serif, serif";
   context.textAlign = "center";
   context.textBaseline = "bottom";
@@ -387,7 +370,7 @@ function drawAxes(context, extent, size) {
   context.fillText("x₂", 0, 0);
   context.restore();
   context.restore();
-  const labels = JSON.stringify(ticks.map(tickLabel));
+  const labels = JSON.stringify(ticks.map((t) => t.label));
   context.canvas.dataset.xTicks = labels;
   context.canvas.dataset.yTicks = labels;
 }
@@ -430,37 +413,25 @@ const RUN_STYLES = [
 
 function drawCurves() {
   const runs = [{ label: "", history: page.history }];
-  drawCurve($("loss-curve"), runs, "train_loss", "test_loss", null, heldOutName());
-  drawCurve($("accuracy-curve"), runs, "train_accuracy", "test_accuracy", [0, 1], heldOutName());
+  drawCurve($("loss-curve"), runs, "train_loss", "test_loss", page.axes.loss, false, heldOutName());
+  drawCurve($("accuracy-curve"), runs, "train_accuracy", "test_accuracy", page.axes.accuracy, true, heldOutName());
 }
 
-// Train and test curves of `runs` ([{label, history}], history as /status returns it) over
-// the steps made: the x axis spans the real range of steps, both axes have round ticks
-// (accuracy, `fixedRange` [0, 1], in %), and a legend names each line (the held-out line
-// `testName`). The tick labels are kept in data-x-ticks / data-y-ticks (JSON) and the
-// legend in data-legend.
-function drawCurve(canvas, runs, trainKey, testKey, fixedRange, testName = "test") {
+// Train and test curves of `runs` ([{label, history}], history as /status returns it) on
+// `axes` (one chart of /status's `history_axes`: the steps and values spanned, and the
+// ticks), and a legend naming each line (the held-out line `testName`), in the plot's
+// bottom right corner when `legendBelow` (accuracy, which rises towards the top) else its
+// top right. The tick labels are kept in data-x-ticks / data-y-ticks (JSON) and the legend
+// in data-legend.
+function drawCurve(canvas, runs, trainKey, testKey, axes, legendBelow, testName = "test") {
   const { context, width: w, height: h } = sharpContext(canvas);
   const left = 46, bottom = 34, top = 8, right = 12;
-  const points = runs.flatMap((run) => run.history);
-  const firstStep = points.length ? Math.min(...points.map((p) => p.step)) : 0;
-  // At least ten steps wide, so the first few steps are not stretched across the plot.
-  const lastStep = Math.max(firstStep + 10, ...points.map((p) => p.step));
-  let low = 0, high = 1;
-  if (fixedRange) [low, high] = fixedRange;
-  else if (points.length) {
-    // Up to the first round tick at or above the largest value.
-    const largest = Math.max(1e-6, ...points.map((p) => Math.max(p[trainKey], p[testKey])).filter(Number.isFinite));
-    const ticks = roundTicks(0, largest, 4);
-    const gap = ticks.length > 1 ? ticks[1] - ticks[0] : largest;
-    high = ticks[ticks.length - 1];
-    if (high < largest * 0.999) high += gap;
-  }
+  const [firstStep, lastStep] = axes.steps;
+  const [low, high] = axes.values;
   const x = (step) => left + ((step - firstStep) / (lastStep - firstStep)) * (w - left - right);
   const y = (v) => top + (1 - (Math.min(high, Math.max(low, v)) - low) / (high - low)) * (h - top - bottom);
-  const yTicks = roundTicks(low, high, fixedRange ? 5 : 4);
-  const xTicks = roundTicks(firstStep, lastStep, Math.max(2, Math.floor((w - left - right) / 55)), 1);
-  const yLabel = (v) => (fixedRange ? tickLabel(Math.round(100 * v)) + " %" : tickLabel(v));
+  const yTicks = axes.y_ticks.map((t) => t.value);
+  const xTicks = axes.x_ticks.map((t) => t.value);
   context.font = "11px DejaVu Sans, sans-serif";
   context.lineWidth = 1;
   context.strokeStyle = "#e2e2e2";
@@ -476,10 +447,10 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange, testName = "test
   context.fillStyle = "#333";
   context.textAlign = "right";
   context.textBaseline = "middle";
-  for (const v of yTicks) context.fillText(yLabel(v), left - 5, y(v));
+  for (const t of axes.y_ticks) context.fillText(t.label, left - 5, y(t.value));
   context.textAlign = "center";
   context.textBaseline = "top";
-  for (const s of xTicks) context.fillText(tickLabel(s), x(s), h - bottom + 5);
+  for (const t of axes.x_ticks) context.fillText(t.label, x(t.value), h - bottom + 5);
   context.fillStyle = "#555";
   context.textBaseline = "bottom";
   context.fillText("step (parameter updates)", left + (w - left - right) / 2, h - 2);
@@ -501,9 +472,8 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange, testName = "test
     }
   });
   context.restore();
-  // The legend, one row per run (its label, then its train and test lines), in the top
-  // right corner of the plot (the bottom right for accuracy, which rises towards the top),
-  // on a white box so curves under it stay apart from it.
+  // The legend, one row per run (its label, then its train and test lines), on a white box
+  // so curves under it stay apart from it.
   context.setLineDash([]);
   const rowHeight = 15, sample = 24;
   const labelWidth = Math.max(0, ...runs.map((run) => (run.label ? context.measureText(run.label).width + 8 : 0)));
@@ -511,7 +481,7 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange, testName = "test
   const boxWidth = 6 + labelWidth + entryWidth("train") + entryWidth(testName);
   const boxHeight = 6 + rowHeight * runs.length;
   const boxLeft = w - right - boxWidth - 4;
-  const boxTop = fixedRange ? h - bottom - boxHeight - 4 : top + 4;
+  const boxTop = legendBelow ? h - bottom - boxHeight - 4 : top + 4;
   context.fillStyle = "rgba(255,255,255,0.88)";
   context.fillRect(boxLeft, boxTop, boxWidth, boxHeight);
   context.strokeStyle = "#ccc";
@@ -538,8 +508,8 @@ function drawCurve(canvas, runs, trainKey, testKey, fixedRange, testName = "test
       at += entryWidth(item.name);
     }
   });
-  canvas.dataset.xTicks = JSON.stringify(xTicks.map(tickLabel));
-  canvas.dataset.yTicks = JSON.stringify(yTicks.map(yLabel));
+  canvas.dataset.xTicks = JSON.stringify(axes.x_ticks.map((t) => t.label));
+  canvas.dataset.yTicks = JSON.stringify(axes.y_ticks.map((t) => t.label));
   canvas.dataset.legend = JSON.stringify(legend.map((item) => [item.text, item.colour]));
 }
 
@@ -643,7 +613,7 @@ function drawNeuron(neuron, run = null) {
   const n = neuron.resolution;
   const scale = Math.max(1e-9, Math.abs(neuron.range[0]), Math.abs(neuron.range[1]));
   drawPixels(canvas, n, n, (i) => divergingRgb(neuron.values[i] / scale), true);
-  drawAxes(canvas.getContext("2d"), neuron.extent, canvas.width);
+  drawAxes(canvas.getContext("2d"), neuron.extent, canvas.width, neuron.ticks);
   const name = `${hiddenName(neuron.layer, run)}[${neuron.unit}]`;
   const z = `${hiddenName(neuron.layer, run).replace("h", "z")}[${neuron.unit}]`;
   id("neuron-title").innerHTML = `<i>${name}</i> = ${escapeHtml(neuron.activation)}(<i>${z}</i>) over the plane`;
@@ -995,9 +965,9 @@ function applyComparisonStatus(status) {
     const text = last ? `test accuracy ${percent(last.test_accuracy)}, test loss ${last.test_loss.toFixed(4)}` : "";
     $(`compare-${name}-stats`).textContent = run.diverged ? "stopped: J is not finite" : text;
   });
-  for (const [id, trainKey, testKey, range] of [["compare-loss", "train_loss", "test_loss", null], ["compare-accuracy", "train_accuracy", "test_accuracy", [0, 1]]]) {
+  for (const [id, trainKey, testKey, axes, legendBelow] of [["compare-loss", "train_loss", "test_loss", status.history_axes.loss, false], ["compare-accuracy", "train_accuracy", "test_accuracy", status.history_axes.accuracy, true]]) {
     const canvas = $(id);
-    drawCurve(canvas, runs, trainKey, testKey, range);
+    drawCurve(canvas, runs, trainKey, testKey, axes, legendBelow);
     canvas.dataset.runs = JSON.stringify(runs.filter((run) => run.history.length).map((run) => run.label));
     canvas.dataset.steps = JSON.stringify(status.runs.map((run) => run.steps));
   }
@@ -1363,7 +1333,7 @@ function drawUnits(answer) {
 }
 
 function unitText(unit) {
-  return `unit ${unit.unit} (row ${unit.unit} of W1): ‖w‖₂ = ${tickLabel(unit.norm)}`;
+  return `unit ${unit.unit} (row ${unit.unit} of W1): ‖w‖₂ = ${unit.norm_text}`;
 }
 
 function showUnitCaption() {
@@ -1372,7 +1342,7 @@ function showUnitCaption() {
   const unit = imageViews.hoveredUnit === null ? null : answer.units[imageViews.hoveredUnit];
   $("units-caption").textContent = unit
     ? unitText(unit)
-    : `The ${answer.units.length} of ${answer.hidden} units with the largest norm, at step ${answer.step}; full colour at |w| = ${tickLabel(answer.scale)}. Hover a unit for its index and norm.`;
+    : `The ${answer.units.length} of ${answer.hidden} units with the largest norm, at step ${answer.step}; full colour at |w| = ${answer.scale_text}. Hover a unit for its index and norm.`;
 }
 
 // Where the confusion matrix's cells sit on its canvas (CSS pixels).

@@ -16,6 +16,13 @@ fn start() -> (PlaygroundServer, Client) {
     (server, client)
 }
 
+/// A new session with `settings` (a query string): its id.
+fn new_session(client: &Client, settings: &str) -> u64 {
+    client.post(&format!("/api/sessions?{settings}"))["id"]
+        .as_u64()
+        .unwrap()
+}
+
 #[test]
 fn serves_the_embedded_page_and_its_assets() {
     let (_server, client) = start();
@@ -68,10 +75,10 @@ fn the_same_settings_give_the_same_numbers() {
     let (_server, client) = start();
     let mut weights = Vec::new();
     for _ in 0..2 {
-        let id = client.post("/api/sessions?dataset=xor&seed=3&hidden=8&optimizer=momentum&lr=0.1")
-            ["id"]
-            .as_u64()
-            .unwrap();
+        let id = new_session(
+            &client,
+            "dataset=xor&seed=3&hidden=8&optimizer=momentum&lr=0.1",
+        );
         client.post(&format!("/api/sessions/{id}/step?count=57"));
         weights.push(client.get(&format!("/api/sessions/{id}/network")));
     }
@@ -82,9 +89,7 @@ fn the_same_settings_give_the_same_numbers() {
 #[test]
 fn the_heatmap_points_and_network_have_the_promised_shapes() {
     let (_server, client) = start();
-    let id = client.post("/api/sessions?dataset=blobs&points=300&train=60&hidden=4,5")["id"]
-        .as_u64()
-        .unwrap();
+    let id = new_session(&client, "dataset=blobs&points=300&train=60&hidden=4,5");
     let points = client.get(&format!("/api/sessions/{id}/points"));
     assert_eq!(points["classes"], 3);
     assert_eq!(points["train"].as_array().unwrap().len(), 180);
@@ -106,9 +111,7 @@ fn the_heatmap_points_and_network_have_the_promised_shapes() {
 #[test]
 fn the_graph_names_each_nodes_equation_and_the_backward_order() {
     let (_server, client) = start();
-    let id = client.post("/api/sessions?hidden=5&bias=false&lambda=0.01")["id"]
-        .as_u64()
-        .unwrap();
+    let id = new_session(&client, "hidden=5&bias=false&lambda=0.01");
     let answer = client.get(&format!("/api/sessions/{id}/graph?split=test&index=7"));
     let graph = &answer["graph"];
     let svg = graph["svg"].as_str().unwrap();
@@ -146,9 +149,7 @@ fn the_graph_names_each_nodes_equation_and_the_backward_order() {
 #[test]
 fn bad_parameters_are_400s_with_a_message() {
     let (_server, client) = start();
-    let id = client.post("/api/sessions?points=100")["id"]
-        .as_u64()
-        .unwrap();
+    let id = new_session(&client, "points=100");
     for (post, path, words) in [
         (true, "/api/sessions?points=100000".to_string(), "points"),
         (true, "/api/sessions?hidden=8,1000".to_string(), "hidden"),
@@ -253,9 +254,7 @@ fn bad_parameters_are_400s_with_a_message() {
 #[test]
 fn the_server_answers_while_a_session_plays() {
     let (_server, client) = start();
-    let id = client.post("/api/sessions?points=4000&batch=1024&hidden=64,64,64")["id"]
-        .as_u64()
-        .unwrap();
+    let id = new_session(&client, "points=4000&batch=1024&hidden=64,64,64");
     client.post(&format!("/api/sessions/{id}/play"));
     let mut steps = Vec::new();
     for _ in 0..200 {
@@ -282,9 +281,7 @@ fn the_server_answers_while_a_session_plays() {
 #[test]
 fn old_sessions_are_dropped_beyond_the_cap() {
     let (_server, client) = start();
-    let first = client.post("/api/sessions?points=40&batch=8")["id"]
-        .as_u64()
-        .unwrap();
+    let first = new_session(&client, "points=40&batch=8");
     for _ in 0..backprop::playground::registry::MAX_SESSIONS {
         client.post("/api/sessions?points=40&batch=8");
     }
@@ -297,9 +294,7 @@ fn old_sessions_are_dropped_beyond_the_cap() {
 fn status_replies_stay_fast_while_the_session_plays() {
     let (_server, client) = start();
     // As fast as the machine goes: the pace's waiting cannot hide a lock held too long.
-    let id = client.post("/api/sessions?points=4000&batch=1024&hidden=64,64,64&pace=max")["id"]
-        .as_u64()
-        .unwrap();
+    let id = new_session(&client, "points=4000&batch=1024&hidden=64,64,64&pace=max");
     client.post(&format!("/api/sessions/{id}/play"));
     let started = std::time::Instant::now();
     let mut slowest = std::time::Duration::ZERO;
@@ -357,7 +352,7 @@ fn steps_while_playing(client: &Client, id: u64, seconds: f64) -> (u64, f64) {
 #[test]
 fn playing_keeps_to_the_pace_and_a_new_pace_applies_without_a_reset() {
     let (_server, client) = start();
-    let id = client.post("/api/sessions?pace=10")["id"].as_u64().unwrap();
+    let id = new_session(&client, "pace=10");
     let started = Instant::now();
     client.post(&format!("/api/sessions/{id}/play"));
     std::thread::sleep(Duration::from_millis(1500));
@@ -400,4 +395,111 @@ fn playing_keeps_to_the_pace_and_a_new_pace_applies_without_a_reset() {
         (reset["pace"].as_str(), reset["steps"].as_u64()),
         (Some("1"), Some(0))
     );
+}
+
+/// `(value, label)` of every tick of `ticks` (`[{value, label}]`).
+fn ticks_of(ticks: &serde_json::Value) -> Vec<(f64, String)> {
+    ticks
+        .as_array()
+        .unwrap_or_else(|| panic!("ticks: {ticks}"))
+        .iter()
+        .map(|t| {
+            (
+                t["value"].as_f64().unwrap(),
+                t["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Whether `values` are evenly spaced by 1, 2 or 5 times a power of ten.
+fn round_and_even(values: &[f64]) -> bool {
+    let gap = values[1] - values[0];
+    let mantissa = gap / 10f64.powf(gap.log10().floor());
+    [1.0, 2.0, 5.0].iter().any(|m| (mantissa - m).abs() < 1e-6)
+        && values
+            .windows(2)
+            .all(|pair| ((pair[1] - pair[0]) - gap).abs() < 1e-9 * gap.max(1.0))
+}
+
+#[test]
+fn the_charts_ticks_come_labelled_by_the_one_formatter_with_their_data() {
+    use backprop::format::axis_tick;
+    let (_server, client) = start();
+    let id = new_session(&client, "dataset=spiral&seed=0");
+    let status = client.post(&format!("/api/sessions/{id}/step?count=300"));
+    let history = status["history"].as_array().unwrap();
+    let last_step = history.last().unwrap()["step"].as_u64().unwrap();
+    let axes = &status["history_axes"];
+    for chart in ["loss", "accuracy"] {
+        assert_eq!(
+            axes[chart]["steps"],
+            serde_json::json!([0, last_step]),
+            "{chart}"
+        );
+        let x = ticks_of(&axes[chart]["x_ticks"]);
+        for (value, label) in &x {
+            assert_eq!(*label, axis_tick(*value), "{chart}: {x:?}");
+        }
+        let values: Vec<f64> = x.iter().map(|t| t.0).collect();
+        assert!(
+            values.len() >= 3 && round_and_even(&values),
+            "{chart}: {x:?}"
+        );
+        assert_eq!(values[0], 0.0);
+        assert!(
+            *values.last().unwrap() <= last_step as f64,
+            "{chart}: {x:?}"
+        );
+    }
+    let accuracy = ticks_of(&axes["accuracy"]["y_ticks"]);
+    for (value, label) in &accuracy {
+        assert_eq!(*label, format!("{} %", axis_tick((100.0 * value).round())));
+    }
+    let labels: Vec<&str> = accuracy.iter().map(|t| t.1.as_str()).collect();
+    assert_eq!(labels, ["0 %", "20 %", "40 %", "60 %", "80 %", "100 %"]);
+    let loss = ticks_of(&axes["loss"]["y_ticks"]);
+    for (value, label) in &loss {
+        assert_eq!(*label, axis_tick(*value), "{loss:?}");
+    }
+    let largest = history
+        .iter()
+        .flat_map(|p| {
+            [
+                p["train_loss"].as_f64().unwrap(),
+                p["test_loss"].as_f64().unwrap(),
+            ]
+        })
+        .fold(0.0, f64::max);
+    let top = axes["loss"]["values"][1].as_f64().unwrap();
+    assert_eq!(loss.last().unwrap().0, top, "the loss axis ends on a tick");
+    assert!(
+        top >= largest * 0.999,
+        "{top} below the largest loss {largest}"
+    );
+
+    // The boundary's ticks travel with the heatmap the page already fetches.
+    let map = client.get(&format!("/api/sessions/{id}/heatmap?resolution=8"));
+    let boundary = ticks_of(&map["ticks"]);
+    let (low, high) = (
+        map["extent"]["min"].as_f64().unwrap(),
+        map["extent"]["max"].as_f64().unwrap(),
+    );
+    for (value, label) in &boundary {
+        assert_eq!(*label, axis_tick(*value), "{boundary:?}");
+        assert!(
+            low <= *value && *value <= high,
+            "{value} in [{low}, {high}]"
+        );
+    }
+    let values: Vec<f64> = boundary.iter().map(|t| t.0).collect();
+    assert!(
+        values.contains(&0.0) && round_and_even(&values),
+        "{boundary:?}"
+    );
+    // A hidden unit's thumbnail covers the same plane, with the same ticks.
+    let neuron = client.get(&format!(
+        "/api/sessions/{id}/neuron?layer=1&unit=0&resolution=8"
+    ));
+    assert_eq!(neuron["ticks"], map["ticks"]);
 }

@@ -1106,6 +1106,12 @@ impl Browser {
     /// A mouse stroke through `points` (offsets from the centre of the element at `css`):
     /// pointerDown at the first, pointerMove through the others, pointerUp at the last.
     fn stroke(&self, css: &str, points: &[(i64, i64)]) {
+        self.stroke_as("mouse", css, points);
+    }
+
+    /// A stroke as [`Browser::stroke`]'s with a pointer of WebDriver type `pointer_type`
+    /// (`mouse`, `touch` or `pen`).
+    fn stroke_as(&self, pointer_type: &str, css: &str, points: &[(i64, i64)]) {
         let id = self.element(css);
         let at = |(x, y): (i64, i64), duration: u64| json!({"type": "pointerMove", "duration": duration, "x": x, "y": y, "origin": { ELEMENT_KEY: id.clone() }});
         let mut actions = vec![
@@ -1120,7 +1126,7 @@ impl Browser {
             "POST",
             "/actions",
             json!({"actions": [{
-                "type": "pointer", "id": "pen-mouse", "parameters": {"pointerType": "mouse"},
+                "type": "pointer", "id": format!("stroke-{pointer_type}"), "parameters": {"pointerType": pointer_type},
                 "actions": actions
             }]}),
         );
@@ -1160,10 +1166,10 @@ fn lit_pixels(browser: &Browser, css: &str) -> (u64, u64) {
     (counted[0].as_u64().unwrap(), counted[1].as_u64().unwrap())
 }
 
-#[test]
-fn image_mode_trains_on_digits_classifies_a_drawing_and_opens_a_confusion_cell() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = ImageServer::start(&common::bar_digit_folder(dir.path(), "digits", 600, 200));
+/// A server on a generated folder of bar digits in `dir`, a client of it, and a browser
+/// showing its page (still on 2-D points).
+fn open_on_digits(dir: &Path) -> (ImageServer, loopback::Client, Browser) {
+    let server = ImageServer::start(&common::bar_digit_folder(dir, "digits", 600, 200));
     let client = loopback::Client::new(format!("http://{}", server.address));
     let browser = Browser::launch();
     browser.open(&format!("http://{}/", server.address));
@@ -1171,6 +1177,85 @@ fn image_mode_trains_on_digits_classifies_a_drawing_and_opens_a_confusion_cell()
         "the 2-D page is drawn",
         "return document.getElementById('heatmap').dataset.drawn === 'true'",
     );
+    (server, client, browser)
+}
+
+#[test]
+fn a_finger_and_a_pen_draw_on_the_canvas_without_scrolling_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, client, browser) = open_on_digits(dir.path());
+    browser.pick_image_dataset();
+    let session = browser.script("return page.session").as_u64().unwrap();
+    // What reaches the canvas: the pointer types pressed, and any stroke the browser took
+    // over (pointercancel, as when a touch pans the page).
+    browser.script(
+        "window.pressed = []; window.cancelled = 0; const c = document.getElementById('drawing'); \
+         c.addEventListener('pointerdown', e => pressed.push(e.pointerType)); \
+         c.addEventListener('pointercancel', () => cancelled++); \
+         document.getElementById('drawing-panel').scrollIntoView(); return true",
+    );
+    let strokes: [(&str, Vec<(i64, i64)>); 2] = [
+        (
+            "touch",
+            (0..=12).map(|i| (-60 + 10 * i, -80 + 13 * i)).collect(),
+        ),
+        ("pen", (0..=12).map(|i| (-90 + 15 * i, 40)).collect()),
+    ];
+    let mut kept = Vec::new();
+    for (pointer_type, points) in &strokes {
+        browser.click("#drawing-clear");
+        let (ink, _) = lit_pixels(&browser, "#drawing");
+        assert_eq!(ink, 0, "{pointer_type}: the canvas is wiped");
+        let scrolled = browser.script("return window.scrollY");
+        browser.stroke_as(pointer_type, "#drawing", points);
+        browser.wait_until(
+            &format!("the {pointer_type} drawing's probabilities are shown"),
+            "return document.querySelectorAll('#probabilities .bar-row').length === 10 && drawing.sent && drawing.ink && !drawing.inFlight && !drawing.dirty && drawing.timer === null",
+        );
+        assert_eq!(
+            browser.script("return window.pressed.at(-1)"),
+            *pointer_type,
+            "the stroke was a {pointer_type} stroke"
+        );
+        assert_eq!(
+            browser.script("return [window.cancelled, window.scrollY]"),
+            json!([0, scrolled]),
+            "{pointer_type}: the canvas drew; the page did not scroll"
+        );
+        let (ink, all) = lit_pixels(&browser, "#drawing");
+        assert!(
+            ink > 1000 && ink < all / 2,
+            "{pointer_type}: {ink} of {all} canvas pixels inked"
+        );
+        let (lit, _) = lit_pixels(&browser, "#drawing-input");
+        assert!(lit > 0, "{pointer_type}: the 28 x 28 preview is lit");
+        let drawn = client.get(&format!("/api/sessions/{session}/drawing"));
+        let inked = drawn["input"].as_array().unwrap();
+        assert!(
+            inked.iter().filter(|v| v.as_f64().unwrap() > 0.0).count() > 20,
+            "{pointer_type}: the server keeps the drawing"
+        );
+        let shown = browser.script("return document.getElementById('drawing-status').textContent");
+        let predicted = drawn["predicted"].as_u64().unwrap();
+        assert!(
+            shown
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("predicted {predicted} ")),
+            "{pointer_type}: {shown} for {drawn}"
+        );
+        kept.push(drawn["input"].clone());
+    }
+    assert_ne!(
+        kept[0], kept[1],
+        "the pen's stroke replaced the finger's on the server"
+    );
+}
+
+#[test]
+fn image_mode_trains_on_digits_classifies_a_drawing_and_opens_a_confusion_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, client, browser) = open_on_digits(dir.path());
     assert_eq!(
         browser.script("return document.getElementById('dataset-note').hidden"),
         true,

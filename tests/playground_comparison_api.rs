@@ -9,7 +9,7 @@ mod loopback;
 use backprop::playground::registry::MAX_COMPARISONS;
 use backprop::playground::PlaygroundServer;
 use loopback::Client;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
@@ -74,6 +74,29 @@ fn both_runs_of_a_comparison_are_at_the_same_step_in_every_reply() {
         runs[1]["history"].as_array().unwrap().last().unwrap()["step"],
         25
     );
+    // The shared charts' axes span both runs, their loss axis above both runs' losses.
+    let axes = &status["history_axes"];
+    assert_eq!(axes["loss"]["steps"], json!([0, 25]));
+    let largest = runs
+        .iter()
+        .flat_map(|run| run["history"].as_array().unwrap())
+        .flat_map(|p| {
+            [
+                p["train_loss"].as_f64().unwrap(),
+                p["test_loss"].as_f64().unwrap(),
+            ]
+        })
+        .fold(0.0, f64::max);
+    assert!(
+        axes["loss"]["values"][1].as_f64().unwrap() >= largest * 0.999,
+        "{axes}"
+    );
+    for tick in axes["loss"]["x_ticks"].as_array().unwrap() {
+        assert_eq!(
+            tick["label"],
+            backprop::format::axis_tick(tick["value"].as_f64().unwrap())
+        );
+    }
 
     // Playing: every status reply shows both runs at one step, and the step grows.
     client.post(&format!("/api/comparisons/{id}/play"));

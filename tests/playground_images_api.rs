@@ -333,6 +333,11 @@ fn units_confusion_and_examples_show_w1_and_the_held_out_split() {
         assert_eq!(weights.len(), 784);
         let norm = trained.iter().map(|w| w * w).sum::<f64>().sqrt();
         assert!((norm - unit["norm"].as_f64().unwrap()).abs() < 1e-9);
+        // The page writes the norm as the server does: one formatter.
+        assert_eq!(
+            unit["norm_text"],
+            backprop::format::short_number(unit["norm"].as_f64().unwrap())
+        );
         for (sent, trained) in weights.iter().zip(trained) {
             assert!(
                 (sent - trained).abs() <= step / 2.0 + 1e-12,
@@ -343,6 +348,10 @@ fn units_confusion_and_examples_show_w1_and_the_held_out_split() {
         scale = weights.iter().fold(scale, |m, w| m.max(w.abs()));
     }
     assert_eq!(scale, sent_scale, "the scale is the largest |w| sent");
+    assert_eq!(
+        units["scale_text"],
+        backprop::format::short_number(sent_scale)
+    );
     assert!((sent_scale - true_scale).abs() <= step / 2.0 + 1e-12);
     // Rounded, the 16 rows print short: about 7 characters a weight, not 20.
     let text = units["units"].to_string();

@@ -1,6 +1,7 @@
 //! The decision boundary: the network's predicted class and its confidence on a square grid
 //! covering the data, computed with [`Mlp::predict`] (forward propagation only).
 
+use super::ticks::{boundary_ticks, Tick};
 use crate::data::Dataset;
 use crate::nn::mlp::argmax;
 use crate::nn::Mlp;
@@ -48,6 +49,8 @@ pub struct Heatmap {
     pub classes: Vec<u8>,
     /// The softmax probability of the predicted class, rounded to 1/100.
     pub confidence: Vec<f32>,
+    /// The ticks of both axes ([`boundary_ticks`] of the extent).
+    pub ticks: Vec<Tick>,
 }
 
 /// Predicts every cell centre of a `resolution x resolution` grid over `extent`.
@@ -81,6 +84,7 @@ pub fn heatmap(mlp: &Mlp<f32>, extent: Extent, resolution: usize) -> Heatmap {
         resolution,
         classes,
         confidence,
+        ticks: boundary_ticks(extent.min, extent.max),
     }
 }
 

@@ -22,6 +22,8 @@ pub struct UnitWeights {
     pub unit: usize,
     /// `‖W1[j]‖₂` of the weights as trained (not as rounded).
     pub norm: f64,
+    /// `norm` as the page writes it ([`crate::format::short_number`]).
+    pub norm_text: String,
     /// The 784 weights, row-major as the image's pixels, rounded to the reply's decimal
     /// grid ([`scale_step_exponent`]).
     pub weights: Vec<f64>,
@@ -40,6 +42,8 @@ pub struct HiddenUnits {
     pub step: u64,
     /// The largest `|w|` over the rows sent, as sent (one colour scale for all of them).
     pub scale: f64,
+    /// `scale` as the page writes it ([`crate::format::short_number`]).
+    pub scale_text: String,
     /// The rows sent.
     pub units: Vec<UnitWeights>,
 }
@@ -70,18 +74,21 @@ pub fn hidden_units(mlp: &Mlp<f32>, limit: usize, step: u64) -> Option<HiddenUni
         .map(|(unit, norm)| UnitWeights {
             unit,
             norm,
+            norm_text: crate::format::short_number(norm),
             weights: rows[unit]
                 .iter()
                 .map(|&w| round_to_step(w, exponent))
                 .collect(),
         })
         .collect();
+    let scale = round_to_step(scale, exponent);
     Some(HiddenUnits {
         rows: MNIST_SIDE,
         cols: MNIST_SIDE,
         hidden: w.rows(),
         step,
-        scale: round_to_step(scale, exponent),
+        scale,
+        scale_text: crate::format::short_number(scale),
         units,
     })
 }

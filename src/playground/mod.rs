@@ -13,6 +13,7 @@
 //!   by `/step`); [`registry`]: the sessions;
 //! - [`comparison`]: two runs side by side, stepped in lockstep by one runner;
 //! - [`heatmap`], [`network`], [`neuron`], [`d2l_graph`] (with [`equations`]): the views' data;
+//!   [`ticks`]: the values and labels of their axes' ticks;
 //! - [`images`]: the image dataset of `serve --dataset`, shared by the sessions on it;
 //!   [`drawing`], [`hidden_units`], [`held_out`]: image mode's views (the drawing canvas,
 //!   the rows of `W1` as images, the confusion matrix and its cells' images);
@@ -39,6 +40,7 @@ pub mod runner;
 pub mod server;
 pub mod session;
 pub mod settings;
+pub mod ticks;
 
 pub use server::PlaygroundServer;
 pub use settings::Settings;

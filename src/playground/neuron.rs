@@ -4,6 +4,7 @@
 //! square grid, with the unit's incoming weights (row `u` of `W_L`) and bias.
 
 use super::heatmap::Extent;
+use super::ticks::{boundary_ticks, Tick};
 use crate::format::short_number;
 use crate::nn::Mlp;
 use crate::tensor::Tensor;
@@ -24,6 +25,8 @@ pub struct NeuronOutput {
     pub activation: String,
     /// The region covered (the decision boundary's).
     pub extent: Extent,
+    /// The ticks of both axes ([`boundary_ticks`] of the extent).
+    pub ticks: Vec<Tick>,
     /// Cells per side.
     pub resolution: usize,
     /// `h_L[u]` at every cell centre.
@@ -100,6 +103,7 @@ pub fn neuron_output(
         unit,
         activation: config.activation.to_string(),
         extent,
+        ticks: boundary_ticks(extent.min, extent.max),
         resolution,
         values,
         range: [low, high],

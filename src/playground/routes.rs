@@ -8,15 +8,15 @@
 //! | GET | `/` , `/playground.css`, `/playground.js` | the page |
 //! | GET | `/api/defaults` | the default settings as a query string, and the caps |
 //! | POST | `/api/sessions?<settings>` | a new session (paused at step 0): `{id, settings}` |
-//! | GET | `/api/sessions/<id>/status` | steps, epoch, playing, pace, the loss and accuracy history |
+//! | GET | `/api/sessions/<id>/status` | steps, epoch, playing, pace, the loss and accuracy history and its charts' axes (`history_axes`) |
 //! | POST | `/api/sessions/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls |
 //! | GET | `/api/sessions/<id>/points` | train and test points and the region shown |
-//! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary |
+//! | GET | `/api/sessions/<id>/heatmap?resolution=N` | the decision boundary and its axes' `ticks` |
 //! | GET | `/api/sessions/<id>/network` | every weight and bias |
 //! | GET | `/api/sessions/<id>/graph?split=train\|test&index=N&backward=true\|false` | the D2L network's graph for a sample |
-//! | GET | `/api/sessions/<id>/neuron?layer=L&unit=U&resolution=N` | hidden unit `h_L[U]` over the plane, its weights |
+//! | GET | `/api/sessions/<id>/neuron?layer=L&unit=U&resolution=N` | hidden unit `h_L[U]` over the plane, its weights, its axes' `ticks` |
 //! | POST | `/api/comparisons?a=<settings>&b=<settings>` | two runs in lockstep ([`super::comparison`]): `{id, a, b, same_initial_weights}` |
-//! | GET | `/api/comparisons/<id>/status` | both runs' steps and histories (`runs`) |
+//! | GET | `/api/comparisons/<id>/status` | both runs' steps and histories (`runs`), the shared charts' axes (`history_axes`) |
 //! | POST | `/api/comparisons/<id>/play`, `/pause`, `/reset`, `/step?count=N` | controls for both runs |
 //! | GET | `/api/comparisons/<id>/<a\|b>/points`, `heatmap`, `network`, `neuron`, `graph` | one run's views, as a session's |
 //! | POST | `/api/sessions/<id>/pace?pace=N\|max` | steps per second while playing, without a reset |
@@ -61,6 +61,7 @@ use super::settings::{
     MAX_IMAGE_HIDDEN_LAYERS, MAX_IMAGE_WIDTH, MAX_LAMBDA, MAX_LEARNING_RATE, MAX_NOISE, MAX_PACE,
     MAX_POINTS, MAX_WIDTH, MIN_PACE, MIN_POINTS, PACE_CHOICES,
 };
+use super::ticks::{HistoryAxes, COMPARISON_STEP_TICKS, SESSION_STEP_TICKS};
 use crate::data::mnist_framing::MNIST_SIDE;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -1018,12 +1019,14 @@ fn comparison_status(runner: &SessionRunner, id: u64) -> Value {
         .partner
         .as_ref()
         .is_some_and(|b| shares_initial_weights(first.settings(), b.settings()));
+    let histories: Vec<_> = runs.iter().map(|run| run.history).collect();
     json!({
         "id": id,
         "steps": first.steps(),
         "epoch": first.epoch(),
         "playing": state.playing,
         "same_initial_weights": same,
+        "history_axes": HistoryAxes::of(&histories, COMPARISON_STEP_TICKS),
         "runs": runs,
     })
 }
@@ -1041,6 +1044,7 @@ fn status(runner: &SessionRunner, id: u64) -> Value {
         "pace": session.settings().pace.to_string(),
         "diverged": session.diverged(),
         "history": session.history(),
+        "history_axes": HistoryAxes::of(&[session.history()], SESSION_STEP_TICKS),
     })
 }
 
