@@ -50,17 +50,15 @@ pub fn evaluate(
     batch_size: usize,
 ) -> Result<Evaluation, MlpError> {
     let mlp: &Mlp<f32> = mlp;
-    check_inputs(mlp, data)?;
-    let samples = data.len();
-    // No batch is larger than the data, whatever was asked.
-    let batch_size = batch_size.clamp(1, samples.max(1));
-    let indices: Vec<usize> = (0..samples).collect();
-    let mut losses = vec![0.0f32; samples];
-    let unit = work_unit(batch_size);
-    let units = samples.div_ceil(unit);
-    let workers = rayon::current_num_threads().clamp(1, units.max(1));
-    let rows = unit.min(MAX_PASS_ROWS).min(samples.max(1));
-    let mut workers: Vec<Worker> = (0..workers).map(|_| Worker::new(mlp, rows)).collect();
+    let Plan {
+        batch_size,
+        unit,
+        pass_rows,
+        indices,
+        mut losses,
+    } = Plan::new(mlp, data, batch_size)?;
+    let workers = rayon::current_num_threads().clamp(1, data.len().div_ceil(unit).max(1));
+    let mut workers: Vec<Worker> = (0..workers).map(|_| Worker::new(mlp, pass_rows)).collect();
     {
         let shared = Shared {
             mlp,
@@ -92,23 +90,17 @@ pub fn evaluate_each(
     mut each: impl FnMut(usize, &[f32]),
 ) -> Result<Evaluation, MlpError> {
     let mlp: &Mlp<f32> = mlp;
-    check_inputs(mlp, data)?;
-    let samples = data.len();
-    let batch_size = batch_size.clamp(1, samples.max(1));
-    let indices: Vec<usize> = (0..samples).collect();
-    let mut losses = vec![0.0f32; samples];
-    let mut worker = Worker::new(mlp, batch_size.min(MAX_PASS_ROWS));
+    let Plan {
+        batch_size,
+        unit,
+        pass_rows,
+        indices,
+        mut losses,
+    } = Plan::new(mlp, data, batch_size)?;
+    let mut worker = Worker::new(mlp, pass_rows);
     prepare_threads();
-    for (indices, losses) in indices
-        .chunks(batch_size)
-        .zip(losses.chunks_mut(batch_size))
-    {
-        let passes = indices
-            .chunks(MAX_PASS_ROWS)
-            .zip(losses.chunks_mut(MAX_PASS_ROWS));
-        for (indices, losses) in passes {
-            worker.score(mlp, data, indices, losses, &mut each)?;
-        }
+    for (indices, losses) in indices.chunks(unit).zip(losses.chunks_mut(unit)) {
+        worker.score_unit(mlp, data, indices, losses, &mut each)?;
     }
     Ok(summary(
         mlp,
@@ -131,6 +123,38 @@ fn work_unit(batch_size: usize) -> usize {
         batch_size
     } else {
         MAX_PASS_ROWS / batch_size * batch_size
+    }
+}
+
+/// What both evaluations start from.
+struct Plan {
+    /// `--batch-size`, at most the number of samples (no batch is larger than the data,
+    /// whatever was asked).
+    batch_size: usize,
+    /// Samples per work unit ([`work_unit`]).
+    unit: usize,
+    /// The most samples in one forward pass: the rows of a worker's buffers.
+    pass_rows: usize,
+    /// Every sample's index, in order.
+    indices: Vec<usize>,
+    /// A slot for every sample's loss.
+    losses: Vec<f32>,
+}
+
+impl Plan {
+    /// The plan for `data` at `batch_size`, once its samples are checked against `mlp`.
+    fn new(mlp: &Mlp<f32>, data: &Dataset, batch_size: usize) -> Result<Plan, MlpError> {
+        check_inputs(mlp, data)?;
+        let samples = data.len();
+        let batch_size = batch_size.clamp(1, samples.max(1));
+        let unit = work_unit(batch_size);
+        Ok(Plan {
+            batch_size,
+            unit,
+            pass_rows: unit.min(MAX_PASS_ROWS).min(samples.max(1)),
+            indices: (0..samples).collect(),
+            losses: vec![0.0; samples],
+        })
     }
 }
 
@@ -290,19 +314,31 @@ impl Worker {
             };
             let first = unit * shared.unit;
             let indices = &shared.indices[first..first + losses.len()];
-            let passes = indices
-                .chunks(MAX_PASS_ROWS)
-                .zip(losses.chunks_mut(MAX_PASS_ROWS));
-            for (indices, losses) in passes {
-                if let Err(error) =
-                    self.score(shared.mlp, shared.data, indices, losses, &mut |_, _| {})
-                {
-                    self.failure = Some((unit, error));
-                    shared.failed.store(true, Ordering::Relaxed);
-                    break;
-                }
+            if let Err(error) =
+                self.score_unit(shared.mlp, shared.data, indices, losses, &mut |_, _| {})
+            {
+                self.failure = Some((unit, error));
+                shared.failed.store(true, Ordering::Relaxed);
             }
         }
+    }
+
+    /// [`Worker::score`] for a work unit, in forward passes of at most [`MAX_PASS_ROWS`].
+    fn score_unit(
+        &mut self,
+        mlp: &Mlp<f32>,
+        data: &Dataset,
+        indices: &[usize],
+        losses: &mut [f32],
+        each: &mut dyn FnMut(usize, &[f32]),
+    ) -> Result<(), MlpError> {
+        let passes = indices
+            .chunks(MAX_PASS_ROWS)
+            .zip(losses.chunks_mut(MAX_PASS_ROWS));
+        for (indices, losses) in passes {
+            self.score(mlp, data, indices, losses, each)?;
+        }
+        Ok(())
     }
 
     /// Forward propagation of the samples `indices`: their losses into `losses`, their
