@@ -212,6 +212,21 @@ pub fn rate(per_second: f64, unit: &str) -> String {
     format!("{} {unit}/s", rounded_count(per_second))
 }
 
+/// The distance between an axis's ticks for a wanted distance `raw`: the smallest of 1, 2
+/// or 5 times a power of ten that is at least `raw` (1 for a `raw` that is not a positive
+/// number). The plots' epoch axes and the playground's axes space their ticks by it.
+pub fn axis_step(raw: f64) -> f64 {
+    if !(raw.is_finite() && raw > 0.0) {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|factor| factor * magnitude)
+        .find(|&step| step >= raw * (1.0 - 1e-12))
+        .unwrap_or(10.0 * magnitude)
+}
+
 /// An axis tick label: up to four decimals for magnitudes from `1e-3` below `1e5`
 /// (trailing zeros dropped), scientific notation with one decimal otherwise (`2e-5`, not
 /// `2.0e-5`).

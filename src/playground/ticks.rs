@@ -33,20 +33,13 @@ pub struct Tick {
     pub label: String,
 }
 
-/// Round values covering `[low, high]`, about `count` of them, `gap` apart where `gap` is
-/// 1, 2 or 5 times a power of ten and at least `smallest_gap`; `[low]` for an empty or
-/// non-finite range.
+/// Round values covering `[low, high]`, about `count` of them, [`format::axis_step`] apart
+/// and at least `smallest_gap`; `[low]` for an empty or non-finite range.
 pub fn round_values(low: f64, high: f64, count: usize, smallest_gap: f64) -> Vec<f64> {
     if !low.is_finite() || !high.is_finite() || high <= low {
         return vec![low];
     }
-    let raw = smallest_gap.max((high - low) / count.max(1) as f64);
-    let power = 10f64.powf(raw.log10().floor());
-    let gap = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * power)
-        .find(|&g| g >= raw * 0.999)
-        .unwrap_or(10.0 * power);
+    let gap = format::axis_step(smallest_gap.max((high - low) / count.max(1) as f64));
     let first = (low / gap - 1e-9).ceil() as i64;
     let last = (high / gap + 1e-9).floor() as i64;
     (first..=last)

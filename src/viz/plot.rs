@@ -970,26 +970,13 @@ fn epoch_axis(panel: &Panel) -> (std::ops::Range<f64>, Vec<f64>) {
     });
     let span = last - first;
     let padding = (span * 0.04).max(0.3);
-    let step = nice_step(span / 10.0).max(1.0);
+    let step = crate::format::axis_step(span / 10.0).max(1.0);
     let first_tick = (first / step).ceil() * step;
     let ticks = (0..)
         .map(|k| first_tick + k as f64 * step)
         .take_while(|&tick| tick <= last + 1e-9)
         .collect();
     (first - padding..last + padding, ticks)
-}
-
-/// The smallest of 1, 2, 5 times a power of ten that is at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    if !(raw.is_finite() && raw > 0.0) {
-        return 1.0;
-    }
-    let magnitude = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|factor| factor * magnitude)
-        .find(|&step| step >= raw * (1.0 - 1e-12))
-        .unwrap_or(10.0 * magnitude)
 }
 
 /// The y range of a panel: the drawable values with a margin, kept within the panel's limits.
