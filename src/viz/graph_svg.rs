@@ -16,9 +16,10 @@ const HALF_SQUARE: f64 = 23.0;
 const RADIUS: f64 = 19.0;
 /// Height of a line of detail text.
 const LINE_HEIGHT: f64 = 13.0;
-/// How far a detail line's glyphs reach above its baseline (capitals, `∂`, `‖`) and below
-/// it (`p`, `y`, brackets), at [`DETAIL_SIZE`].
+/// How far a detail line's glyphs reach above its baseline (capitals, `∂`, `‖`), at
+/// [`DETAIL_SIZE`].
 const ASCENT: f64 = 10.0;
+/// How far they reach below it (`p`, `y`, brackets).
 const DESCENT: f64 = 3.0;
 /// The least space between two nodes' detail lines, one above the other.
 const LINE_GAP: f64 = 2.0;
