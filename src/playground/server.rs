@@ -222,7 +222,7 @@ async fn serve_connection(stream: TcpStream, shared: Arc<Shared>, permit: OwnedS
     drop(permit);
 }
 
-/// Answers one request: access rules, body limits, then [`route`] on the blocking pool.
+/// Answers one request: access rules, body limits, then [`route_request`] on the blocking pool.
 async fn answer(
     request: Request<Incoming>,
     shared: Arc<Shared>,

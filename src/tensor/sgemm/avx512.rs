@@ -1,6 +1,8 @@
 //! The register block for CPUs with AVX-512: `C[12 x 32]` in 24 `zmm` registers (two
 //! 16-lane vectors a row), and the packing and narrow product that go with it. The loop nest
-//! around it is [`super`]'s.
+//! around it is [`super`]'s. The block's loop over a packed `A` is written in intrinsics; its
+//! loop over the rows of an `A` read in place (`X W1ᵀ`) in inline assembly
+//! ([`in_place_loop`], which says why).
 
 use super::{
     narrow_blocks, pack_a_elementwise, pack_b_elementwise, ColumnsOfB, RegisterKernel, RowsOfA,
