@@ -46,11 +46,7 @@ for value in "$threads" "$rounds" "$epochs"; do
 done
 [ "$epochs" -ge 2 ] || { echo "error: --epochs must be at least 2 (the first is warm-up)" >&2; exit 2; }
 
-cargo build --release --quiet --example synthetic_idx
-data="${BENCH_DATA:-${TMPDIR:-/tmp}/backprop-bench-data}"
-if [ ! -f "$data/train-labels-idx1-ubyte" ]; then
-    target/release/examples/synthetic_idx "$data" 60000 >&2
-fi
+data="$(bench/synthetic_data.sh)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

@@ -29,11 +29,8 @@ if ! "$venv/bin/python" -c "import torch, numpy" 2>/dev/null; then
     "$venv/bin/pip" install --quiet torch numpy
 fi
 
-cargo build --release --quiet --bin backprop --example synthetic_idx --example gemm_peak --example fma_peak
-data="${BENCH_DATA:-${TMPDIR:-/tmp}/backprop-bench-data}"
-if [ ! -f "$data/train-labels-idx1-ubyte" ]; then
-    target/release/examples/synthetic_idx "$data" 60000 >&2
-fi
+cargo build --release --quiet --bin backprop --example gemm_peak --example fma_peak
+data="$(bench/synthetic_data.sh)"
 
 threads="$(nproc)"
 args=("$@")
