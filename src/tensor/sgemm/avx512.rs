@@ -16,6 +16,9 @@ pub const MR: usize = 12;
 /// Columns of the register block: two 16-lane vectors.
 pub const NR: usize = 32;
 
+/// Floats ahead of a transposing pack's reads that it prefetches.
+const PACK_AHEAD: usize = 64;
+
 /// Rows of `A` (and of `B`) per block of the narrow product.
 const DOT_BLOCK: usize = 4;
 
@@ -134,11 +137,7 @@ impl RegisterKernel for Avx512 {
             // Row-major source: transposed 16 columns at a time.
             for p in (0..kc).step_by(LINE) {
                 let width = LINE.min(kc - p);
-                let mut tile = [_mm512_setzero_ps(); LINE];
-                for (r, vector) in tile.iter_mut().enumerate().take(rows) {
-                    *vector = _mm512_maskz_loadu_ps(lanes(width), a.at(i0 + ir + r, p0 + p));
-                }
-                transpose_16x16(&mut tile);
+                let tile = load_transposed(rows, width, |r| a.at(i0 + ir + r, p0 + p));
                 for (t, column) in tile.iter().enumerate().take(width) {
                     _mm512_mask_storeu_ps(panel.add((p + t) * MR), PANEL_A_LANES, *column);
                 }
@@ -179,14 +178,15 @@ impl RegisterKernel for Avx512 {
                 let valid = LINE.min(cols.saturating_sub(half));
                 for p in (0..kc).step_by(LINE) {
                     let width = LINE.min(kc - p);
-                    let mut tile = [_mm512_setzero_ps(); LINE];
-                    for (j, vector) in tile.iter_mut().enumerate().take(valid) {
-                        *vector =
-                            _mm512_maskz_loadu_ps(lanes(width), b.at(p0 + p, j0 + jr + half + j));
-                    }
-                    transpose_16x16(&mut tile);
-                    for (t, row) in tile.iter().enumerate().take(width) {
-                        _mm512_storeu_ps(panel.add((p + t) * NR + half), *row);
+                    let tile = load_transposed(valid, width, |j| b.at(p0 + p, j0 + jr + half + j));
+                    if width == LINE {
+                        for (t, row) in tile.iter().enumerate() {
+                            _mm512_storeu_ps(panel.add((p + t) * NR + half), *row);
+                        }
+                    } else {
+                        for (t, row) in tile.iter().enumerate().take(width) {
+                            _mm512_storeu_ps(panel.add((p + t) * NR + half), *row);
+                        }
                     }
                 }
             }
@@ -443,6 +443,34 @@ unsafe fn transpose_16x16(rows: &mut [__m512; LINE]) {
         rows[8 + c] = _mm512_shuffle_f32x4::<0xdd>(v[c], v[8 + c]);
         rows[12 + c] = _mm512_shuffle_f32x4::<0xdd>(v[4 + c], v[12 + c]);
     }
+}
+
+/// The transpose of a 16 x 16 tile whose row `j < valid` is the `width` floats at `row(j)`
+/// (zeros elsewhere): row `t` of the result is column `t` of the tile. A full tile is loaded
+/// into registers with no loop (a loop over `valid` rows keeps the tile on the stack), and
+/// the cache line `PACK_AHEAD` floats further along each row is prefetched.
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn load_transposed(
+    valid: usize,
+    width: usize,
+    row: impl Fn(usize) -> *const f32,
+) -> [__m512; LINE] {
+    let mut tile = if valid == LINE && width == LINE {
+        std::array::from_fn(|j| {
+            let start = row(j);
+            _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(PACK_AHEAD).cast());
+            _mm512_loadu_ps(start)
+        })
+    } else {
+        let mut tile = [_mm512_setzero_ps(); LINE];
+        for (j, vector) in tile.iter_mut().enumerate().take(valid) {
+            *vector = _mm512_maskz_loadu_ps(lanes(width), row(j));
+        }
+        tile
+    };
+    transpose_16x16(&mut tile);
+    tile
 }
 
 /// The lane masks of the two vectors of a row of `cols <= 32` valid columns.
