@@ -179,6 +179,8 @@ impl RegisterKernel for Avx512 {
                 for p in (0..kc).step_by(LINE) {
                     let width = LINE.min(kc - p);
                     let tile = load_transposed(valid, width, |j| b.at(p0 + p, j0 + jr + half + j));
+                    // A full tile's 16 stores with a fixed count, so that the tile stays in
+                    // registers; a count known only at run time would put it on the stack.
                     if width == LINE {
                         for (t, row) in tile.iter().enumerate() {
                             _mm512_storeu_ps(panel.add((p + t) * NR + half), *row);
