@@ -11,7 +11,9 @@
 #
 #   bench/ab.sh A B [--threads N] [--rounds N] [--epochs N] [-- TRAIN ARGS...]
 #
-# "A/B" above 1 means B is faster. Only ratios from one such run mean anything on a shared VM.
+# "A/B" above 1 means B is faster. Only ratios from one such run mean anything on a shared VM,
+# and only when the round-by-round ratios it prints next to it mostly fall on the same side
+# of 1: on these VMs two runs of the same pair have differed by 0.9x – 1.2x.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,13 +66,22 @@ python3 - "$work" "$rounds" <<'PY'
 import json, statistics, sys
 from pathlib import Path
 work, rounds = Path(sys.argv[1]), int(sys.argv[2])
+
+def steady_epochs(side, r):
+    """The epoch times of one run, the first (warm-up) left out."""
+    lines = (work / f"{side}-{r}.jsonl").read_text().splitlines()
+    return [json.loads(line)["epoch_seconds"] for line in lines if line.strip()][1:]
+
 medians = {}
 for side in "AB":
-    epochs = []
-    for r in range(rounds):
-        records = [json.loads(line) for line in (work / f"{side}-{r}.jsonl").read_text().splitlines() if line.strip()]
-        epochs += [record["epoch_seconds"] for record in records[1:]]
+    epochs = [e for r in range(rounds) for e in steady_epochs(side, r)]
     medians[side] = statistics.median(epochs)
     print(f"{side}: median epoch {medians[side]:.4f} s over {len(epochs)} epochs")
-print(f"A/B: {medians['A'] / medians['B']:.3f}")
+# Each round's A and B ran back to back: the spread of their ratios says how much of the
+# overall ratio the machine's noise could account for.
+ratios = sorted(statistics.median(steady_epochs("A", r)) / statistics.median(steady_epochs("B", r))
+                for r in range(rounds))
+faster = sum(ratio > 1 for ratio in ratios)
+print(f"A/B: {medians['A'] / medians['B']:.3f} (round by round {ratios[0]:.3f} - {ratios[-1]:.3f}, "
+      f"B faster in {faster} of {rounds})")
 PY
