@@ -18,6 +18,7 @@ use std::path::Path;
 use flate2::read::MultiGzDecoder;
 
 use super::error::{DataError, Result};
+use super::huge_pages::advise_huge_pages;
 use super::regular_file::open_regular;
 
 /// The two bytes every gzip stream starts with.
@@ -319,6 +320,7 @@ impl IdxStream<'_> {
             Available::AtMost { .. } => data_len.min(GZIP_PREALLOCATION_LIMIT),
         };
         let mut data = Vec::with_capacity(reserve);
+        advise_huge_pages(data.spare_capacity_mut());
         (&mut reader)
             .take(data_len as u64)
             .read_to_end(&mut data)

@@ -19,6 +19,7 @@ mod download;
 mod error;
 mod fingerprint;
 mod folder;
+mod huge_pages;
 mod idx;
 mod idx_writer;
 pub mod mnist_framing;
