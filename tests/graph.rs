@@ -264,3 +264,65 @@ fn a_gradient_is_not_moved_into_a_variable_that_other_operators_read() {
     assert_eq!(g.grad(w).unwrap().as_slice(), &[-9.5, -28.5]);
     assert_eq!(g.grad(b).unwrap().item(), -4.5);
 }
+
+#[test]
+fn a_weights_gradient_is_the_product_plus_its_decay_term_bit_for_bit() {
+    // 4.7.14: dJ/dW1 = dJ/dz xᵀ + λ W1, summed over the batch: the graph adds λ W1 while the
+    // product stores dzᵀ x, and must give the bits of storing λ W1 and accumulating onto it.
+    use backprop::tensor::matmul::matmul_at_b;
+    use backprop::tensor::{Element, Write};
+    fn check<T: Element>(loss: Loss, (batch, d, h, q): (usize, usize, usize, usize)) {
+        let config = MlpConfig::d2l(d, h, q, Activation::Relu, loss, 0.1);
+        let mut mlp = Mlp::<T>::new(config, 3).unwrap();
+        let x = Tensor::from_fn(batch, d, |r, c| T::from_f64(((r * 7 + c * 3) as f64).sin()));
+        let labels: Vec<usize> = (0..batch).map(|i| i % q).collect();
+        mlp.set_batch(&x, &labels).unwrap();
+        mlp.forward().unwrap();
+        mlp.backward().unwrap();
+        let nodes = mlp.nodes().clone();
+        let graph = mlp.graph();
+        let lambda = T::from_f64(0.1);
+        for (k, input) in [(0, nodes.x), (1, nodes.hidden[0])] {
+            let (input, w) = (graph.value(input), graph.value(nodes.weights[k]));
+            let dz = graph.grad(
+                nodes
+                    .pre_activations
+                    .get(k)
+                    .copied()
+                    .unwrap_or(nodes.output),
+            );
+            let mut want = Tensor::from_fn(w.rows(), w.cols(), |r, c| lambda * w.get(r, c));
+            matmul_at_b(&mut want, dz.unwrap(), input, Write::Accumulate);
+            assert_eq!(graph.grad(nodes.weights[k]).unwrap(), &want, "W{}", k + 1);
+        }
+    }
+    for loss in [Loss::CrossEntropy, Loss::Squared] {
+        check::<f64>(loss, (2, 3, 4, 2));
+        check::<f32>(loss, (20, 40, 37, 5));
+        check::<f32>(loss, (300, 100, 64, 10));
+    }
+}
+
+#[test]
+fn a_decay_term_that_no_product_takes_is_stored_on_its_own() {
+    // J = 0.05 ‖w‖²: the only rule that writes dJ/dw is the norm's, 0.1 w.
+    let mut g = Graph::<f64>::new();
+    let w = g.parameter("w", Tensor::from_vec(1, 3, vec![1.0, -2.0, 4.0]).unwrap());
+    let norm = g.squared_frobenius(w, "‖w‖²").unwrap();
+    let j = g.scale(norm, 0.05, "J").unwrap();
+    g.forward().unwrap();
+    g.backward(j).unwrap();
+    assert_eq!(g.grad(w).unwrap().as_slice(), &[0.1, -0.2, 0.4]);
+    // And a rule that cannot add it (the mean of w) adds its own onto it.
+    let mut g = Graph::<f64>::new();
+    let w = g.parameter("w", Tensor::from_vec(1, 2, vec![1.0, -2.0]).unwrap());
+    let norm = g.squared_frobenius(w, "‖w‖²").unwrap();
+    let mean = g.mean(w, "mean w").unwrap();
+    let j = g.add(mean, norm, "J").unwrap();
+    g.forward().unwrap();
+    g.backward(j).unwrap();
+    assert_eq!(g.grad(w).unwrap().as_slice(), &[2.5, -3.5]);
+    // Twice without zero_grad: the term is added again, as every gradient is.
+    g.backward(j).unwrap();
+    assert_eq!(g.grad(w).unwrap().as_slice(), &[5.0, -7.0]);
+}

@@ -26,6 +26,12 @@
 //! input then share one buffer, and [`Graph::grad`] of either gives it (the two gradients
 //! are equal by the operator's rule).
 //!
+//! **Added, not stored apart.** A gradient that is a multiple of the variable itself
+//! ([`Op::gradient_as_multiple_of_input`]: the decay term's `λ W`, 4.7.10) is not stored in a
+//! pass of its own when the variable's next rule can add it as it stores its own
+//! ([`Op::vjp_plus_multiple_of_input`]): a weight's gradient `dZᵀ X + λ W` (4.7.11, 4.7.14)
+//! is written once, by the product, with the bits the two passes would give.
+//!
 //! **Calling backward twice.** Like PyTorch, parameter gradients *accumulate*: each
 //! [`Graph::backward`] adds its gradient to what the parameters already hold, until
 //! [`Graph::zero_grad`]. The gradients of intermediates are scratch space that every
@@ -129,6 +135,9 @@ pub struct Graph<T> {
     /// `Some(u)` when this backward pass moved `v`'s gradient to its input `u` (so
     /// `dJ/dv = dJ/du`, held by `u`, or by whichever variable `u`'s was moved on to).
     grad_moved_to: Vec<Option<VarId>>,
+    /// `Some(c)` while this backward pass owes `v`'s gradient the term `c · v` (an operator's
+    /// [`Op::gradient_as_multiple_of_input`]), to be added by the next rule that writes it.
+    pending_multiple: Vec<Option<T>>,
     /// How many times each variable is read by an operator as an input that may carry a
     /// gradient: a gradient is moved only into a variable read once.
     consumers: Vec<usize>,
@@ -152,6 +161,7 @@ impl<T: Element> Graph<T> {
             grads: Vec::new(),
             grad_written: Vec::new(),
             grad_moved_to: Vec::new(),
+            pending_multiple: Vec::new(),
             consumers: Vec::new(),
             operators: Vec::new(),
             backward_order: None,
@@ -170,6 +180,7 @@ impl<T: Element> Graph<T> {
         self.grads.push(Tensor::default());
         self.grad_written.push(false);
         self.grad_moved_to.push(None);
+        self.pending_multiple.push(None);
         self.consumers.push(0);
         id
     }
@@ -381,6 +392,7 @@ impl<T: Element> Graph<T> {
             }
         }
         self.grad_moved_to.fill(None);
+        self.pending_multiple.fill(None);
         if !self.variables[target.0].requires_grad {
             return Ok(());
         }
@@ -390,8 +402,10 @@ impl<T: Element> Graph<T> {
 
         let order = self.backward_order.take().expect("order computed above");
         for &op_id in &order.1 {
+            let out = self.operators[op_id.0].output.0;
+            // The output's gradient may still be owed as a multiple of itself: stored now.
+            self.store_pending_multiple(out);
             let node = &self.operators[op_id.0];
-            let out = node.output.0;
             if !self.variables[out].requires_grad || !self.grad_written[out] {
                 continue;
             }
@@ -402,6 +416,7 @@ impl<T: Element> Graph<T> {
                 node.op.passes_gradient_through(i)
                     && self.variables[input.0].requires_grad
                     && !self.grad_written[input.0]
+                    && self.pending_multiple[input.0].is_none()
                     && input.0 != out
                     && self.consumers[input.0] == 1
             });
@@ -413,22 +428,39 @@ impl<T: Element> Graph<T> {
                 {
                     continue;
                 }
-                let write = if self.grad_written[v] {
-                    Write::Accumulate
-                } else {
-                    Write::Overwrite
-                };
+                // A first gradient that is a multiple of the input itself (the decay term's
+                // `λ W`) waits for the input's next rule, which adds it as it stores its own.
+                if !self.grad_written[v] && self.pending_multiple[v].is_none() {
+                    let multiple = node.op.gradient_as_multiple_of_input(i, &self.grads[out]);
+                    if multiple.is_some() {
+                        self.pending_multiple[v] = multiple;
+                        continue;
+                    }
+                }
                 let mut grad = std::mem::take(&mut self.grads[v]);
                 grad.reshape_in_place(self.values[v].shape());
                 let inputs = input_values(&self.values, &node.inputs);
-                node.op.vjp(
-                    i,
-                    &inputs[..node.inputs.len()],
-                    &self.values[out],
-                    &self.grads[out],
-                    &mut grad,
-                    write,
-                );
+                let inputs = &inputs[..node.inputs.len()];
+                let (out_value, out_grad) = (&self.values[out], &self.grads[out]);
+                let write = match self.pending_multiple[v].take() {
+                    None if self.grad_written[v] => Some(Write::Accumulate),
+                    None => Some(Write::Overwrite),
+                    Some(multiple) => {
+                        let (op, grad) = (&node.op, &mut grad);
+                        if op.vjp_plus_multiple_of_input(i, inputs, out_grad, grad, multiple) {
+                            None
+                        } else {
+                            // This rule cannot add the term: it is stored first, the rule
+                            // adds to it.
+                            store_multiple(grad, &self.values[v], multiple);
+                            Some(Write::Accumulate)
+                        }
+                    }
+                };
+                if let Some(write) = write {
+                    node.op
+                        .vjp(i, inputs, out_value, out_grad, &mut grad, write);
+                }
                 self.grads[v] = grad;
                 self.grad_written[v] = true;
             }
@@ -441,7 +473,20 @@ impl<T: Element> Graph<T> {
             }
         }
         self.backward_order = Some(order);
+        // Terms that no later rule took: stored on their own.
+        for v in 0..self.variables.len() {
+            self.store_pending_multiple(v);
+        }
         Ok(())
+    }
+
+    /// Stores the gradient term `v` is owed as a multiple of itself, if any, on its own.
+    fn store_pending_multiple(&mut self, v: usize) {
+        if let Some(multiple) = self.pending_multiple[v].take() {
+            self.grads[v].reshape_in_place(self.values[v].shape());
+            store_multiple(&mut self.grads[v], &self.values[v], multiple);
+            self.grad_written[v] = true;
+        }
     }
 
     /// The variable whose buffer holds `dJ/d(id)`: `id` itself, or where backward moved it.
@@ -562,6 +607,13 @@ fn input_values<'a, T>(values: &'a [Tensor<T>], inputs: &[VarId]) -> [&'a Tensor
     let first = &values[inputs[0].0];
     let second = inputs.get(1).map_or(first, |v| &values[v.0]);
     [first, second]
+}
+
+/// `grad = multiple · value`: a term of [`Op::gradient_as_multiple_of_input`] stored on its
+/// own, with the bits of the operator's own rule (for example 4.7.10's `λ W`).
+fn store_multiple<T: Element>(grad: &mut Tensor<T>, value: &Tensor<T>, multiple: T) {
+    let (grad, value) = (grad.as_mut_slice(), value.as_slice());
+    crate::tensor::kernels::map_store(grad, value, Write::Overwrite, |x| multiple * x);
 }
 
 /// One tensor kept by forward propagation for backward (see [`Graph::saved_for_backward`]).

@@ -9,7 +9,7 @@
 //!
 //! All tensors are matrices whose rows are samples; see [`crate::tensor`].
 
-use crate::tensor::matmul::{matmul_a_b, matmul_a_bt, matmul_at_b};
+use crate::tensor::matmul::{matmul_a_b, matmul_a_bt, matmul_at_b, matmul_at_b_plus_scaled};
 use crate::tensor::vectorised::vectorised;
 use crate::tensor::{kernels, Element, Shape, Tensor, Write};
 use std::fmt;
@@ -446,7 +446,9 @@ impl<T: Element> Op<T> {
             }
             // 4.7.10 (with the λ/2 of the scale that follows): d||W||²/dW = 2 W.
             (Op::SquaredFrobenius, _) => {
-                let two_ds = T::from_f64(2.0) * out_grad.item();
+                let two_ds = self
+                    .gradient_as_multiple_of_input(input, out_grad)
+                    .expect("the gradient of ||W||² is a multiple of W");
                 kernels::map_store(grad.as_mut_slice(), inputs[0].as_slice(), write, |w| {
                     two_ds * w
                 });
@@ -466,6 +468,43 @@ impl<T: Element> Op<T> {
                     write.store(g, share);
                 }
             }
+        }
+    }
+
+    /// The multiple `c` when this operator's gradient for input `input` is `c` times that
+    /// input's own value, given `dJ/d(out)`: for [`Op::SquaredFrobenius`], 4.7.10 (with the
+    /// `λ/2` of the scale that follows), `dJ/dW = 2 (dJ/d‖W‖²) W`. The graph adds such a term
+    /// while another operator's rule stores its gradient for the same input
+    /// ([`Op::vjp_plus_multiple_of_input`]) instead of in a pass of its own.
+    pub fn gradient_as_multiple_of_input(&self, input: usize, out_grad: &Tensor<T>) -> Option<T> {
+        match (self, input) {
+            (Op::SquaredFrobenius, 0) => Some(T::from_f64(2.0) * out_grad.item()),
+            _ => None,
+        }
+    }
+
+    /// Backward propagation for input number `input` with a term `multiple · input` added
+    /// (another operator's gradient for the same input, [`Op::gradient_as_multiple_of_input`]):
+    /// overwrites `grad` with the sum, in one pass, and returns `true`. Operators whose rule
+    /// cannot add it return `false` and write nothing.
+    ///
+    /// A weight's whole gradient, `dJ/dW = dZᵀ X + λ W` (4.7.11, 4.7.14), is one such pass:
+    /// the decay term is added as each block of the product is stored. The bits are those of
+    /// storing `λ W` and accumulating `dZᵀ X` onto it.
+    pub fn vjp_plus_multiple_of_input(
+        &self,
+        input: usize,
+        inputs: &[&Tensor<T>],
+        out_grad: &Tensor<T>,
+        grad: &mut Tensor<T>,
+        multiple: T,
+    ) -> bool {
+        match (self, input) {
+            (Op::MatMul, 1) => {
+                matmul_at_b_plus_scaled(grad, out_grad, inputs[0], multiple, inputs[1]);
+                true
+            }
+            _ => false,
         }
     }
 

@@ -122,7 +122,7 @@ pub fn matmul_a_bt<T: Element>(out: &mut Tensor<T>, x: &Tensor<T>, w: &Tensor<T>
         out,
         MatrixView::of(x),
         MatrixView::transposed(w),
-        write,
+        Store::Write(write),
         Some(Cut::Columns),
     );
 }
@@ -136,7 +136,35 @@ pub fn matmul_at_b<T: Element>(out: &mut Tensor<T>, a: &Tensor<T>, b: &Tensor<T>
         out,
         MatrixView::transposed(a),
         MatrixView::of(b),
-        write,
+        Store::Write(write),
+        Some(Cut::Rows),
+    );
+}
+
+/// `out = Aᵀ B + scale · S` for `A: k x m`, `B: k x n` and `S: m x n`: a weight's whole
+/// gradient in one pass over it, `dJ/dW = dZᵀ X + λ W` (4.7.11, 4.7.14: the product, then the
+/// decay term of 4.7.10 added as each block is stored). Bit for bit what storing `scale · S`
+/// and then accumulating [`matmul_at_b`] onto it gives, one pass over `out` and `S` sooner.
+///
+/// # Panics
+/// When the shapes disagree.
+pub fn matmul_at_b_plus_scaled<T: Element>(
+    out: &mut Tensor<T>,
+    a: &Tensor<T>,
+    b: &Tensor<T>,
+    scale: T,
+    s: &Tensor<T>,
+) {
+    assert_eq!(
+        s.shape(),
+        out.shape(),
+        "the addend's shape disagrees with the output's"
+    );
+    product(
+        out,
+        MatrixView::transposed(a),
+        MatrixView::of(b),
+        Store::PlusScaled(scale, s.as_slice()),
         Some(Cut::Rows),
     );
 }
@@ -146,7 +174,22 @@ pub fn matmul_at_b<T: Element>(out: &mut Tensor<T>, a: &Tensor<T>, b: &Tensor<T>
 /// # Panics
 /// When the shapes disagree.
 pub fn matmul_a_b<T: Element>(out: &mut Tensor<T>, a: &Tensor<T>, b: &Tensor<T>, write: Write) {
-    product(out, MatrixView::of(a), MatrixView::of(b), write, None);
+    product(
+        out,
+        MatrixView::of(a),
+        MatrixView::of(b),
+        Store::Write(write),
+        None,
+    );
+}
+
+/// How a product's result goes into its output.
+#[derive(Clone, Copy)]
+enum Store<'a, T> {
+    /// `out = product` or `out += product`.
+    Write(Write),
+    /// `out = product + scale · S`, for `S` of the output's shape (rounded product, then sum).
+    PlusScaled(T, &'a [T]),
 }
 
 /// Whether a product of `T` computes every output row with the same operations in the same
@@ -191,7 +234,7 @@ fn product<T: Element>(
     out: &mut Tensor<T>,
     lhs: MatrixView<T>,
     rhs: MatrixView<T>,
-    write: Write,
+    store: Store<T>,
     weight_rows: Option<Cut>,
 ) {
     let (m, k, n) = (lhs.rows, lhs.cols, rhs.cols);
@@ -219,7 +262,7 @@ fn product<T: Element>(
         let (rows, cols) = split.block(block, m, n);
         // SAFETY: the blocks of a split are disjoint rectangles of `out`, which is borrowed
         // mutably for the whole call; the operands are shared borrows that do not alias it.
-        unsafe { block_product(kernel, dst, &lhs, &rhs, rows, cols, write) }
+        unsafe { block_product(kernel, dst, &lhs, &rhs, rows, cols, store) }
     });
 }
 
@@ -356,10 +399,11 @@ unsafe fn block_product<T: Element>(
     rhs: &MatrixView<T>,
     rows: Range<usize>,
     cols: Range<usize>,
-    write: Write,
+    store: Store<T>,
 ) {
     let k = lhs.cols;
-    let block = dst.ptr.add(rows.start * dst.row_stride + cols.start);
+    let offset = rows.start * dst.row_stride + cols.start;
+    let block = dst.ptr.add(offset);
     match kernel {
         Kernel::Own(isa) => {
             // SAFETY: `Kernel::Own` is only chosen when `T` is `f32` and the CPU has `isa`;
@@ -370,13 +414,32 @@ unsafe fn block_product<T: Element>(
                 rhs.strided(0..k, cols.clone()),
                 block.cast::<f32>(),
                 dst.row_stride,
-                write == Write::Accumulate,
+                match store {
+                    Store::Write(Write::Overwrite) => sgemm::Addend::Nothing,
+                    Store::Write(Write::Accumulate) => sgemm::Addend::Output,
+                    // `S` has the output's shape, so its block starts at the same offset.
+                    Store::PlusScaled(scale, s) => sgemm::Addend::Scaled {
+                        ptr: s[offset..].as_ptr().cast::<f32>(),
+                        ld: dst.row_stride,
+                        scale: scale.to_f64() as f32,
+                    },
+                },
             );
         }
         Kernel::Faer => {
-            let accum = match write {
-                Write::Overwrite => Accum::Replace,
-                Write::Accumulate => Accum::Add,
+            let accum = match store {
+                Store::Write(Write::Overwrite) => Accum::Replace,
+                Store::Write(Write::Accumulate) => Accum::Add,
+                Store::PlusScaled(scale, s) => {
+                    // `scale S` stored first, the product accumulated onto it.
+                    for i in 0..rows.len() {
+                        let row = offset + i * dst.row_stride;
+                        for j in 0..cols.len() {
+                            *block.add(i * dst.row_stride + j) = scale * s[row + j];
+                        }
+                    }
+                    Accum::Add
+                }
             };
             // faer is handed the transposed problem, `Cᵀ = Bᵀ Aᵀ`, with `Cᵀ` a column-major
             // view of the same memory: measured on this workload's per-thread blocks
@@ -535,6 +598,44 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// The weight gradient with its decay term in one pass has the bits of the two passes it
+    /// replaces (store `scale S`, accumulate the product), for both element types, on one and
+    /// two threads, with a depth of several blocks; and it is the definition's value.
+    #[test]
+    fn the_scaled_addend_gives_the_bits_of_storing_it_first() {
+        fn check<T: Element>(k: usize, m: usize, n: usize) {
+            let a = filled(k, m, 0.3).cast::<T>();
+            let b = filled(k, n, 0.7).cast::<T>();
+            let s = filled(m, n, 1.3).cast::<T>();
+            let scale = T::from_f64(0.0375);
+            let mut fused = Tensor::<T>::from_fn(m, n, |_, _| T::from_f64(9.0));
+            matmul_at_b_plus_scaled(&mut fused, &a, &b, scale, &s);
+            let mut two_passes = Tensor::<T>::from_fn(m, n, |r, c| scale * s.get(r, c));
+            matmul_at_b(&mut two_passes, &a, &b, Write::Accumulate);
+            assert_eq!(fused.as_slice(), two_passes.as_slice(), "{k}x{m}x{n}");
+            let want = naive(&filled(k, m, 0.3).transposed(), &filled(k, n, 0.7));
+            for i in 0..m {
+                for j in 0..n {
+                    let expected = want.get(i, j) + 0.0375 * filled(m, n, 1.3).get(i, j);
+                    let got = fused.get(i, j).to_f64();
+                    assert!((got - expected).abs() <= 1e-4 * (1.0 + expected.abs()));
+                }
+            }
+        }
+        for threads in [1, 2] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                for (k, m, n) in [(7, 5, 4), (256, 10, 256), (1100, 130, 300), (0, 3, 5)] {
+                    check::<f32>(k, m, n);
+                    check::<f64>(k, m, n);
+                }
+            });
         }
     }
 

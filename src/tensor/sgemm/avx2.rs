@@ -11,8 +11,8 @@
 //! stores and only a ragged edge is written through a mask.
 
 use super::{
-    narrow_blocks, pack_a_elementwise, pack_b_elementwise, ColumnsOfB, RegisterKernel, RowsOfA,
-    StridedMatrix,
+    narrow_blocks, pack_a_elementwise, pack_b_elementwise, Addend, ColumnsOfB, RegisterKernel,
+    RowsOfA, StridedMatrix,
 };
 use std::arch::x86_64::*;
 
@@ -55,7 +55,8 @@ impl RegisterKernel for Avx2 {
     /// 2048³ product on Zen 4, alternating: 768 and 1024 deep 86 and 83 GFLOP/s against 87).
     const WIDE_KC: usize = Self::KC;
 
-    /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 12 registers.
+    /// `C[rows x cols] = A_panel · B_panel + addend` over `kc` steps, with `C` held in 12
+    /// registers.
     #[target_feature(enable = "avx2,fma")]
     unsafe fn micro_kernel(
         kc: usize,
@@ -65,13 +66,17 @@ impl RegisterKernel for Avx2 {
         ldc: usize,
         rows: usize,
         cols: usize,
-        accumulate: bool,
+        addend: Addend,
     ) {
         // The rows of `C` are read (or written) after the loop: fetched during it, they are in L1
-        // when it ends.
+        // when it ends. So are those of a scaled addend, read then too.
         for r in 0..rows {
             _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc).cast());
             _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc + NR - 1).cast());
+            if let Addend::Scaled { ptr, ld, .. } = addend {
+                _mm_prefetch::<_MM_HINT_T0>(ptr.add(r * ld).cast());
+                _mm_prefetch::<_MM_HINT_T0>(ptr.add(r * ld + NR - 1).cast());
+            }
         }
         let mut sums = [[_mm256_setzero_ps(); 2]; MR];
         let (mut b, b_step) = b.start_and_step(NR);
@@ -133,9 +138,20 @@ impl RegisterKernel for Avx2 {
         for (r, row) in sums.iter().enumerate().take(rows) {
             let out = c.add(r * ldc);
             let (mut first, mut second) = (row[0], row[1]);
-            if accumulate {
-                first = _mm256_add_ps(first, load_first(out, low));
-                second = _mm256_add_ps(second, load_first(out.wrapping_add(LANES), high));
+            match addend {
+                Addend::Nothing => {}
+                Addend::Output => {
+                    first = _mm256_add_ps(first, load_first(out, low));
+                    second = _mm256_add_ps(second, load_first(out.wrapping_add(LANES), high));
+                }
+                Addend::Scaled { ptr, ld, scale } => {
+                    // Rounded product, then the sum: the bits of storing `scale S` first.
+                    let (scale, src) = (_mm256_set1_ps(scale), ptr.add(r * ld));
+                    let s0 = _mm256_mul_ps(scale, load_first(src, low));
+                    let s1 = _mm256_mul_ps(scale, load_first(src.wrapping_add(LANES), high));
+                    first = _mm256_add_ps(first, s0);
+                    second = _mm256_add_ps(second, s1);
+                }
             }
             store_first(out, first, low);
             store_first(out.wrapping_add(LANES), second, high);
@@ -222,7 +238,7 @@ impl RegisterKernel for Avx2 {
         }
     }
 
-    /// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
+    /// `C = A B + addend` where the rows of `A` and the columns of `B` are contiguous and `B` has
     /// few columns (`O = H W2ᵀ`: 10 classes): dot products of rows, 2 x 4 at a time (eight sums,
     /// the four `B` vectors and one `A` vector fit in the 16 registers), with no packing. The
     /// panel kernel would pack all of `A` to fill 10 of its 16 columns.
@@ -232,10 +248,10 @@ impl RegisterKernel for Avx2 {
         b: StridedMatrix,
         c: *mut f32,
         ldc: usize,
-        accumulate: bool,
+        addend: Addend,
     ) {
         let k = a.cols;
-        narrow_blocks(a, b, c, ldc, accumulate, |a_rows, b_cols| {
+        narrow_blocks(a, b, c, ldc, addend, |a_rows, b_cols| {
             let mut sums = [[_mm256_setzero_ps(); DOT_COLS]; DOT_ROWS];
             for p in (0..k).step_by(LANES) {
                 let width = LANES.min(k - p);

@@ -5,8 +5,8 @@
 //! ([`in_place_loop`], which says why).
 
 use super::{
-    narrow_blocks, pack_a_elementwise, pack_b_elementwise, ColumnsOfB, RegisterKernel, RowsOfA,
-    StridedMatrix, LINE,
+    narrow_blocks, pack_a_elementwise, pack_b_elementwise, Addend, ColumnsOfB, RegisterKernel,
+    RowsOfA, StridedMatrix, LINE,
 };
 use std::arch::asm;
 use std::arch::x86_64::*;
@@ -48,7 +48,8 @@ impl RegisterKernel for Avx512 {
     /// training products (at most 1024 columns) never ask for.
     const WIDE_KC: usize = 1024;
 
-    /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, with `C` held in 24 registers.
+    /// `C[rows x cols] = A_panel · B_panel + addend` over `kc` steps, with `C` held in 24
+    /// registers.
     #[target_feature(enable = "avx512f")]
     unsafe fn micro_kernel(
         kc: usize,
@@ -58,13 +59,18 @@ impl RegisterKernel for Avx512 {
         ldc: usize,
         rows: usize,
         cols: usize,
-        accumulate: bool,
+        addend: Addend,
     ) {
         // The rows of `C` are read (or written) after the loop: fetched during it, they are in L1
         // when it ends instead of costing a trip to L3 each (a 2048³ product's `C` is 16 MiB).
+        // So are those of a scaled addend, read then too.
         for r in 0..rows {
             _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc).cast());
             _mm_prefetch::<_MM_HINT_T0>(c.add(r * ldc + NR - 1).cast());
+            if let Addend::Scaled { ptr, ld, .. } = addend {
+                _mm_prefetch::<_MM_HINT_T0>(ptr.add(r * ld).cast());
+                _mm_prefetch::<_MM_HINT_T0>(ptr.add(r * ld + NR - 1).cast());
+            }
         }
         let (mut b, b_step) = b.start_and_step(NR);
         let sums = match a {
@@ -101,9 +107,20 @@ impl RegisterKernel for Avx512 {
         for (r, row) in sums.iter().enumerate().take(rows) {
             let out = c.add(r * ldc);
             let (mut low, mut high) = (row[0], row[1]);
-            if accumulate {
-                low = _mm512_add_ps(low, _mm512_maskz_loadu_ps(mask0, out));
-                high = _mm512_add_ps(high, _mm512_maskz_loadu_ps(mask1, out.add(LINE)));
+            match addend {
+                Addend::Nothing => {}
+                Addend::Output => {
+                    low = _mm512_add_ps(low, _mm512_maskz_loadu_ps(mask0, out));
+                    high = _mm512_add_ps(high, _mm512_maskz_loadu_ps(mask1, out.add(LINE)));
+                }
+                Addend::Scaled { ptr, ld, scale } => {
+                    // Rounded product, then the sum: the bits of storing `scale S` first.
+                    let (scale, src) = (_mm512_set1_ps(scale), ptr.add(r * ld));
+                    let s0 = _mm512_mul_ps(scale, _mm512_maskz_loadu_ps(mask0, src));
+                    let s1 = _mm512_mul_ps(scale, _mm512_maskz_loadu_ps(mask1, src.add(LINE)));
+                    low = _mm512_add_ps(low, s0);
+                    high = _mm512_add_ps(high, s1);
+                }
             }
             _mm512_mask_storeu_ps(out, mask0, low);
             _mm512_mask_storeu_ps(out.add(LINE), mask1, high);
@@ -195,7 +212,7 @@ impl RegisterKernel for Avx512 {
         }
     }
 
-    /// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
+    /// `C = A B + addend` where the rows of `A` and the columns of `B` are contiguous and `B` has
     /// few columns (`O = H W2ᵀ`: 10 classes): dot products of rows, 4 x 4 at a time, with no
     /// packing. The panel kernel would pack all of `A` to fill 10 of its 32 columns.
     #[target_feature(enable = "avx512f")]
@@ -204,10 +221,10 @@ impl RegisterKernel for Avx512 {
         b: StridedMatrix,
         c: *mut f32,
         ldc: usize,
-        accumulate: bool,
+        addend: Addend,
     ) {
         let k = a.cols;
-        narrow_blocks(a, b, c, ldc, accumulate, |a_rows, b_cols| {
+        narrow_blocks(a, b, c, ldc, addend, |a_rows, b_cols| {
             let mut sums = [[_mm512_setzero_ps(); DOT_BLOCK]; DOT_BLOCK];
             for p in (0..k).step_by(LINE) {
                 let mask = lanes(LINE.min(k - p));

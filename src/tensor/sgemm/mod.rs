@@ -98,7 +98,7 @@ trait RegisterKernel {
     /// from a packed copy.
     const IN_PLACE_A_MAX_COLUMNS: usize;
 
-    /// `C[rows x cols] (=|+=) A_panel · B_panel` over `kc` steps, `C` held in registers.
+    /// `C[rows x cols] = A_panel · B_panel + addend` over `kc` steps, `C` held in registers.
     #[allow(clippy::too_many_arguments)]
     unsafe fn micro_kernel(
         kc: usize,
@@ -108,7 +108,7 @@ trait RegisterKernel {
         ldc: usize,
         rows: usize,
         cols: usize,
-        accumulate: bool,
+        addend: Addend,
     );
 
     /// Copies rows `i0 .. i0 + mc`, columns `p0 .. p0 + kc` of `a` into panels of `MR` rows:
@@ -120,15 +120,67 @@ trait RegisterKernel {
     /// last column).
     unsafe fn pack_b(dst: *mut f32, b: StridedMatrix, p0: usize, kc: usize, j0: usize, nc: usize);
 
-    /// `C (=|+=) A B` where the rows of `A` and the columns of `B` are contiguous and `B` has
-    /// at most [`NARROW`] columns: blocks of dot products of rows, no packing.
+    /// `C = A B + addend` where the rows of `A` and the columns of `B` are contiguous and `B`
+    /// has at most [`NARROW`] columns: blocks of dot products of rows, no packing.
     unsafe fn narrow_product(
         a: StridedMatrix,
         b: StridedMatrix,
         c: *mut f32,
         ldc: usize,
-        accumulate: bool,
+        addend: Addend,
     );
+}
+
+/// What a product adds to `A B` before it stores a block of `C`.
+#[derive(Clone, Copy, Debug)]
+pub enum Addend {
+    /// Nothing: `C = A B`.
+    Nothing,
+    /// `C`'s own values: `C += A B`.
+    Output,
+    /// `scale · S` for a matrix `S` of `C`'s shape at `ptr`, rows `ld` apart:
+    /// `C = A B + scale S`. The product is rounded before the sum, so the result has the bits
+    /// of storing `scale S` first and accumulating `A B` onto it. The weight gradient
+    /// `dW = dZᵀ X + λ W` (4.7.11, 4.7.14) takes its decay term this way, in the same pass.
+    Scaled {
+        /// The first element of `S`.
+        ptr: *const f32,
+        /// The distance between two rows of `S`, in elements.
+        ld: usize,
+        /// The factor of `S`.
+        scale: f32,
+    },
+}
+
+impl Addend {
+    /// The addend of the block of `C` that starts at row `i`, column `j`.
+    ///
+    /// # Safety
+    /// `(i, j)` must lie inside `S` (for [`Addend::Scaled`]).
+    #[inline(always)]
+    unsafe fn at(self, i: usize, j: usize) -> Addend {
+        match self {
+            Addend::Scaled { ptr, ld, scale } => Addend::Scaled {
+                ptr: ptr.add(i * ld + j),
+                ld,
+                scale,
+            },
+            other => other,
+        }
+    }
+
+    /// `value` plus this addend at `out` (row `i`, column `j` of the block), for one element.
+    ///
+    /// # Safety
+    /// `out` and the element `(i, j)` of `S` must be readable.
+    #[inline(always)]
+    unsafe fn add_to(self, value: f32, out: *const f32, i: usize, j: usize) -> f32 {
+        match self {
+            Addend::Nothing => value,
+            Addend::Output => value + *out,
+            Addend::Scaled { ptr, ld, scale } => value + scale * *ptr.add(i * ld + j),
+        }
+    }
 }
 
 /// Where the micro-kernel reads its `MR` rows of `A`.
@@ -213,20 +265,21 @@ pub fn prepare_thread() {
     });
 }
 
-/// `C (=|+=) A B` for `A: m x k`, `B: k x n` (any strides) and `C: m x n` row-major with row
-/// stride `ldc`, on the current thread, by the kernel for `isa`.
+/// `C = A B + addend` for `A: m x k`, `B: k x n` (any strides) and `C: m x n` row-major with
+/// row stride `ldc`, on the current thread, by the kernel for `isa`.
 ///
 /// # Safety
-/// `isa` must be [`Isa::Avx512`] or [`Isa::Avx2`] and run on this CPU ([`Isa::runs_here`]); `a` and `b` must describe readable
-/// matrices with `a.cols == b.rows`; `c` must point to `a.rows` rows of `b.cols` writable
-/// floats, `ldc` apart, that overlap neither operand.
+/// `isa` must be [`Isa::Avx512`] or [`Isa::Avx2`] and run on this CPU ([`Isa::runs_here`]);
+/// `a` and `b` must describe readable matrices with `a.cols == b.rows`; `c` must point to
+/// `a.rows` rows of `b.cols` writable floats, `ldc` apart, that overlap neither operand; an
+/// [`Addend::Scaled`] must describe a readable `m x n` matrix that does not overlap `C`.
 pub unsafe fn sgemm(
     isa: Isa,
     a: StridedMatrix,
     b: StridedMatrix,
     c: *mut f32,
     ldc: usize,
-    accumulate: bool,
+    addend: Addend,
 ) {
     BUFFERS.with(|cell| {
         let mut slot = cell.borrow_mut();
@@ -235,9 +288,9 @@ pub unsafe fn sgemm(
         unsafe {
             match isa {
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx512 => blocked_product::<avx512::Avx512>(a, b, c, ldc, accumulate, buffers),
+                Isa::Avx512 => blocked_product::<avx512::Avx512>(a, b, c, ldc, addend, buffers),
                 #[cfg(target_arch = "x86_64")]
-                Isa::Avx2 => blocked_product::<avx2::Avx2>(a, b, c, ldc, accumulate, buffers),
+                Isa::Avx2 => blocked_product::<avx2::Avx2>(a, b, c, ldc, addend, buffers),
                 _ => unreachable!("{isa:?} has no product kernel"),
             }
         }
@@ -250,7 +303,7 @@ unsafe fn blocked_product<K: RegisterKernel>(
     b: StridedMatrix,
     c: *mut f32,
     ldc: usize,
-    accumulate: bool,
+    addend: Addend,
     buffers: &mut PackingBuffers,
 ) {
     // The buffers hold the kernel's blocks, and its blocks are whole register blocks.
@@ -263,15 +316,16 @@ unsafe fn blocked_product<K: RegisterKernel>(
         return;
     }
     if k == 0 {
-        if !accumulate {
-            for i in 0..m {
-                std::ptr::write_bytes(c.add(i * ldc), 0, n);
+        for i in 0..m {
+            for j in 0..n {
+                let out = c.add(i * ldc + j);
+                *out = addend.add_to(0.0, out, i, j);
             }
         }
         return;
     }
     if n <= NARROW && a.col_stride == 1 && b.row_stride == 1 {
-        K::narrow_product(a, b, c, ldc, accumulate);
+        K::narrow_product(a, b, c, ldc, addend);
         return;
     }
     let (mr, nr) = (K::MR, K::NR);
@@ -295,7 +349,8 @@ unsafe fn blocked_product<K: RegisterKernel>(
         let nc = nc_step.min(n - jc);
         for pc in (0..k).step_by(kc_step) {
             let kc = kc_step.min(k - pc);
-            let add = accumulate || pc > 0;
+            // The first block of `k` adds the addend; the later ones add to what it stored.
+            let add = if pc == 0 { addend } else { Addend::Output };
             // Whole panels of an in-place `B` are read where they are; the rest is packed.
             let b_direct = if b_in_place { nc - nc % nr } else { 0 };
             if b_direct < nc {
@@ -319,12 +374,14 @@ unsafe fn blocked_product<K: RegisterKernel>(
                     for ir in (0..in_place).step_by(mr) {
                         let rows = RowsOfA::InPlace(a.at(ic + ir, pc), a.row_stride);
                         let out = c.add((ic + ir) * ldc + jc + jr);
+                        let add = add.at(ic + ir, jc + jr);
                         K::micro_kernel(kc, rows, panel_b, out, ldc, mr, cols, add);
                     }
                     for ir in (in_place..mc).step_by(mr) {
-                        let rows = RowsOfA::Packed(packed_a.add((ir - in_place) * kc));
+                        let panel_a = RowsOfA::Packed(packed_a.add((ir - in_place) * kc));
                         let out = c.add((ic + ir) * ldc + jc + jr);
-                        K::micro_kernel(kc, rows, panel_b, out, ldc, mr.min(mc - ir), cols, add);
+                        let (rows, add) = (mr.min(mc - ir), add.at(ic + ir, jc + jr));
+                        K::micro_kernel(kc, panel_a, panel_b, out, ldc, rows, cols, add);
                     }
                 }
             }
@@ -349,7 +406,7 @@ unsafe fn narrow_blocks<const R: usize, const C: usize>(
     b: StridedMatrix,
     c: *mut f32,
     ldc: usize,
-    accumulate: bool,
+    addend: Addend,
     mut dots: impl FnMut([*const f32; R], [*const f32; C]) -> [[f32; C]; R],
 ) {
     let (m, n) = (a.rows, b.cols);
@@ -362,7 +419,7 @@ unsafe fn narrow_blocks<const R: usize, const C: usize>(
             for (r, row) in dots(a_rows, b_cols).iter().enumerate().take(rows) {
                 for (j, &value) in row.iter().enumerate().take(cols) {
                     let out = c.add((i0 + r) * ldc + j0 + j);
-                    *out = if accumulate { *out + value } else { value };
+                    *out = addend.add_to(value, out, i0 + r, j0 + j);
                 }
             }
         }
@@ -455,6 +512,7 @@ mod tests {
             (11, 37, 5),
             (30, 1000, 16),
             (97, 600, 1100),
+            (3, 0, 5),
         ];
         let isas: Vec<Isa> = kernels_here().collect();
         for &isa in &isas {
@@ -515,13 +573,43 @@ mod tests {
                     row_stride: b_rs,
                     col_stride: b_cs,
                 };
-                for accumulate in [false, true] {
+                // `S` of the scaled addend, with its own row stride.
+                let lds = n + 1;
+                let addend_matrix: Vec<f32> = (0..m * lds)
+                    .map(|i| (i as f32 * 0.77).sin() * 3.0)
+                    .collect();
+                let scale = 0.37f32;
+                let addends = [
+                    ("nothing", Addend::Nothing),
+                    ("output", Addend::Output),
+                    (
+                        "scaled",
+                        Addend::Scaled {
+                            ptr: addend_matrix.as_ptr(),
+                            ld: lds,
+                            scale,
+                        },
+                    ),
+                ];
+                for (addend_name, addend) in addends {
                     let mut c = start.clone();
-                    // SAFETY: `isa` is available; the views and `c` have the sizes given.
-                    unsafe { sgemm(isa, a_view, b_view, c.as_mut_ptr(), ldc, accumulate) };
+                    // SAFETY: `isa` is available; the views, `c` and `S` have the sizes given.
+                    unsafe { sgemm(isa, a_view, b_view, c.as_mut_ptr(), ldc, addend) };
                     let mut again = start.clone();
-                    unsafe { sgemm(isa, a_view, b_view, again.as_mut_ptr(), ldc, accumulate) };
+                    unsafe { sgemm(isa, a_view, b_view, again.as_mut_ptr(), ldc, addend) };
                     assert_eq!(c, again, "{isa:?} is not deterministic");
+                    if let Addend::Scaled { .. } = addend {
+                        // The same bits as storing `scale S` and accumulating onto it.
+                        let mut stored_first = start.clone();
+                        for i in 0..m {
+                            for j in 0..n {
+                                stored_first[i * ldc + j] = scale * addend_matrix[i * lds + j];
+                            }
+                        }
+                        let out = stored_first.as_mut_ptr();
+                        unsafe { sgemm(isa, a_view, b_view, out, ldc, Addend::Output) };
+                        assert_eq!(c, stored_first, "{isa:?} {m}x{k}x{n} scaled addend");
+                    }
                     for i in 0..m {
                         for j in 0..ldc {
                             let got = c[i * ldc + j] as f64;
@@ -530,12 +618,19 @@ mod tests {
                                 assert_eq!(got, base, "{isa:?} wrote past column {n}");
                                 continue;
                             }
-                            let expected = want[i * n + j] + if accumulate { base } else { 0.0 };
+                            let added = match addend {
+                                Addend::Nothing => 0.0,
+                                Addend::Output => base,
+                                Addend::Scaled { .. } => {
+                                    (scale * addend_matrix[i * lds + j]) as f64
+                                }
+                            };
+                            let expected = want[i * n + j] + added;
                             assert!(
                                 (got - expected).abs()
                                     <= 1e-5 * (k as f64).sqrt() * (1.0 + expected.abs()),
-                                "{isa:?} {m}x{k}x{n}, A {a_name}, B {b_name}, accumulate \
-                                 {accumulate}, at ({i}, {j}): {got} vs {expected}"
+                                "{isa:?} {m}x{k}x{n}, A {a_name}, B {b_name}, addend \
+                                 {addend_name}, at ({i}, {j}): {got} vs {expected}"
                             );
                         }
                     }
