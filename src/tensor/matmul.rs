@@ -609,7 +609,8 @@ mod tests {
         fn check<T: Element>(k: usize, m: usize, n: usize) {
             let a = filled(k, m, 0.3).cast::<T>();
             let b = filled(k, n, 0.7).cast::<T>();
-            let s = filled(m, n, 1.3).cast::<T>();
+            let s64 = filled(m, n, 1.3);
+            let s = s64.cast::<T>();
             let scale = T::from_f64(0.0375);
             let mut fused = Tensor::<T>::from_fn(m, n, |_, _| T::from_f64(9.0));
             matmul_at_b_plus_scaled(&mut fused, &a, &b, scale, &s);
@@ -619,7 +620,7 @@ mod tests {
             let want = naive(&filled(k, m, 0.3).transposed(), &filled(k, n, 0.7));
             for i in 0..m {
                 for j in 0..n {
-                    let expected = want.get(i, j) + 0.0375 * filled(m, n, 1.3).get(i, j);
+                    let expected = want.get(i, j) + 0.0375 * s64.get(i, j);
                     let got = fused.get(i, j).to_f64();
                     assert!((got - expected).abs() <= 1e-4 * (1.0 + expected.abs()));
                 }
