@@ -452,7 +452,12 @@ impl<T: Element> Graph<T> {
                         } else {
                             // This rule cannot add the term: it is stored first, the rule
                             // adds to it.
-                            store_multiple(grad, &self.values[v], multiple);
+                            ops::store_multiple_of_input(
+                                grad,
+                                &self.values[v],
+                                multiple,
+                                Write::Overwrite,
+                            );
                             Some(Write::Accumulate)
                         }
                     }
@@ -484,7 +489,12 @@ impl<T: Element> Graph<T> {
     fn store_pending_multiple(&mut self, v: usize) {
         if let Some(multiple) = self.pending_multiple[v].take() {
             self.grads[v].reshape_in_place(self.values[v].shape());
-            store_multiple(&mut self.grads[v], &self.values[v], multiple);
+            ops::store_multiple_of_input(
+                &mut self.grads[v],
+                &self.values[v],
+                multiple,
+                Write::Overwrite,
+            );
             self.grad_written[v] = true;
         }
     }
@@ -607,13 +617,6 @@ fn input_values<'a, T>(values: &'a [Tensor<T>], inputs: &[VarId]) -> [&'a Tensor
     let first = &values[inputs[0].0];
     let second = inputs.get(1).map_or(first, |v| &values[v.0]);
     [first, second]
-}
-
-/// `grad = multiple · value`: a term of [`Op::gradient_as_multiple_of_input`] stored on its
-/// own, with the bits of the operator's own rule (for example 4.7.10's `λ W`).
-fn store_multiple<T: Element>(grad: &mut Tensor<T>, value: &Tensor<T>, multiple: T) {
-    let (grad, value) = (grad.as_mut_slice(), value.as_slice());
-    crate::tensor::kernels::map_store(grad, value, Write::Overwrite, |x| multiple * x);
 }
 
 /// One tensor kept by forward propagation for backward (see [`Graph::saved_for_backward`]).

@@ -449,9 +449,7 @@ impl<T: Element> Op<T> {
                 let two_ds = self
                     .gradient_as_multiple_of_input(input, out_grad)
                     .expect("the gradient of ||W||² is a multiple of W");
-                kernels::map_store(grad.as_mut_slice(), inputs[0].as_slice(), write, |w| {
-                    two_ds * w
-                });
+                store_multiple_of_input(grad, inputs[0], two_ds, write);
             }
             // 4.7.6 and every sum: d(A + B)/dA = d(A + B)/dB = identity.
             (Op::Add, _) => {
@@ -568,4 +566,18 @@ fn class_index<T: Element>(
             classes,
         })
     }
+}
+
+/// `grad (=|+=) multiple · value`: a gradient that is a multiple of its input
+/// ([`Op::gradient_as_multiple_of_input`], 4.7.10's `λ W`) stored on its own. The rule of
+/// `‖W‖²` and the graph, when no other rule adds the term, both store it here.
+pub(crate) fn store_multiple_of_input<T: Element>(
+    grad: &mut Tensor<T>,
+    value: &Tensor<T>,
+    multiple: T,
+    write: Write,
+) {
+    kernels::map_store(grad.as_mut_slice(), value.as_slice(), write, |x| {
+        multiple * x
+    });
 }
