@@ -571,6 +571,43 @@ fn heavy_steps_and_play_on_other_sessions_delay_no_reply() {
 }
 
 #[test]
+fn step_requests_sent_in_bulk_and_abandoned_stall_no_one() {
+    let (_turn, _server, address) = start();
+    let before = resident_kib();
+    let heavy = create_session(address, "points=4000&batch=1024&hidden=64,64,64,64,64,64");
+    let light = create_session(address, "points=40&batch=8");
+    // Each asks for many steps on the same session, so each would wait behind the others'
+    // for the whole patience; the clients hang up without reading.
+    let abandoned: Vec<TcpStream> = (0..MAX_CONNECTIONS + 6)
+        .map(|_| {
+            let mut stream = connect(address);
+            let request = format!(
+                "POST /api/sessions/{heavy}/step?count=1000 HTTP/1.1\r\nHost: {address}\r\n\r\n"
+            );
+            stream.write_all(request.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    drop(abandoned);
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..5 {
+        prompt(address, "GET", "/api/defaults");
+        prompt(address, "GET", &format!("/api/sessions/{light}/status"));
+        let (status, _) = prompt(
+            address,
+            "POST",
+            &format!("/api/sessions/{light}/step?count=2"),
+        );
+        assert!(status["steps"].as_u64().unwrap() >= 2);
+    }
+    // The heavy session still has its steps queued and answers its own status promptly.
+    prompt(address, "GET", &format!("/api/sessions/{heavy}/status"));
+    prompt(address, "POST", &format!("/api/sessions/{heavy}/reset"));
+    assert_memory_bounded(before);
+}
+
+#[test]
 fn a_client_that_never_reads_its_replies_is_cut_off() {
     let (_turn, _server, address) = start();
     let script = request(address, "GET", "/playground.js");

@@ -4,16 +4,24 @@
 
 use super::comparison;
 use super::images::ImageSet;
-use super::runner::SessionRunner;
+use super::runner::{SessionRunner, WaitingPlace};
 use super::session::Session;
 use super::settings::{Settings, SettingsError};
 use std::collections::VecDeque;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 
 /// The most sessions one server keeps.
 pub const MAX_SESSIONS: usize = 8;
 /// The most comparisons one server keeps (each trains two networks on one thread).
 pub const MAX_COMPARISONS: usize = 4;
+/// The most `/step` requests that wait for their steps at once, over all sessions and
+/// comparisons (those of sessions already dropped included): half of the server's
+/// connections. A waiting request holds one of the server's threads for up to
+/// [`super::routes::STEP_PATIENCE`], so without a bound a client that sends many and hangs
+/// up would hold every thread for that long and stall everyone else's requests. Each
+/// session also has its own bound, [`super::runner::MAX_WAITING_STEP_REQUESTS`].
+pub const MAX_WAITING_STEP_REQUESTS: usize = super::server::MAX_CONNECTIONS / 2;
 
 /// Sessions and comparisons by id, most recently used last, and the image dataset the
 /// server offers (shared by every session that trains on it).
@@ -22,6 +30,8 @@ pub struct Registry {
     sessions: Held,
     comparisons: Held,
     images: Option<Arc<ImageSet>>,
+    /// How many `/step` requests wait for their steps now.
+    waiting_steps: AtomicUsize,
 }
 
 /// Runners of one kind, most recently used last, at most `cap`.
@@ -86,6 +96,12 @@ impl Registry {
     /// The image dataset offered, if any.
     pub fn images(&self) -> Option<&Arc<ImageSet>> {
         self.images.as_ref()
+    }
+
+    /// A place among the `/step` requests that may wait for their steps, or `None` when all
+    /// [`MAX_WAITING_STEP_REQUESTS`] are taken (the request then answers at once).
+    pub fn step_waiting_place(&self) -> Option<WaitingPlace<'_>> {
+        WaitingPlace::take(&self.waiting_steps, MAX_WAITING_STEP_REQUESTS)
     }
 
     /// Creates a session for `settings` and returns its id.

@@ -69,7 +69,8 @@ use std::time::Duration;
 /// The most steps one `/step` request may ask for.
 pub const MAX_STEPS_PER_REQUEST: u64 = 1000;
 /// How long a `/step` request waits for its steps (made on the session's training thread)
-/// before it answers with the state reached; the rest are still made afterwards.
+/// before it answers with the state reached; the rest are still made afterwards. While
+/// [`super::registry::MAX_WAITING_STEP_REQUESTS`] others wait, a request answers at once.
 pub const STEP_PATIENCE: Duration = Duration::from_secs(60);
 
 /// An HTTP reply.
@@ -264,7 +265,7 @@ pub fn route_request(registry: &Registry, method: &str, url: &str, body: &[u8]) 
                 );
             };
             match Action::parse(spec, query, runner.shape()) {
-                Ok(action) => action.run(&runner, id, Target::Session, body),
+                Ok(action) => action.run(registry, &runner, id, Target::Session, body),
                 Err(reply) => reply,
             }
         }
@@ -292,7 +293,7 @@ pub fn route_request(registry: &Registry, method: &str, url: &str, body: &[u8]) 
                 },
             };
             match Action::parse(spec, query, runner.shape()) {
-                Ok(action) => action.run(&runner, id, target, body),
+                Ok(action) => action.run(registry, &runner, id, target, body),
                 Err(reply) => reply,
             }
         }
@@ -771,7 +772,14 @@ impl Action {
 
     /// Carries the action out on session or comparison `id` and answers with its result:
     /// a view of `target`'s session, or the status.
-    fn run(self, runner: &SessionRunner, id: u64, target: Target, body: &[u8]) -> Reply {
+    fn run(
+        self,
+        registry: &Registry,
+        runner: &SessionRunner,
+        id: u64,
+        target: Target,
+        body: &[u8],
+    ) -> Reply {
         match self {
             Action::Status => {}
             Action::Play => runner.set_playing(true),
@@ -782,7 +790,14 @@ impl Action {
                 }
             }
             Action::Step { count } => {
-                runner.step(count, STEP_PATIENCE);
+                // Held until the steps are made or the patience runs out.
+                let place = registry.step_waiting_place();
+                let patience = if place.is_some() {
+                    STEP_PATIENCE
+                } else {
+                    Duration::ZERO
+                };
+                runner.step(count, patience);
             }
             Action::Pace { pace } => runner.set_pace(pace),
             Action::Points => {

@@ -105,6 +105,35 @@ pub struct SessionRunner {
     shared: Arc<Shared>,
     shape: SessionShape,
     thread: Option<JoinHandle<()>>,
+    /// How many [`SessionRunner::step`] calls wait for their steps now.
+    waiting_steps: AtomicUsize,
+}
+
+/// The most [`SessionRunner::step`] calls that wait for their steps at once on one session;
+/// beyond them a call queues its steps and returns at once. Calls on one session wait
+/// behind each other's steps, so without a bound many of them would each wait the whole
+/// patience.
+pub const MAX_WAITING_STEP_REQUESTS: usize = 2;
+
+/// One of a bounded number of places, taken from a counter and given back when dropped.
+pub struct WaitingPlace<'a>(&'a AtomicUsize);
+
+impl<'a> WaitingPlace<'a> {
+    /// A place of `taken`, if fewer than `cap` are taken.
+    pub fn take(taken: &'a AtomicUsize, cap: usize) -> Option<WaitingPlace<'a>> {
+        taken
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < cap).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| WaitingPlace(taken))
+    }
+}
+
+impl Drop for WaitingPlace<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl SessionRunner {
@@ -146,6 +175,7 @@ impl SessionRunner {
             shared,
             shape,
             thread: Some(thread),
+            waiting_steps: AtomicUsize::new(0),
         })
     }
 
@@ -217,8 +247,15 @@ impl SessionRunner {
     /// Stops playing and has the training thread make `count` more steps (fewer if the
     /// session cannot advance: it diverged or reached its step cap), then records a history
     /// point. Waits until they are made or `patience` has passed, whichever is first, and
-    /// returns how many of them are still to be made (0 unless `patience` ran out).
+    /// returns how many of them are still to be made (0 unless `patience` ran out). While
+    /// [`MAX_WAITING_STEP_REQUESTS`] other calls wait on this session, it does not wait.
     pub fn step(&self, count: u64, patience: Duration) -> u64 {
+        let place = WaitingPlace::take(&self.waiting_steps, MAX_WAITING_STEP_REQUESTS);
+        let patience = if place.is_some() {
+            patience
+        } else {
+            Duration::ZERO
+        };
         let ticket = {
             let mut state = self.lock();
             state.playing = false;
