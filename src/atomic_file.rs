@@ -4,6 +4,10 @@
 //! [`write_atomically`]: the bytes go to a temporary file in the same folder, which is flushed,
 //! synced and then renamed over the destination. A rename within one folder is atomic on POSIX
 //! file systems, so a process killed at any instant never leaves a half-written file behind.
+//!
+//! A destination that is a symbolic link is followed: the file it points to is replaced and
+//! the link stays. A destination that exists but is not a regular file (a FIFO, a device, a
+//! socket, a folder) is refused, since the rename would replace it with a file.
 
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
@@ -16,6 +20,19 @@ pub fn write_atomically<F>(path: &Path, write: F) -> io::Result<()>
 where
     F: FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 {
+    let path = &output_target(path)?;
+    if let Ok(metadata) = fs::metadata(path) {
+        if !metadata.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is {}, not a regular file",
+                    path.display(),
+                    crate::data::regular_file::file_kind(&metadata)
+                ),
+            ));
+        }
+    }
     let temporary = temporary_path_for(path);
     let result = (|| {
         let file = File::create(&temporary)?;
@@ -33,6 +50,15 @@ where
         let _ = fs::remove_file(&temporary);
     }
     result
+}
+
+/// The file that writing to `path` replaces: `path` itself, or the file a symbolic link at
+/// `path` points to (an error if it points to nothing).
+pub fn output_target(path: &Path) -> io::Result<PathBuf> {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) if metadata.file_type().is_symlink() => fs::canonicalize(path),
+        _ => Ok(path.to_path_buf()),
+    }
 }
 
 /// Writes `bytes` to `path` atomically (see [`write_atomically`]).

@@ -625,3 +625,197 @@ fn an_output_name_of_250_bytes_is_written() {
     }
     assert!(backprop::model_file::load_model(&dir.join(&name)).is_ok());
 }
+
+/// Asserts exit code 2 (a usage error) and one line on stderr holding `needle`, without a
+/// panic, and that no regular file under `dir` was created, changed or removed.
+fn assert_usage_refused(dir: &Path, args: &[&str], needle: &str) {
+    let before = regular_files(dir);
+    let output = run(dir, args);
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {text}");
+    assert_eq!(text.trim_end().lines().count(), 1, "not one line: {text}");
+    assert!(text.contains(needle), "expected {needle:?} in: {text}");
+    assert!(!text.contains("panicked"), "{text}");
+    assert!(
+        regular_files(dir) == before,
+        "a file was created, changed or removed"
+    );
+}
+
+#[test]
+fn an_output_that_is_a_fifo_a_device_or_a_folder_name_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    trained(dir);
+    make_fifo(&dir.join("pipe"));
+    symlink("/dev/null", dir.join("null")).unwrap();
+    let train = |flag: &'static str, path: &'static str| {
+        let mut args = vec![
+            "train",
+            "--dataset",
+            "data",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+        ];
+        args.extend(["--quiet", "--out", "fresh.safetensors", flag, path]);
+        args
+    };
+    for flag in ["--metrics", "--plot", "--checkpoint"] {
+        let path = if flag == "--plot" { "pipe.svg" } else { "pipe" };
+        if flag == "--plot" {
+            make_fifo(&dir.join("pipe.svg"));
+        }
+        assert_usage_refused(
+            dir,
+            &train(flag, path),
+            &format!("{flag} {path}: is a FIFO, not a regular file"),
+        );
+    }
+    assert_usage_refused(
+        dir,
+        &[
+            "train",
+            "--dataset",
+            "data",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            "null",
+        ],
+        "--out null: is a character device, not a regular file",
+    );
+    assert_usage_refused(
+        dir,
+        &["graph", "--out", "pipe"],
+        "--out pipe: is a FIFO, not a regular file",
+    );
+    // A trailing slash names a folder, also one that does not exist yet.
+    assert_usage_refused(
+        dir,
+        &train("--plot", "plot.svg/"),
+        "--plot plot.svg/: ends with /, which names a folder",
+    );
+    let kinds = |name: &str| fs::symlink_metadata(dir.join(name)).unwrap().file_type();
+    use std::os::unix::fs::FileTypeExt;
+    assert!(kinds("pipe").is_fifo() && kinds("pipe.svg").is_fifo());
+    assert!(kinds("null").is_symlink());
+    assert!(fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+}
+
+#[test]
+fn an_output_path_that_is_not_utf8_is_a_usage_error() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    idx_folder(dir, "data", 60, 6, 5, 1);
+    let name = OsStr::from_bytes(b"m\xff.jsonl");
+    for flag in ["--metrics", "--out", "--checkpoint"] {
+        let before = regular_files(dir);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_backprop"))
+            .current_dir(dir)
+            .args([
+                "train",
+                "--dataset",
+                "data",
+                "--hidden",
+                "4",
+                "--epochs",
+                "1",
+            ])
+            .args(if flag == "--out" {
+                vec!["--quiet"]
+            } else {
+                vec!["--quiet", "--out", "fresh.safetensors"]
+            })
+            .arg(flag)
+            .arg(name)
+            .output()
+            .unwrap();
+        let text = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{flag}: {text}");
+        assert_eq!(text.trim_end().lines().count(), 1, "not one line: {text}");
+        assert!(text.contains("is not valid UTF-8"), "{text}");
+        assert!(regular_files(dir) == before, "{flag}: files changed");
+    }
+}
+
+#[test]
+fn a_run_that_diverges_at_once_keeps_an_existing_metrics_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    idx_folder(dir, "data", 60, 6, 5, 1);
+    fs::write(dir.join("metrics.jsonl"), "an earlier run's records\n").unwrap();
+    let args = [
+        "train",
+        "--dataset",
+        "data",
+        "--hidden",
+        "4",
+        "--epochs",
+        "3",
+        "--batch-size",
+        "4",
+        "--lr",
+        "1e308",
+        "--quiet",
+        "--metrics",
+        "metrics.jsonl",
+        "--out",
+        "model.safetensors",
+    ];
+    assert_refused(dir, &args, "is probably too large");
+}
+
+#[test]
+fn an_output_through_a_symbolic_link_replaces_the_file_it_points_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    idx_folder(dir, "data", 60, 6, 5, 1);
+    fs::create_dir(dir.join("models")).unwrap();
+    fs::write(dir.join("models/real.safetensors"), "old").unwrap();
+    symlink("models/real.safetensors", dir.join("latest.safetensors")).unwrap();
+    let output = run(
+        dir,
+        &[
+            "train",
+            "--dataset",
+            "data",
+            "--hidden",
+            "4",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            "latest.safetensors",
+        ],
+    );
+    assert_success(&output);
+    assert!(fs::symlink_metadata(dir.join("latest.safetensors"))
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(backprop::model_file::load_model(&dir.join("models/real.safetensors")).is_ok());
+    // A link to nothing is refused.
+    symlink("models/missing.safetensors", dir.join("dangling")).unwrap();
+    assert_usage_refused(
+        dir,
+        &[
+            "train",
+            "--dataset",
+            "data",
+            "--epochs",
+            "1",
+            "--quiet",
+            "--out",
+            "dangling",
+        ],
+        "--out dangling: is a symbolic link to a file that does not exist",
+    );
+}

@@ -32,7 +32,7 @@ fn epoch_record(epoch: usize) -> EpochRecord {
 fn a_metrics_log_read_back_plots_as_svg_and_png() {
     let dir = tempfile::tempdir().unwrap();
     let log_path = dir.path().join("metrics.jsonl");
-    let mut log = MetricsLog::create(&log_path).unwrap();
+    let mut log = MetricsLog::new(&log_path, Vec::new());
     for epoch in 1..=5 {
         log.push(epoch_record(epoch)).unwrap();
         assert_eq!(read_jsonl(&log_path).unwrap().len(), epoch);

@@ -1,13 +1,16 @@
 //! Every file a command will write, checked before the first one is written: no two outputs
-//! name the same file, no output names an input, each output's folder exists and is a
-//! writable folder, and no output is itself a folder. A command that fails here has changed
-//! nothing on disk.
+//! name the same file, no output names an input, each output's path is valid UTF-8 and names
+//! a file (not a folder, a FIFO, a device or a socket, and no trailing `/`), and a file can be
+//! created in its folder (tried, then removed). A symbolic link is checked as the file it
+//! points to, which is what gets written. A command that fails here has changed nothing on
+//! disk.
 //!
 //! Two paths name the same file when both exist and share device and inode (so hard links
 //! and symbolic links count), or when the canonical path of their folders joined with their
 //! file names agree (for outputs that do not exist yet).
 
 use super::exit_status::{shorten, UsageError};
+use backprop::data::regular_file::file_kind;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -148,14 +151,33 @@ fn existing_identity(path: &Path) -> Option<FileIdentity> {
     })
 }
 
-/// Checks that `output` can be written (its folder exists, is a folder and is writable; the
-/// path is not a folder) and returns its identity.
+/// Checks that `output` can be written (see the module's documentation) and returns its
+/// identity.
 fn check_writable(output: &Named) -> Result<FileIdentity, UsageError> {
+    use std::os::unix::ffi::OsStrExt;
     let flag = output.flag;
-    let path = &output.path;
-    let fail = |what: String| Err(UsageError(format!("{flag} {}: {what}", shown(path))));
-    if path.is_dir() {
-        return fail("is a folder; give a file name".into());
+    let given = &output.path;
+    let fail = |what: String| Err(UsageError(format!("{flag} {}: {what}", shown(given))));
+    if given.to_str().is_none() {
+        return fail("the path is not valid UTF-8; give a path in UTF-8".into());
+    }
+    if given.as_os_str().as_bytes().ends_with(b"/") {
+        return fail("ends with /, which names a folder; give a file name".into());
+    }
+    let path = match backprop::atomic_file::output_target(given) {
+        Ok(path) => path,
+        Err(_) => return fail("is a symbolic link to a file that does not exist".into()),
+    };
+    if let Ok(metadata) = std::fs::metadata(&path) {
+        if metadata.is_dir() {
+            return fail("is a folder; give a file name".into());
+        }
+        if !metadata.is_file() {
+            return fail(format!(
+                "is {}, not a regular file; an output is written beside it and renamed over it, which would replace it",
+                file_kind(&metadata)
+            ));
+        }
     }
     let Some(name) = path.file_name() else {
         return fail("names no file".into());
@@ -177,20 +199,33 @@ fn check_writable(output: &Named) -> Result<FileIdentity, UsageError> {
     if !canonical.is_dir() {
         return fail(format!("{} is not a folder", shown(folder)));
     }
-    if !is_writable_folder(&canonical) {
-        return fail(format!("the folder {} is not writable", shown(folder)));
+    if let Err(error) = try_creating_beside(&path) {
+        return fail(format!(
+            "cannot create a file in the folder {}: {}",
+            shown(folder),
+            error.kind()
+        ));
     }
-    Ok(existing_identity(path).unwrap_or_else(|| FileIdentity::ToBeWritten(canonical.join(name))))
+    Ok(existing_identity(&path).unwrap_or_else(|| FileIdentity::ToBeWritten(canonical.join(name))))
 }
 
-/// Whether this process may create files in `folder`.
-fn is_writable_folder(folder: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(folder.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: `c_path` is a valid NUL-terminated string that outlives the call.
-    unsafe { libc::access(c_path.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+/// Creates and removes the temporary file that writing `path` will use, which shows that the
+/// folder takes new files (permissions, a read-only or virtual file system).
+fn try_creating_beside(path: &Path) -> std::io::Result<()> {
+    let temporary = backprop::atomic_file::temporary_path_for(path);
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+    {
+        Ok(file) => {
+            drop(file);
+            std::fs::remove_file(&temporary)
+        }
+        // Left by this very process (the name holds its id): the folder takes files.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]

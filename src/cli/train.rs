@@ -321,23 +321,17 @@ fn resolve_start(
 }
 
 /// Checks the data against the model (every check is done before the first file is
-/// written), then opens the metrics file (with a resumed run's epochs), the progress
-/// reporter and the stop signals.
+/// written), then sets up the metrics log (with a resumed run's epochs; written from the
+/// first epoch's end on), the progress reporter and the stop signals.
 fn open_outputs(args: &TrainArgs, start: &mut Start, data: &RunData) -> Result<TrainingReporter> {
     start.trainer.check_data(&start.mlp, data.view())?;
     start
         .trainer
         .set_checkpoint_every(args.checkpoint_every.map(|n| n as u64));
-    let mut metrics = args
+    let metrics = args
         .metrics
         .as_deref()
-        .map(MetricsLog::create)
-        .transpose()?;
-    if let Some(metrics) = &mut metrics {
-        for record in &start.earlier_records {
-            metrics.push(record.clone())?;
-        }
-    }
+        .map(|path| MetricsLog::new(path, start.earlier_records.clone()));
     let total_epochs = match args.steps {
         Some(steps) => steps.div_ceil(data.train.len().div_ceil(args.batch_size)),
         None => args.epochs,
@@ -478,7 +472,7 @@ fn train_and_checkpoint(
     let mut checkpoints = CheckpointWriter::new(
         observer,
         args.checkpoint_path(),
-        run_description(args, threads),
+        run_description(args, threads)?,
         image_metadata(&data.train),
         std::mem::take(&mut start.earlier_records),
         &data.train,
@@ -681,6 +675,13 @@ fn check_output_paths(args: &TrainArgs) -> Result<()> {
         paths.inputs_in_folder("--dataset", dataset);
     }
     if let Some(data_dir) = &args.data_dir {
+        if data_dir.to_str().is_none() {
+            return Err(UsageError(format!(
+                "--data-dir {}: the path is not valid UTF-8; give a path in UTF-8",
+                data_dir.display()
+            ))
+            .into());
+        }
         paths.inputs_in_folder("--data-dir", data_dir);
     }
     paths.check()?;
@@ -892,16 +893,20 @@ impl SavedOutputs {
     }
 }
 
-/// The `run` entry of the checkpoints of this run ([`SavedRun`]).
-fn run_description(args: &TrainArgs, threads: usize) -> serde_json::Value {
-    serde_json::to_value(SavedRun {
+/// The `run` entry of the checkpoints of this run ([`SavedRun`]). Fails only for a path that
+/// is not valid UTF-8, which [`check_output_paths`] refuses before.
+fn run_description(args: &TrainArgs, threads: usize) -> Result<serde_json::Value> {
+    let description = serde_json::to_value(SavedRun {
         dataset: args.dataset.clone(),
         data_dir: args.data_dir.clone(),
         val_fraction: args.val_fraction,
         threads,
         outputs: Some(SavedOutputs::of(args)),
     })
-    .expect("plain data serializes")
+    .map_err(|error| {
+        anyhow::anyhow!("cannot record the run's paths in its checkpoints: {error}")
+    })?;
+    Ok(description)
 }
 
 /// The model to train: `start` (from `--resume`, named by its flag), `--init`, or new from

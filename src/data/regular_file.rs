@@ -141,8 +141,8 @@ fn not_regular(path: &Path, metadata: &Metadata) -> RegularFileError {
     }
 }
 
-/// What a file that is not a regular file is, in words.
-fn file_kind(metadata: &Metadata) -> &'static str {
+/// What a file that is not a regular file is, in words ("a FIFO", "a character device"...).
+pub fn file_kind(metadata: &Metadata) -> &'static str {
     if metadata.is_dir() {
         return "a folder";
     }

@@ -152,15 +152,14 @@ pub struct MetricsLog {
 }
 
 impl MetricsLog {
-    /// Starts an empty log at `path`, replacing any file already there with an empty one
-    /// (so that an unwritable location is reported before training starts).
-    pub fn create(path: &Path) -> Result<Self, MetricsError> {
-        let log = Self {
+    /// A log to be written at `path`, holding `earlier` (a resumed run's epochs) first.
+    /// Nothing is written until the first [`push`](MetricsLog::push), so a run that fails
+    /// before its first epoch ends leaves a file already at `path` as it was.
+    pub fn new(path: &Path, earlier: Vec<EpochRecord>) -> Self {
+        Self {
             path: path.to_path_buf(),
-            records: Vec::new(),
-        };
-        log.write_file()?;
-        Ok(log)
+            records: earlier,
+        }
     }
 
     /// Adds the record of an epoch and rewrites the file with all records.
@@ -390,9 +389,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("metrics.jsonl");
         fs::write(&path, "stale contents of an earlier run\n").unwrap();
-        let mut log = MetricsLog::create(&path).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "");
-        assert_eq!(read_jsonl(&path).unwrap(), vec![]);
+        let mut log = MetricsLog::new(&path, Vec::new());
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            "stale contents of an earlier run\n",
+            "nothing is written before the first record"
+        );
 
         log.push(record(1)).unwrap();
         assert_eq!(read_jsonl(&path).unwrap(), vec![record(1)]);
@@ -414,10 +416,12 @@ mod tests {
     }
 
     #[test]
-    fn creating_a_log_in_a_missing_folder_fails_with_the_path() {
+    fn writing_a_log_in_a_missing_folder_fails_with_the_path() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("no such folder").join("metrics.jsonl");
-        let error = MetricsLog::create(&path).unwrap_err();
+        let error = MetricsLog::new(&path, vec![record(1)])
+            .push(record(2))
+            .unwrap_err();
         assert!(matches!(error, MetricsError::Write { .. }));
         assert!(error.to_string().contains("no such folder"), "{error}");
     }
