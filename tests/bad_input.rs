@@ -377,6 +377,12 @@ fn cases() -> Vec<Case> {
         train("good", &["--hidden", "0"], 2, "expected at least 1"),
         train("good", &["--hidden", "16,0"], 2, "expected at least 1"),
         train("good", &["--epochs", "0"], 2, "expected at least 1"),
+        train(
+            "good",
+            &["--epochs", "100001"],
+            2,
+            "--epochs 100,001; a run makes at most 100,000 epochs",
+        ),
         train("good", &["--steps", "0"], 2, "expected at least 1"),
         train("good", &["--checkpoint-every", "0"], 2, "expected at least 1"),
         train("good", &["--threads", "0"], 2, "expected at least 1"),

@@ -89,7 +89,7 @@ fn interrupt_and_resume(signal: &str, expected_code: i32) {
         "--hidden",
         "32",
         "--epochs",
-        "1000000",
+        "100000",
         "--metrics",
         "m.jsonl",
     ]);

@@ -31,6 +31,11 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Flags of `backprop train`, grouped in `--help` under the headings of [`help_text`].
+
+/// The most epochs one run makes, counted from the start of the first run when resumed: every
+/// epoch's record (about 200 bytes, more with `--grad-stats`) stays in memory and in the
+/// header of every checkpoint, which safetensors caps at 100 MB.
+pub const MAX_EPOCHS: usize = 100_000;
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// The data: a built-in name or a folder of IDX files.
@@ -336,6 +341,21 @@ fn open_outputs(args: &TrainArgs, start: &mut Start, data: &RunData) -> Result<T
         Some(steps) => steps.div_ceil(data.train.len().div_ceil(args.batch_size)),
         None => args.epochs,
     };
+    if total_epochs > MAX_EPOCHS {
+        let asked = match args.steps {
+            Some(steps) => format!(
+                "--steps {steps} makes {} epochs of {} samples",
+                format::count(total_epochs as u64),
+                data.train.len()
+            ),
+            None => format!("--epochs {}", format::count(total_epochs as u64)),
+        };
+        return Err(UsageError(format!(
+            "{asked}; a run makes at most {} epochs (each epoch's record is kept in memory and in every checkpoint)",
+            format::count(MAX_EPOCHS as u64)
+        ))
+        .into());
+    }
     let mut reporter = TrainingReporter::new(total_epochs, args.quiet, metrics);
     reporter.records = start.earlier_records.clone();
     Ok(reporter)
