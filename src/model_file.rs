@@ -395,14 +395,75 @@ pub fn parse_model(bytes: &[u8]) -> Result<LoadedModel, ParseError> {
             None
         });
     }
+    for name in tensors.names() {
+        check_tensor_belongs(name, &sizes, bias).map_err(invalid)?;
+    }
     let mlp = Mlp::from_parameters(config, weights, biases)
         .map_err(|e: MlpError| invalid(e.to_string()))?;
     Ok(LoadedModel { mlp, metadata })
 }
 
+/// Whether a tensor named `name` belongs in a model file of layer sizes `sizes`, with or
+/// without biases: `W1 .. Wk`, `b1 .. bk` with biases, and a checkpoint's state
+/// (`optimizer.*`, `trainer.*`, checked by [`crate::checkpoint`]). A file whose metadata
+/// disagrees with its tensors (biases it says it has not, a layer beyond its sizes) is
+/// refused rather than read in part.
+fn check_tensor_belongs(name: &str, sizes: &[usize], bias: bool) -> Result<(), String> {
+    if name.starts_with("optimizer.") || name.starts_with("trainer.") {
+        return Ok(());
+    }
+    let layers = sizes.len() - 1;
+    let layer = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .filter(|k| !k.starts_with('0'))
+            .and_then(|k| k.parse::<usize>().ok())
+            .filter(|k| (1..=layers).contains(k))
+    };
+    if layer("W").is_some() || (bias && layer("b").is_some()) {
+        return Ok(());
+    }
+    if !bias && layer("b").is_some() {
+        return Err(format!(
+            "tensor {} is in the file, but its metadata says bias false",
+            echoed(name)
+        ));
+    }
+    Err(format!(
+        "tensor {} is not part of a model of layer sizes {sizes:?} (W1 .. W{layers}{})",
+        echoed(name),
+        if bias {
+            format!(", b1 .. b{layers}")
+        } else {
+            String::new()
+        }
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tensor_the_metadata_does_not_describe_is_refused() {
+        let sizes = [4, 3, 2];
+        assert!(check_tensor_belongs("W2", &sizes, false).is_ok());
+        assert!(check_tensor_belongs("b1", &sizes, true).is_ok());
+        assert!(check_tensor_belongs("optimizer.W1.0", &sizes, true).is_ok());
+        assert!(check_tensor_belongs("trainer.order", &sizes, false).is_ok());
+        assert_eq!(
+            check_tensor_belongs("b1", &sizes, false).unwrap_err(),
+            "tensor 'b1' is in the file, but its metadata says bias false"
+        );
+        for name in ["W3", "W0", "W01", "b3", "extra", "w1"] {
+            let error = check_tensor_belongs(name, &sizes, true).unwrap_err();
+            assert!(
+                error.contains(
+                    "is not part of a model of layer sizes [4, 3, 2] (W1 .. W2, b1 .. b2)"
+                ),
+                "{name}: {error}"
+            );
+        }
+    }
 
     #[test]
     fn a_long_value_is_echoed_cut_with_its_length() {
