@@ -30,12 +30,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// Flags of `backprop train`, grouped in `--help` under the headings of [`help_text`].
-
 /// The most epochs one run makes, counted from the start of the first run when resumed: every
 /// epoch's record (about 200 bytes, more with `--grad-stats`) stays in memory and in the
 /// header of every checkpoint, which safetensors caps at 100 MB.
 pub const MAX_EPOCHS: usize = 100_000;
+
+/// Flags of `backprop train`, grouped in `--help` under the headings of [`help_text`].
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
     /// The data: a built-in name or a folder of IDX files.
