@@ -424,6 +424,60 @@ fn foreign_hosts_and_origins_are_403s() {
 }
 
 #[test]
+fn a_second_host_header_or_a_foreign_absolute_target_is_refused_and_head_is_answered() {
+    let (_turn, _server, address) = start();
+    // Two Host headers, the served one first: a 400, whatever the second says.
+    let response = exchange(
+        address,
+        &format!(
+            "GET /api/defaults HTTP/1.1\r\nHost: {address}\r\nHost: evil.example\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(response.status, 400, "{}", response.body);
+    assert!(response.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("2 Host headers"));
+    // A target in absolute form names the host that is checked, not the Host header.
+    let response = exchange(
+        address,
+        &format!(
+            "GET http://evil.example/api/defaults HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(response.status, 403, "{}", response.body);
+    let response = exchange(
+        address,
+        &format!(
+            "GET http://{address}/api/defaults HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(response.status, 200, "{}", response.body);
+    // HEAD: the head of the GET reply, with its length, and no body.
+    for path in ["/", "/api/defaults"] {
+        let get = request(address, "GET", path);
+        let mut stream = connect(address);
+        stream
+            .write_all(
+                format!("HEAD {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).unwrap();
+        let raw = String::from_utf8(raw).unwrap();
+        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "HEAD {path}: {head}");
+        assert_eq!(body, "", "HEAD {path} sent a body");
+        let length = format!("content-length: {}", get.body.len());
+        assert!(
+            head.to_ascii_lowercase().contains(&length),
+            "HEAD {path}: {head}"
+        );
+    }
+}
+
+#[test]
 fn a_known_path_with_another_method_is_a_405_naming_the_allowed_one() {
     let (_turn, _server, address) = start();
     let id = create_session(address, "points=40&batch=8");

@@ -237,9 +237,29 @@ async fn answer(
             .map(|value: &HeaderValue| value.to_str().unwrap_or("\u{fffd}"))
     };
     let method = parts.method.as_str().to_string();
-    if let Err(reply) = shared.access.admit(&method, header(HOST), header(ORIGIN)) {
+    let hosts = parts.headers.get_all(HOST).iter().count();
+    if hosts > 1 {
+        let reply = Reply::error(
+            400,
+            format!("the request has {hosts} Host headers; it may have one"),
+        );
         return Ok(response(reply, !body.is_end_stream()));
     }
+    // A request in absolute form (`GET http://host/path`) names its host in the target, which
+    // then stands in for the Host header (RFC 9112, section 3.2.2).
+    let host = match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str()),
+        None => header(HOST),
+    };
+    if let Err(reply) = shared.access.admit(&method, host, header(ORIGIN)) {
+        return Ok(response(reply, !body.is_end_stream()));
+    }
+    // HEAD is answered as GET; hyper sends the head of the reply without its body.
+    let method = if method == "HEAD" {
+        "GET".to_string()
+    } else {
+        method
+    };
     let limit = if takes_drawing(parts.uri.path()) {
         MAX_DRAWING_BYTES
     } else {
