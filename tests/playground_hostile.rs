@@ -937,6 +937,16 @@ fn image_views_refuse_huge_non_numeric_and_misplaced_parameters() {
         let message = refused(address, "POST", &format!("/api/sessions?{query}"));
         assert!(message.contains(words), "{query}: {message}");
     }
+    // A comparison on the images: refused for what it is, not as an unknown dataset.
+    let message = refused(
+        address,
+        "POST",
+        "/api/comparisons?a=dataset%3Ddigits&b=dataset%3Dspiral",
+    );
+    assert_eq!(
+        message,
+        "a: a comparison trains on the 2-D datasets (spiral, circles, xor, blobs), not on the images"
+    );
     let response = request(address, "DELETE", &format!("/api/sessions/{id}/drawing"));
     assert_eq!(response.status, 405);
     assert_eq!(response.header("allow"), Some("GET, POST"));

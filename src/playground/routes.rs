@@ -373,6 +373,22 @@ fn create_comparison(registry: &Registry, query: &str) -> Reply {
                 format!("a comparison needs {name}=<settings> (both a and b, each a URL-encoded settings query string)"),
             );
         };
+        let images = registry.images().map(|set| set.name());
+        let names_images = parse_query(text).is_ok_and(|pairs| {
+            pairs
+                .iter()
+                .any(|(k, v)| k == "dataset" && Some(v.as_str()) == images)
+        });
+        if names_images {
+            let points: Vec<&str> = DatasetKind::POINTS.iter().map(|(n, _)| *n).collect();
+            return Reply::error(
+                400,
+                format!(
+                    "{name}: a comparison trains on the 2-D datasets ({}), not on the images",
+                    points.join(", ")
+                ),
+            );
+        }
         match Settings::from_query(text) {
             Ok(settings) => runs.push(settings),
             Err(error) => return Reply::error(400, format!("{name}: {}", error.0)),
