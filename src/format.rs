@@ -51,6 +51,18 @@ fn group_digits(digits: &str) -> String {
     grouped
 }
 
+/// A setting as given, exactly (the shortest digits that read back as the same `f64`), in
+/// fixed point from `1e-5` below `1e16` (`0.1`, `0.0001`, `20`) and in scientific notation
+/// beyond (`1e-300`, `1e308`), so that no value prints as hundreds of digits.
+pub fn exact_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if value == 0.0 || !value.is_finite() || (1e-5..1e16).contains(&magnitude) {
+        value.to_string()
+    } else {
+        format!("{value:?}")
+    }
+}
+
 /// A number in at most about eight characters: fixed point (up to four decimals, trailing
 /// zeros dropped) for magnitudes from `1e-3` below `1e4`, scientific with two decimals
 /// otherwise.
@@ -441,6 +453,21 @@ mod tests {
         assert_eq!(counted(2, "thread", "threads"), "2 threads");
         assert_eq!(counted(0, "sample", "samples"), "0 samples");
         assert_eq!(counted(60_000, "sample", "samples"), "60,000 samples");
+    }
+
+    #[test]
+    fn exact_numbers_read_back_and_never_run_to_hundreds_of_digits() {
+        assert_eq!(exact_number(0.1), "0.1");
+        assert_eq!(exact_number(1e-4), "0.0001");
+        assert_eq!(exact_number(20.0), "20");
+        assert_eq!(exact_number(0.0), "0");
+        assert_eq!(exact_number(1e-300), "1e-300");
+        assert_eq!(exact_number(1e308), "1e308");
+        assert_eq!(exact_number(-2.5e-7), "-2.5e-7");
+        for value in [1e-300, 3.7e-6, 0.1, 123.456, 9.99e15, 1.5e300] {
+            assert_eq!(exact_number(value).parse::<f64>(), Ok(value));
+            assert!(exact_number(value).len() <= 24, "{}", exact_number(value));
+        }
     }
 
     #[test]

@@ -388,6 +388,7 @@ fn cases() -> Vec<Case> {
         train("good", &["--threads", "0"], 2, "expected at least 1"),
         train("good", &["--val-fraction", "1"], 2, "expected a fraction in [0, 1)"),
         train("good", &["--val-fraction=-0.1"], 2, "expected a fraction in [0, 1)"),
+        train("good", &["--val-fraction", "1e-300"], 1, "holding out 1e-300 of "),
         train("good", &["--weight-decay", "inf"], 2, "expected a finite number of at least 0"),
         train("good", &["--optimizer", "rmsprop"], 2, "invalid value 'rmsprop' for '--optimizer"),
         train("good", &["--activation", "gelu"], 2, "invalid value 'gelu' for '--activation"),
@@ -429,6 +430,7 @@ fn cases() -> Vec<Case> {
         command(&["graph", "--inputs", "1000000000000"], 2, "above the memory limit"),
         command(&["gradcheck", "--inputs", "4096", "--hidden", "4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096,4096", "--batch-size", "100000"], 2, "above the memory limit"),
         command(&["gradcheck", "--inputs", "4096", "--hidden", "4096"], 2, "multiply-adds of finite differences"),
+        command(&["gradcheck", "--weight-decay", "1e308"], 1, "the objective J is inf at these weights and samples (λ = 1e308), and finite differences of it mean nothing"),
         // Depth: graph and explain refuse more than 1,000 hidden layers.
         command(&["graph", "--model", "deep.safetensors"], 2, "--model deep.safetensors has 1001 hidden layers; graph and explain show at most 1000"),
         command(&["explain", "--model", "deep.safetensors"], 2, "has 1001 hidden layers"),

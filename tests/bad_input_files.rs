@@ -774,6 +774,48 @@ fn a_run_that_diverges_at_once_keeps_an_existing_metrics_file() {
 }
 
 #[test]
+fn a_run_diverging_through_its_weight_decay_blames_the_weight_decay() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    idx_folder(dir, "data", 60, 6, 5, 1);
+    let train = |decay: &str, optimizer: &str| {
+        let args = [
+            "train",
+            "--dataset",
+            "data",
+            "--hidden",
+            "4",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "4",
+            "--weight-decay",
+            decay,
+            "--optimizer",
+            optimizer,
+            "--quiet",
+        ];
+        stderr(&assert_refused(dir, &args, "weight decay"))
+    };
+    // Adam's steps stay short whatever λ, but λ/2 ‖W‖² is beyond f32 at the first step.
+    let text = train("1e308", "adam");
+    assert!(
+        text.contains("the weight decay (1e308) is too large: λ/2 Σ‖W‖² overflowed"),
+        "{text}"
+    );
+    assert!(!text.contains("learning rate"), "{text}");
+    // lr·λ = 0.1 · 1e5 = 1e4, far above SGD's 2: the decay step alone grows the weights.
+    let text = train("1e5", "sgd");
+    assert!(
+        text.contains(
+            "the weight decay (100000) is too large for learning rate 0.1: lr·λ = 10000, and \
+             above 2 the decay part of each step makes every weight grow"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn an_output_through_a_symbolic_link_replaces_the_file_it_points_to() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();

@@ -234,7 +234,7 @@ fn divergence_names_the_step_and_keeps_the_last_good_checkpoint() {
     let err = stderr(&out);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(
-        err.contains("the objective became inf; the learning rate (20.0) is probably too large"),
+        err.contains("the objective became inf; the learning rate (20) is probably too large"),
         "{err}"
     );
     let step: u64 = err
@@ -480,9 +480,9 @@ fn resume_alone_writes_where_the_run_wrote_and_a_typed_flag_wins() {
     assert_eq!(load_checkpoint(&d.join(checkpoint)).unwrap().state.epoch, 4);
 }
 
-/// Rewrites the checkpoint `from` into `to` as a version without recorded outputs wrote it:
-/// the `run` entry without `outputs`, resealed with its checksum.
-fn without_recorded_outputs(dir: &Path, from: &str, to: &str) {
+/// Rewrites the checkpoint `from` into `to` with its `run` entry changed by `edit`, resealed
+/// with its checksum (as a program that knows the format could write it).
+fn with_run_entry(dir: &Path, from: &str, to: &str, edit: impl FnOnce(&mut serde_json::Value)) {
     use backprop::checkpoint::{content_checksum, CHECKPOINT_KEY, CHECKSUM_KEY};
     use safetensors::SafeTensors;
     let bytes = fs::read(dir.join(from)).unwrap();
@@ -490,14 +490,46 @@ fn without_recorded_outputs(dir: &Path, from: &str, to: &str) {
     let tensors = SafeTensors::deserialize(&bytes).unwrap();
     let mut metadata = header.metadata().clone().unwrap();
     let mut saved: serde_json::Value = serde_json::from_str(&metadata[CHECKPOINT_KEY]).unwrap();
-    assert!(saved["run"]["outputs"].is_object(), "{saved}");
-    saved["run"].as_object_mut().unwrap().remove("outputs");
+    edit(&mut saved["run"]);
     metadata.insert(CHECKPOINT_KEY.into(), saved.to_string());
     metadata.remove(CHECKSUM_KEY);
     let unsealed = safetensors::serialize(tensors.tensors(), Some(metadata.clone())).unwrap();
     metadata.insert(CHECKSUM_KEY.into(), content_checksum(&unsealed).unwrap());
     let sealed = safetensors::serialize(tensors.tensors(), Some(metadata)).unwrap();
     fs::write(dir.join(to), sealed).unwrap();
+}
+
+/// Rewrites the checkpoint `from` into `to` as a version without recorded outputs wrote it:
+/// the `run` entry without `outputs`, resealed with its checksum.
+fn without_recorded_outputs(dir: &Path, from: &str, to: &str) {
+    with_run_entry(dir, from, to, |run| {
+        assert!(run["outputs"].is_object(), "{run}");
+        run.as_object_mut().unwrap().remove("outputs");
+    });
+}
+
+#[test]
+fn a_checkpoint_whose_run_holds_out_more_than_everything_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 60, 0, 3);
+    assert_success(&backprop(d, &RUN_WITH_OUTPUTS));
+    with_run_entry(
+        d,
+        "my run.checkpoint.safetensors",
+        "odd.safetensors",
+        |run| {
+            run["val_fraction"] = serde_json::json!(1.5);
+        },
+    );
+    let out = backprop(d, &["train", "--resume", "odd.safetensors", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        text.trim_end(),
+        "error: odd.safetensors: the checkpoint's run description is damaged: val_fraction 1.5 \
+         is not a fraction in [0, 1)"
+    );
 }
 
 #[test]

@@ -237,6 +237,10 @@ fn bad_parameters_are_400s_with_a_message() {
     }
     let (status, body) = client.request(false, "/api/sessions/999/status");
     assert_eq!(status, 404, "{body}");
+    // An id beyond any the server hands out is a session that does not exist, not a bad number.
+    let (status, body) = client.request(false, "/api/sessions/99999999999999999999999/status");
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["error"], "no session 99999999999999999999999");
     let (status, _) = client.request(false, "/nothing-here");
     assert_eq!(status, 404);
     let (status, _) = client.request(false, &format!("/api/sessions/{id}/play"));

@@ -426,8 +426,9 @@ fn data_line(dataset: &str, val_fraction: f64, data: &RunData) -> String {
     );
     if validation > 0 {
         line.push_str(&format!(
-            " ({} after --val-fraction {val_fraction} holds out {} for validation)",
+            " ({} after --val-fraction {} holds out {} for validation)",
             format::count(data.train.len() as u64),
+            format::exact_number(val_fraction),
             format::count(validation as u64)
         ));
     }
@@ -726,6 +727,13 @@ fn resumed_args(
         .to_string();
     let run: SavedRun = serde_json::from_value(checkpoint.run.clone())
         .map_err(|e| anyhow!("{path}: the checkpoint's run description is damaged: {e}"))?;
+    if !(0.0..1.0).contains(&run.val_fraction) {
+        bail!(
+            "{path}: the checkpoint's run description is damaged: val_fraction {} is not a \
+             fraction in [0, 1)",
+            format::exact_number(run.val_fraction)
+        );
+    }
     let config = &checkpoint.config;
     let weight_decay = checkpoint.mlp.config().weight_decay;
     let kept = KeptFlags {

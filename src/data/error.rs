@@ -209,14 +209,14 @@ pub enum DataError {
     },
 
     /// The validation fraction given to `split_tail` is outside `[0, 1)`.
-    #[error("validation fraction {fraction} is out of range; expected a number in [0, 1)")]
+    #[error("validation fraction {} is out of range; expected a number in [0, 1)", crate::format::exact_number(*fraction))]
     InvalidFraction {
         /// The fraction given.
         fraction: f64,
     },
 
     /// Holding out the requested fraction would leave the training or validation part empty.
-    #[error("holding out {fraction} of {len} samples leaves {train} for training and {validation} for validation; both must be non-empty")]
+    #[error("holding out {} of {len} samples leaves {train} for training and {validation} for validation; both must be non-empty", crate::format::exact_number(*fraction))]
     EmptySplit {
         /// The fraction requested.
         fraction: f64,

@@ -130,8 +130,16 @@ pub fn check_gradient_elements(
 ) -> Result<Vec<ParameterCheck>, MlpError> {
     mlp.zero_grad();
     mlp.forward()?;
-    mlp.backward()?;
     let objective = mlp.nodes().objective;
+    let value = mlp.graph().value(objective).item();
+    if !value.is_finite() {
+        return Err(MlpError::Config(format!(
+            "the objective J is {value} at these weights and samples (λ = {}), and finite \
+             differences of it mean nothing; a gradient check needs a finite J",
+            crate::format::exact_number(mlp.config().weight_decay)
+        )));
+    }
+    mlp.backward()?;
     let mut checks = Vec::new();
     for (name, id) in mlp.named_parameters().to_vec() {
         let analytic = mlp.graph().grad(id).cloned().unwrap_or_else(|| {

@@ -103,7 +103,7 @@ impl MlpConfig {
         if !self.weight_decay.is_finite() || self.weight_decay < 0.0 {
             return Err(MlpError::Config(format!(
                 "the weight decay λ must be finite and not negative, got {}",
-                self.weight_decay
+                crate::format::exact_number(self.weight_decay)
             )));
         }
         Ok(())
@@ -120,7 +120,7 @@ impl fmt::Display for MlpConfig {
             self.activation,
             self.loss,
             if self.bias { "bias" } else { "no bias" },
-            self.weight_decay
+            crate::format::exact_number(self.weight_decay)
         )
     }
 }

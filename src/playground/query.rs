@@ -10,7 +10,7 @@ pub enum QueryError {
     #[error("malformed percent-encoding in {0:?}")]
     Encoding(String),
     /// The same key twice.
-    #[error("setting {0:?} given twice")]
+    #[error("query parameter {0:?} given twice")]
     Repeated(String),
     /// More than [`MAX_PAIRS`] pairs.
     #[error("more than {MAX_PAIRS} query parameters")]

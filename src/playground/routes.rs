@@ -255,8 +255,9 @@ pub fn route_request(registry: &Registry, method: &str, url: &str, body: &[u8]) 
         Resource::Defaults => Reply::json(&defaults(registry)),
         Resource::Sessions => create(registry, query),
         Resource::Session(id, spec) => {
-            let Ok(id) = id.parse::<u64>() else {
-                return Reply::error(400, format!("session id {id:?} is not a number"));
+            let id = match parse_id("session", id) {
+                Ok(id) => id,
+                Err(reply) => return reply,
             };
             let Some(runner) = registry.get(id) else {
                 return Reply::error(
@@ -271,8 +272,9 @@ pub fn route_request(registry: &Registry, method: &str, url: &str, body: &[u8]) 
         }
         Resource::Comparisons => create_comparison(registry, query),
         Resource::Comparison(id, run, spec) => {
-            let Ok(id) = id.parse::<u64>() else {
-                return Reply::error(400, format!("comparison id {id:?} is not a number"));
+            let id = match parse_id("comparison", id) {
+                Ok(id) => id,
+                Err(reply) => return reply,
             };
             let Some(runner) = registry.get_comparison(id) else {
                 return Reply::error(
@@ -349,6 +351,21 @@ fn create(registry: &Registry, query: &str) -> Reply {
     match registry.create(settings) {
         Ok(id) => Reply::json(&json!({ "id": id, "settings": canonical })),
         Err(error) => Reply::error(400, error.0),
+    }
+}
+
+/// The number in a `/api/sessions/{id}` or `/api/comparisons/{id}` path: a 400 when it is
+/// not a whole number, a 404 when it is one beyond any id the server hands out (`u64`).
+fn parse_id(kind: &str, id: &str) -> Result<u64, Reply> {
+    match id.parse::<u64>() {
+        Ok(id) => Ok(id),
+        Err(_) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(Reply::error(404, format!("no {kind} {id}")))
+        }
+        Err(_) => Err(Reply::error(
+            400,
+            format!("{kind} id {id:?} is not a number"),
+        )),
     }
 }
 
@@ -521,6 +538,8 @@ const ACTIONS: [ActionSpec; 16] = [
                     ))
                 }
             };
+            // The page sends its index box with every split; the drawing has none, so it is
+            // ignored there.
             let index = match split {
                 Split::Drawing => 0,
                 Split::Train | Split::Test => {

@@ -11,6 +11,7 @@ use super::awake::with_workers_awake;
 use super::evaluate::{evaluate, Evaluation};
 use super::metrics::EpochRecord;
 use crate::data::Dataset;
+use crate::format::exact_number;
 use crate::nn::mlp::{ForwardValues, MlpError};
 use crate::nn::Mlp;
 use crate::optim::{Optimizer, OptimizerKind};
@@ -94,6 +95,80 @@ pub trait TrainingObserver: Send {
 pub struct NoObserver;
 impl TrainingObserver for NoObserver {}
 
+/// The setting that most probably made a run diverge, as its error message names it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum DivergenceCause {
+    /// The steps were too long for the loss surface.
+    LearningRate(f64),
+    /// `s = λ/2 Σ_k ‖W_k‖²` itself was not a finite number.
+    PenaltyOverflow(f64),
+    /// The decay part of a gradient step, `W ← (1 − lr·λ) W` for SGD, makes every weight grow
+    /// once `lr·λ` passes `limit` (2 for SGD, `2 (1 + μ)` with momentum `μ`).
+    DecayStep {
+        /// `λ`.
+        weight_decay: f64,
+        /// The learning rate.
+        learning_rate: f64,
+        /// The largest stable `lr·λ` for the update rule.
+        limit: f64,
+    },
+}
+
+impl DivergenceCause {
+    /// The weight decay when `lr·λ` is beyond what the update rule keeps stable (Adam's
+    /// steps do not scale with the gradient, so it has no such limit) or when `λ` made the
+    /// penalty overflow (`penalty_overflowed`: `s` not finite while `Σ‖W_k‖²` is), else the
+    /// learning rate.
+    pub fn of(config: &TrainConfig, weight_decay: f64, penalty_overflowed: bool) -> Self {
+        let learning_rate = config.learning_rate;
+        let limit = match config.optimizer {
+            OptimizerKind::Sgd => Some(2.0),
+            OptimizerKind::Momentum { momentum } => Some(2.0 * (1.0 + momentum)),
+            OptimizerKind::Adam { .. } => None,
+        };
+        match limit {
+            // First: a decay step that grows the weights ends in an overflowing penalty too.
+            Some(limit) if learning_rate * weight_decay > limit => DivergenceCause::DecayStep {
+                weight_decay,
+                learning_rate,
+                limit,
+            },
+            _ if penalty_overflowed => DivergenceCause::PenaltyOverflow(weight_decay),
+            _ => DivergenceCause::LearningRate(learning_rate),
+        }
+    }
+}
+
+impl std::fmt::Display for DivergenceCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            DivergenceCause::LearningRate(rate) => write!(
+                f,
+                "the learning rate ({}) is probably too large for this model",
+                exact_number(rate)
+            ),
+            DivergenceCause::PenaltyOverflow(weight_decay) => write!(
+                f,
+                "the weight decay ({}) is too large: λ/2 Σ‖W‖² overflowed",
+                exact_number(weight_decay)
+            ),
+            DivergenceCause::DecayStep {
+                weight_decay,
+                learning_rate,
+                limit,
+            } => write!(
+                f,
+                "the weight decay ({}) is too large for learning rate {}: lr·λ = {}, and \
+                 above {} the decay part of each step makes every weight grow",
+                exact_number(weight_decay),
+                exact_number(learning_rate),
+                exact_number(learning_rate * weight_decay),
+                exact_number(limit)
+            ),
+        }
+    }
+}
+
 /// Why training stopped early.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
@@ -101,7 +176,7 @@ pub enum TrainError {
     #[error("{0}")]
     Config(String),
     /// The loss or a gradient stopped being a finite number.
-    #[error("step {step} (epoch {epoch}): the objective became {value}; the learning rate ({learning_rate:?}) is probably too large for this model")]
+    #[error("step {step} (epoch {epoch}): the objective became {value}; {cause}")]
     Diverged {
         /// The update that produced it.
         step: u64,
@@ -109,11 +184,11 @@ pub enum TrainError {
         epoch: usize,
         /// The value of `J`.
         value: f32,
-        /// The learning rate in use.
-        learning_rate: f64,
+        /// Which setting is probably to blame ([`DivergenceCause`]).
+        cause: DivergenceCause,
     },
     /// A parameter stopped being a finite number after an update (the gradient overflowed).
-    #[error("step {step} (epoch {epoch}): parameter {parameter} became {value} after the update; the learning rate ({learning_rate:?}) is probably too large for this model")]
+    #[error("step {step} (epoch {epoch}): parameter {parameter} became {value} after the update; {cause}")]
     ParameterDiverged {
         /// The last update made (the one that produced it).
         step: u64,
@@ -123,8 +198,8 @@ pub enum TrainError {
         parameter: String,
         /// The first non-finite value found.
         value: f32,
-        /// The learning rate in use.
-        learning_rate: f64,
+        /// Which setting is probably to blame ([`DivergenceCause`]).
+        cause: DivergenceCause,
     },
     /// The stop flag was raised ([`Trainer::set_stop_flag`]); training stopped between two
     /// steps and [`Trainer::state`] can be saved and resumed.
@@ -523,7 +598,11 @@ impl Trainer {
                     step: self.step + 1,
                     epoch: self.epoch,
                     value: values.objective,
-                    learning_rate: self.config.learning_rate,
+                    cause: DivergenceCause::of(
+                        &self.config,
+                        mlp.config().weight_decay,
+                        !values.penalty.is_finite() && weights_square_sum_is_finite(mlp),
+                    ),
                 })
             }
         };
@@ -678,12 +757,25 @@ impl Trainer {
                     epoch: self.epoch,
                     parameter: name.clone(),
                     value,
-                    learning_rate: self.config.learning_rate,
+                    cause: DivergenceCause::of(&self.config, mlp.config().weight_decay, false),
                 });
             }
         }
         Ok(())
     }
+}
+
+/// Whether `Σ_k ‖W_k‖²` is a finite `f32`: when it is and `s = λ/2 Σ_k ‖W_k‖²` is not, `λ`
+/// made the penalty overflow, not the weights.
+fn weights_square_sum_is_finite(mlp: &Mlp<f32>) -> bool {
+    let sum: f64 = mlp
+        .nodes()
+        .weights
+        .iter()
+        .flat_map(|&id| mlp.graph().value(id).as_slice())
+        .map(|&w| f64::from(w) * f64::from(w))
+        .sum();
+    (sum as f32).is_finite()
 }
 
 /// The training set is not empty and its samples have as many features as the model has
