@@ -225,7 +225,9 @@ fn a_wrong_checksum_rejects_the_file_and_leaves_nothing() {
         }
         other => panic!("unexpected error {other}"),
     }
-    assert_eq!(folder_entries(&folder), Vec::<String>::new());
+    // No file, no temporary file, and not the folder the download made.
+    assert!(!folder.exists());
+    assert_eq!(folder_entries(dir.path()), Vec::<String>::new());
     assert_eq!(
         server.requested(),
         vec!["/mnist/train-images-idx3-ubyte.gz".to_string()]
@@ -257,7 +259,9 @@ fn an_unreachable_mirror_names_the_four_files_and_the_folder() {
         "{message}"
     );
     assert!(!message.contains('\n'));
-    assert_eq!(folder_entries(&folder), Vec::<String>::new());
+    // The folders the download made are gone again; the one that was there stays.
+    assert!(!dir.path().join("offline").exists());
+    assert!(dir.path().exists());
 }
 
 #[test]

@@ -101,8 +101,8 @@ impl MirrorSource {
 }
 
 /// Downloads every file of `source` that `folder` does not hold yet (neither raw nor `.gz`),
-/// creating the folder if needed. Files already present are left alone: they are validated
-/// when read. `dataset` names the data in messages. Returns the paths downloaded.
+/// creating the folder if needed (and removing what it created when the download fails before
+/// any file is kept). Files already present are left alone: they are validated when read. `dataset` names the data in messages. Returns the paths downloaded.
 pub fn download_missing(
     source: &MirrorSource,
     dataset: &str,
@@ -117,10 +117,40 @@ pub fn download_missing(
     if missing.is_empty() {
         return Ok(Vec::new());
     }
+    let created = missing_folders(folder);
     std::fs::create_dir_all(folder).map_err(|e| DataError::io("create the folder", folder, e))?;
+    let result = download_into(source, dataset, folder, &missing, progress);
+    if result.is_err() {
+        // The folders this call made go again when nothing was kept in them (deepest first;
+        // `remove_dir` leaves a folder that holds a file downloaded before the failure).
+        for made in &created {
+            let _ = std::fs::remove_dir(made);
+        }
+    }
+    result
+}
+
+/// `folder` and those of its ancestors that do not exist, deepest first.
+fn missing_folders(folder: &Path) -> Vec<PathBuf> {
+    folder
+        .ancestors()
+        .take_while(|path| !path.as_os_str().is_empty() && std::fs::symlink_metadata(path).is_err())
+        .map(Path::to_path_buf)
+        .collect()
+}
+
+/// Downloads the files `missing` of `source` into the existing `folder`; on a failure the
+/// files downloaded before it stay, so that the next call fetches only the rest.
+fn download_into(
+    source: &MirrorSource,
+    dataset: &str,
+    folder: &Path,
+    missing: &[&MirrorFile],
+    progress: bool,
+) -> Result<Vec<PathBuf>> {
     let show_progress = progress && io::stderr().is_terminal();
     let mut downloaded = Vec::with_capacity(missing.len());
-    for file in missing {
+    for &file in missing {
         let destination = folder.join(&file.name);
         let mut failures = Vec::new();
         if source.base_urls.is_empty() {
