@@ -7,12 +7,10 @@
 
 mod common;
 
-use backprop::checkpoint::{content_checksum, CHECKSUM_KEY};
 use backprop::data::{write_idx_images, write_idx_labels};
 use common::{backprop_within, images, make_fifo, regular_files, stderr};
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::symlink;
@@ -421,9 +419,8 @@ fn resuming_on_other_data_of_the_same_size_needs_a_flag() {
     assert!(dir.join("resumed.safetensors").is_file());
 }
 
-/// Copies the checkpoint `from` to `to` with its `checkpoint` metadata edited by `edit` and
-/// its sample order by `edit_order`, then resealed with the checksum of the new content (as
-/// a careful forger would), so that the range checks, not the checksum, must catch it.
+/// Copies the checkpoint `ck.safetensors` to `to` with its `checkpoint` metadata edited by
+/// `edit` and its sample order by `edit_order`, resealed ([`common::resealed_checkpoint`]).
 fn edited_checkpoint(
     dir: &Path,
     to: &str,
@@ -431,50 +428,19 @@ fn edited_checkpoint(
     edit_order: impl FnOnce(&mut Vec<u64>),
 ) {
     let bytes = fs::read(dir.join("ck.safetensors")).unwrap();
-    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
-    let tensors = SafeTensors::deserialize(&bytes).unwrap();
-    let mut metadata = header.metadata().clone().unwrap();
-    let mut saved: serde_json::Value = serde_json::from_str(&metadata["checkpoint"]).unwrap();
-    edit(&mut saved);
-    metadata.insert("checkpoint".into(), saved.to_string());
-    let mut owned: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = tensors
-        .tensors()
-        .into_iter()
-        .map(|(name, view)| {
-            (
-                name,
-                view.dtype(),
-                view.shape().to_vec(),
-                view.data().to_vec(),
-            )
-        })
-        .collect();
-    let order = owned
-        .iter_mut()
-        .find(|(name, ..)| name == "trainer.order")
-        .expect("the checkpoint is inside an epoch");
-    let mut indices: Vec<u64> = order
-        .3
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
-        .collect();
-    edit_order(&mut indices);
-    order.3 = indices.iter().flat_map(|i| i.to_le_bytes()).collect();
-    let serialize = |metadata: &std::collections::HashMap<String, String>| {
-        let views: Vec<(String, TensorView)> = owned
-            .iter()
-            .map(|(name, dtype, shape, data)| {
-                (
-                    name.clone(),
-                    TensorView::new(*dtype, shape.clone(), data).unwrap(),
-                )
-            })
+    let resealed = common::resealed_checkpoint(&bytes, edit, |tensors| {
+        let order = &mut tensors
+            .get_mut("trainer.order")
+            .expect("the checkpoint is inside an epoch")
+            .2;
+        let mut indices: Vec<u64> = order
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
             .collect();
-        safetensors::serialize(views, Some(metadata.clone())).unwrap()
-    };
-    let unsealed = serialize(&metadata);
-    metadata.insert(CHECKSUM_KEY.into(), content_checksum(&unsealed).unwrap());
-    fs::write(dir.join(to), serialize(&metadata)).unwrap();
+        edit_order(&mut indices);
+        *order = indices.iter().flat_map(|i| i.to_le_bytes()).collect();
+    });
+    fs::write(dir.join(to), resealed).unwrap();
 }
 
 #[test]

@@ -481,22 +481,11 @@ fn resume_alone_writes_where_the_run_wrote_and_a_typed_flag_wins() {
 }
 
 /// Rewrites the checkpoint `from` into `to` with its `run` entry changed by `edit`, resealed
-/// with its checksum (as a program that knows the format could write it).
+/// with its checksum ([`common::resealed_checkpoint`]).
 fn with_run_entry(dir: &Path, from: &str, to: &str, edit: impl FnOnce(&mut serde_json::Value)) {
-    use backprop::checkpoint::{content_checksum, CHECKPOINT_KEY, CHECKSUM_KEY};
-    use safetensors::SafeTensors;
     let bytes = fs::read(dir.join(from)).unwrap();
-    let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
-    let tensors = SafeTensors::deserialize(&bytes).unwrap();
-    let mut metadata = header.metadata().clone().unwrap();
-    let mut saved: serde_json::Value = serde_json::from_str(&metadata[CHECKPOINT_KEY]).unwrap();
-    edit(&mut saved["run"]);
-    metadata.insert(CHECKPOINT_KEY.into(), saved.to_string());
-    metadata.remove(CHECKSUM_KEY);
-    let unsealed = safetensors::serialize(tensors.tensors(), Some(metadata.clone())).unwrap();
-    metadata.insert(CHECKSUM_KEY.into(), content_checksum(&unsealed).unwrap());
-    let sealed = safetensors::serialize(tensors.tensors(), Some(metadata)).unwrap();
-    fs::write(dir.join(to), sealed).unwrap();
+    let resealed = common::resealed_checkpoint(&bytes, |saved| edit(&mut saved["run"]), |_| {});
+    fs::write(dir.join(to), resealed).unwrap();
 }
 
 /// Rewrites the checkpoint `from` into `to` as a version without recorded outputs wrote it:
@@ -506,6 +495,36 @@ fn without_recorded_outputs(dir: &Path, from: &str, to: &str) {
         assert!(run["outputs"].is_object(), "{run}");
         run.as_object_mut().unwrap().remove("outputs");
     });
+}
+
+#[test]
+fn a_negative_adam_second_moment_is_refused_even_when_resealed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    image_folder(d, "data", 60, 0, 3);
+    let mut args = RUN_WITH_OUTPUTS.to_vec();
+    args.extend(["--optimizer", "adam"]);
+    assert_success(&backprop(d, &args));
+    let bytes = fs::read(d.join("my run.checkpoint.safetensors")).unwrap();
+    let resealed = common::resealed_checkpoint(
+        &bytes,
+        |_| {},
+        |tensors| {
+            let second_moment = &mut tensors.get_mut("optimizer.W1.1").unwrap().2;
+            second_moment[..4].copy_from_slice(&(-1.0f32).to_le_bytes());
+        },
+    );
+    fs::write(d.join("forged.safetensors"), resealed).unwrap();
+    let out = backprop(d, &["train", "--resume", "forged.safetensors", "--quiet"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains(
+            "tensor optimizer.W1.1 (Adam's second moment, a running mean of squared gradients) \
+             holds a negative value"
+        ),
+        "{text}"
+    );
 }
 
 #[test]

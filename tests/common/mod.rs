@@ -238,3 +238,49 @@ pub fn bar_digit_folder(dir: &Path, name: &str, train: usize, test: usize) -> Pa
     }
     folder
 }
+
+/// A tensor of a safetensors file, owned: its data type, shape and little-endian bytes.
+pub type OwnedTensor = (safetensors::Dtype, Vec<usize>, Vec<u8>);
+
+/// The checkpoint `bytes` with its `checkpoint` metadata edited by `edit_saved` and its
+/// tensors (by name) by `edit_tensors`, resealed with the checksum of the new content (as a
+/// careful forger would), so that the range checks, not the checksum, must catch what is
+/// wrong.
+pub fn resealed_checkpoint(
+    bytes: &[u8],
+    edit_saved: impl FnOnce(&mut serde_json::Value),
+    edit_tensors: impl FnOnce(&mut std::collections::BTreeMap<String, OwnedTensor>),
+) -> Vec<u8> {
+    use backprop::checkpoint::{content_checksum, CHECKPOINT_KEY, CHECKSUM_KEY};
+    use safetensors::tensor::{SafeTensors, TensorView};
+    let (_, header) = SafeTensors::read_metadata(bytes).unwrap();
+    let mut metadata = header.metadata().clone().unwrap();
+    let mut saved: serde_json::Value = serde_json::from_str(&metadata[CHECKPOINT_KEY]).unwrap();
+    edit_saved(&mut saved);
+    metadata.insert(CHECKPOINT_KEY.into(), saved.to_string());
+    metadata.remove(CHECKSUM_KEY);
+    let mut owned: std::collections::BTreeMap<String, OwnedTensor> =
+        SafeTensors::deserialize(bytes)
+            .unwrap()
+            .tensors()
+            .into_iter()
+            .map(|(name, view)| {
+                let tensor = (view.dtype(), view.shape().to_vec(), view.data().to_vec());
+                (name, tensor)
+            })
+            .collect();
+    edit_tensors(&mut owned);
+    let serialize = |metadata: &std::collections::HashMap<String, String>| {
+        let views: Vec<(String, TensorView)> = owned
+            .iter()
+            .map(|(name, (dtype, shape, data))| {
+                let view = TensorView::new(*dtype, shape.clone(), data).unwrap();
+                (name.clone(), view)
+            })
+            .collect();
+        safetensors::serialize(views, Some(metadata.clone())).unwrap()
+    };
+    let unsealed = serialize(&metadata);
+    metadata.insert(CHECKSUM_KEY.into(), content_checksum(&unsealed).unwrap());
+    serialize(&metadata)
+}
