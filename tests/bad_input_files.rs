@@ -608,6 +608,20 @@ fn assert_usage_refused(dir: &Path, args: &[&str], needle: &str) {
     );
 }
 
+/// `train` for one epoch on `data`, quietly, writing the model to `out`.
+fn one_epoch_to(out: &str) -> [&str; 8] {
+    [
+        "train",
+        "--dataset",
+        "data",
+        "--epochs",
+        "1",
+        "--quiet",
+        "--out",
+        out,
+    ]
+}
+
 #[test]
 fn an_output_that_is_a_fifo_a_device_or_a_folder_name_is_refused_before_training() {
     let dir = tempfile::tempdir().unwrap();
@@ -641,16 +655,7 @@ fn an_output_that_is_a_fifo_a_device_or_a_folder_name_is_refused_before_training
     }
     assert_usage_refused(
         dir,
-        &[
-            "train",
-            "--dataset",
-            "data",
-            "--epochs",
-            "1",
-            "--quiet",
-            "--out",
-            "null",
-        ],
+        &one_epoch_to("null"),
         "--out null: is a character device, not a regular file",
     );
     assert_usage_refused(
@@ -718,7 +723,21 @@ fn a_run_that_diverges_at_once_keeps_an_existing_metrics_file() {
     let dir = dir.path();
     idx_folder(dir, "data", 60, 6, 5, 1);
     fs::write(dir.join("metrics.jsonl"), "an earlier run's records\n").unwrap();
-    let args = [
+    let args = three_small_epochs(&[
+        "--lr",
+        "1e308",
+        "--metrics",
+        "metrics.jsonl",
+        "--out",
+        "model.safetensors",
+    ]);
+    assert_refused(dir, &args, "is probably too large");
+}
+
+/// `train` on `data` for three epochs of batches of 4 through 4 hidden units, quietly, with
+/// `extra` flags.
+fn three_small_epochs<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
         "train",
         "--dataset",
         "data",
@@ -728,15 +747,10 @@ fn a_run_that_diverges_at_once_keeps_an_existing_metrics_file() {
         "3",
         "--batch-size",
         "4",
-        "--lr",
-        "1e308",
         "--quiet",
-        "--metrics",
-        "metrics.jsonl",
-        "--out",
-        "model.safetensors",
     ];
-    assert_refused(dir, &args, "is probably too large");
+    args.extend_from_slice(extra);
+    args
 }
 
 #[test]
@@ -745,22 +759,7 @@ fn a_run_diverging_through_its_weight_decay_blames_the_weight_decay() {
     let dir = dir.path();
     idx_folder(dir, "data", 60, 6, 5, 1);
     let train = |decay: &str, optimizer: &str| {
-        let args = [
-            "train",
-            "--dataset",
-            "data",
-            "--hidden",
-            "4",
-            "--epochs",
-            "3",
-            "--batch-size",
-            "4",
-            "--weight-decay",
-            decay,
-            "--optimizer",
-            optimizer,
-            "--quiet",
-        ];
+        let args = three_small_epochs(&["--weight-decay", decay, "--optimizer", optimizer]);
         stderr(&assert_refused(dir, &args, "weight decay"))
     };
     // Adam's steps stay short whatever λ, but λ/2 ‖W‖² is beyond f32 at the first step.
@@ -789,21 +788,7 @@ fn an_output_through_a_symbolic_link_replaces_the_file_it_points_to() {
     fs::create_dir(dir.join("models")).unwrap();
     fs::write(dir.join("models/real.safetensors"), "old").unwrap();
     symlink("models/real.safetensors", dir.join("latest.safetensors")).unwrap();
-    let output = run(
-        dir,
-        &[
-            "train",
-            "--dataset",
-            "data",
-            "--hidden",
-            "4",
-            "--epochs",
-            "1",
-            "--quiet",
-            "--out",
-            "latest.safetensors",
-        ],
-    );
+    let output = run(dir, &one_epoch_to("latest.safetensors"));
     assert_success(&output);
     assert!(fs::symlink_metadata(dir.join("latest.safetensors"))
         .unwrap()
@@ -814,16 +799,7 @@ fn an_output_through_a_symbolic_link_replaces_the_file_it_points_to() {
     symlink("models/missing.safetensors", dir.join("dangling")).unwrap();
     assert_usage_refused(
         dir,
-        &[
-            "train",
-            "--dataset",
-            "data",
-            "--epochs",
-            "1",
-            "--quiet",
-            "--out",
-            "dangling",
-        ],
+        &one_epoch_to("dangling"),
         "--out dangling: is a symbolic link to a file that does not exist",
     );
 }
