@@ -793,3 +793,58 @@ fn check_features(mlp: &Mlp<f32>, train: &Dataset) -> Result<(), TrainError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(optimizer: OptimizerKind) -> TrainConfig {
+        TrainConfig {
+            epochs: 1,
+            max_steps: None,
+            batch_size: 8,
+            shuffle: true,
+            seed: 0,
+            learning_rate: 0.1,
+            optimizer,
+        }
+    }
+
+    #[test]
+    fn divergence_blames_the_weight_decay_beyond_the_update_rules_stable_limit() {
+        // SGD: W ← (1 − lr·λ) W grows once lr·λ > 2.
+        let sgd = config(OptimizerKind::Sgd);
+        assert_eq!(
+            DivergenceCause::of(&sgd, 30.0, false),
+            DivergenceCause::DecayStep {
+                weight_decay: 30.0,
+                learning_rate: 0.1,
+                limit: 2.0
+            }
+        );
+        assert_eq!(
+            DivergenceCause::of(&sgd, 10.0, false),
+            DivergenceCause::LearningRate(0.1)
+        );
+        // Momentum μ = 0.9 stays stable up to lr·λ = 2 (1 + μ) = 3.8.
+        let momentum = config(OptimizerKind::MOMENTUM);
+        assert_eq!(
+            DivergenceCause::of(&momentum, 30.0, false),
+            DivergenceCause::LearningRate(0.1)
+        );
+        assert!(matches!(
+            DivergenceCause::of(&momentum, 40.0, false),
+            DivergenceCause::DecayStep { limit, .. } if (limit - 3.8).abs() < 1e-12
+        ));
+        // Adam's steps do not grow with λ: only an overflowing penalty blames it.
+        let adam = config(OptimizerKind::ADAM);
+        assert_eq!(
+            DivergenceCause::of(&adam, 1e9, false),
+            DivergenceCause::LearningRate(0.1)
+        );
+        assert_eq!(
+            DivergenceCause::of(&adam, 1e300, true),
+            DivergenceCause::PenaltyOverflow(1e300)
+        );
+    }
+}
