@@ -116,9 +116,16 @@ enum Command {
     Completions(cli::completions::CompletionsArgs),
 }
 
+/// The command line as parsed: every subcommand takes a negative number as a flag's value,
+/// so that `--lr -1` is refused by the flag's own range check ("-1 is out of range: expected
+/// a finite number above 0") instead of as an unknown argument `-1`.
+fn command() -> clap::Command {
+    Cli::command().mut_subcommands(|sub| sub.allow_negative_numbers(true))
+}
+
 fn main() -> ExitCode {
     restore_default_sigpipe();
-    let matches = match Cli::command().try_get_matches() {
+    let matches = match command().try_get_matches() {
         Ok(matches) => matches,
         Err(error) => return report_clap_error(error),
     };
@@ -143,7 +150,7 @@ fn main() -> ExitCode {
         Command::Graph(args) => cli::graph::run(args),
         Command::Explain(args) => cli::explain::run(args),
         Command::Serve(args) => cli::serve::run(args),
-        Command::Completions(args) => cli::completions::run(args, &mut Cli::command()),
+        Command::Completions(args) => cli::completions::run(args, &mut command()),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

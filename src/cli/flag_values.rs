@@ -45,12 +45,68 @@ pub fn fraction(text: &str) -> Result<f64, String> {
 
 /// A whole number of at least 1.
 pub fn count(text: &str) -> Result<usize, String> {
-    let value: usize = text
-        .parse()
-        .map_err(|_| format!("'{text}' is not a whole number"))?;
+    // The flags counted this way have bounds of their own, checked where they are known (at
+    // most 100,000 epochs, a batch no larger than the data), so the type's limit is not named.
+    let value = parse_whole(text, "too large")?;
     if value >= 1 {
         Ok(value)
     } else {
         Err(format!("{text} is out of range: expected at least 1"))
+    }
+}
+
+/// A whole number of at least 0 that fits in 64 bits (random seeds).
+pub fn whole_number(text: &str) -> Result<u64, String> {
+    parse_whole(text, "expected at most 18446744073709551615")
+}
+
+/// A whole number of at least 0 that fits in the address space (sample indices).
+pub fn index(text: &str) -> Result<usize, String> {
+    parse_whole(text, "too large")
+}
+
+/// Parses a whole number of the type `T`, telling a value beyond `T`'s range (refused with
+/// `"{text} is out of range: {too_large}"`) from text that is not a whole number at all (`-1`,
+/// `2.5`, `ten`).
+fn parse_whole<T: std::str::FromStr>(text: &str, too_large: &str) -> Result<T, String> {
+    text.parse().map_err(|_| {
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            format!("{text} is out of range: {too_large}")
+        } else {
+            format!("'{text}' is not a whole number")
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_number_refuses_signs_fractions_and_overflow_each_in_its_own_words() {
+        assert_eq!(whole_number("0"), Ok(0));
+        assert_eq!(whole_number("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(whole_number("-1"), Err("'-1' is not a whole number".into()));
+        assert_eq!(
+            whole_number("2.5"),
+            Err("'2.5' is not a whole number".into())
+        );
+        assert_eq!(whole_number(""), Err("'' is not a whole number".into()));
+        assert_eq!(
+            whole_number("18446744073709551616"),
+            Err(
+                "18446744073709551616 is out of range: expected at most 18446744073709551615"
+                    .into()
+            )
+        );
+        assert_eq!(
+            count("0"),
+            Err("0 is out of range: expected at least 1".into())
+        );
+        assert_eq!(
+            count("99999999999999999999"),
+            Err("99999999999999999999 is out of range: too large".into())
+        );
+        assert_eq!(index("7"), Ok(7));
     }
 }

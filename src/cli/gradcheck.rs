@@ -3,7 +3,7 @@
 
 use super::bias_flags::BiasFlags;
 use super::exit_status::{shorten, UsageError};
-use super::flag_values::non_negative_number;
+use super::flag_values::{non_negative_number, whole_number};
 use super::help_text;
 use super::model_choice::{choose_samples, load_sample_set, SampleArgs};
 use super::model_source::open_model;
@@ -54,7 +54,7 @@ pub struct GradcheckArgs {
     #[command(flatten)]
     bias: BiasFlags,
     /// Seed of the weights and the random data.
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = help_text::MODEL)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = whole_number, help_heading = help_text::MODEL)]
     seed: u64,
     /// The λ of the L2 term s = λ/2 Σ_k ||W_k||².
     #[arg(long = "weight-decay", value_name = "F", alias = "lambda", default_value_t = 0.01, value_parser = non_negative_number, help_heading = help_text::OPTIMISATION)]

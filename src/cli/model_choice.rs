@@ -3,7 +3,7 @@
 
 use super::bias_flags::BiasFlags;
 use super::dataset_arg::{load_splits, Split};
-use super::flag_values::{count, non_negative_number};
+use super::flag_values::{count, index, non_negative_number, whole_number};
 use super::help_text;
 use super::model_source::open_model;
 use super::output_paths::OutputPaths;
@@ -55,7 +55,7 @@ pub struct ModelArgs {
     #[arg(long, value_name = "F", alias = "lambda", value_parser = non_negative_number, help_heading = help_text::OPTIMISATION)]
     pub weight_decay: Option<f64>,
     /// Seed of the random weights and of the random sample.
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = help_text::MODEL)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = whole_number, help_heading = help_text::MODEL)]
     pub seed: u64,
 }
 
@@ -73,7 +73,7 @@ pub struct SampleArgs {
     /// Which sample of the split, counted from 0.
     ///
     /// With a batch (graph --batch-size B), the batch is samples N to N + B - 1.
-    #[arg(long, value_name = "N", default_value_t = 0, requires = "dataset", help_heading = help_text::DATA)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = index, requires = "dataset", help_heading = help_text::DATA)]
     pub index: usize,
     /// The split.
     ///

@@ -4,7 +4,7 @@ use super::bias_flags::BiasFlags;
 use super::checkpoint_writer::CheckpointWriter;
 use super::dataset_arg::load_splits;
 use super::exit_status::{Interrupted, UsageError};
-use super::flag_values::{count, fraction, non_negative_number, positive_number};
+use super::flag_values::{count, fraction, non_negative_number, positive_number, whole_number};
 use super::given_flags::GivenFlags;
 use super::help_text;
 use super::model_source::open_model;
@@ -106,7 +106,7 @@ pub struct TrainArgs {
     #[arg(long, help_heading = help_text::OPTIMISATION)]
     pub no_shuffle: bool,
     /// Seed of the initial weights and of the shuffles.
-    #[arg(long, value_name = "N", default_value_t = 0, help_heading = help_text::OPTIMISATION)]
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = whole_number, help_heading = help_text::OPTIMISATION)]
     pub seed: u64,
     /// Where to write the trained model (safetensors).
     #[arg(short, long, value_name = "FILE", default_value = "model.safetensors", help_heading = help_text::OUTPUT)]
