@@ -24,6 +24,9 @@
 //! Tensors ([`tensor::Tensor`]) are generic over the element type: `f32` to train, `f64`
 //! to check gradients.
 
+// Every public item says what it is (CI's clippy run turns this into an error).
+#![warn(missing_docs)]
+
 pub mod atomic_file;
 pub mod checkpoint;
 pub mod d2l;
