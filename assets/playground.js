@@ -472,6 +472,23 @@ function drawCurve(canvas, runs, trainKey, testKey, axes, legendBelow, testName 
     }
   });
   context.restore();
+  // Each line's latest point, marked: the train value a disc, the test value a ring around
+  // it, so both show where they coincide, and at step 0, before any line, the start shows.
+  context.setLineDash([]);
+  runs.forEach((run, r) => {
+    const style = RUN_STYLES[r % RUN_STYLES.length];
+    const last = run.history[run.history.length - 1];
+    if (!last) return;
+    context.beginPath();
+    context.fillStyle = style.train;
+    context.arc(x(last.step), y(last[trainKey]), 3, 0, 2 * Math.PI);
+    context.fill();
+    context.beginPath();
+    context.strokeStyle = style.test;
+    context.lineWidth = 1.5;
+    context.arc(x(last.step), y(last[testKey]), 5, 0, 2 * Math.PI);
+    context.stroke();
+  });
   // The legend, one row per run (its label, then its train and test lines), on a white box
   // so curves under it stay apart from it.
   context.setLineDash([]);

@@ -654,6 +654,33 @@ fn the_curves_and_the_boundary_have_round_ticks_and_a_legend() {
         "the decision boundary is drawn",
         "return document.getElementById('heatmap').dataset.drawn === 'true'",
     );
+    // Before the first step, each chart marks where training starts: a disc for the train
+    // value and a ring for the test value, on the y axis (step 0), where no line is yet. The
+    // band searched is above the x axis and right of the y axis's labels: nothing else there
+    // has these colours.
+    assert_eq!(browser.script("return page.history.length"), json!(1));
+    for canvas in ["loss-curve", "accuracy-curve"] {
+        let start = browser.script(&format!(
+            "const c = document.getElementById('{canvas}'); \
+             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+             const from = Math.floor(42.5 * devicePixelRatio), to = Math.ceil(52 * devicePixelRatio); \
+             let train = 0, test = 0; \
+             const above = c.height - Math.ceil(34 * devicePixelRatio); \
+             for (let row = 0; row < above; row++) for (let col = from; col < to; col++) {{ \
+               const i = 4 * (row * c.width + col); \
+               if (d[i] === 0x33 && d[i+1] === 0x33 && d[i+2] === 0x33) train++; \
+               if (d[i] === 0x8e && d[i+1] === 0x44 && d[i+2] === 0xad) test++; }} \
+             return [train, test];"
+        ));
+        assert!(
+            start[0].as_u64().unwrap() >= 5,
+            "{canvas}: step 0's train disc: {start}"
+        );
+        assert!(
+            start[1].as_u64().unwrap() >= 5,
+            "{canvas}: step 0's test ring: {start}"
+        );
+    }
     browser.click("#play");
     browser.wait_until(
         "a few hundred steps",
