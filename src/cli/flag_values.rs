@@ -57,7 +57,7 @@ pub fn count(text: &str) -> Result<usize, String> {
 
 /// A whole number of at least 0 that fits in 64 bits (random seeds).
 pub fn whole_number(text: &str) -> Result<u64, String> {
-    parse_whole(text, "expected at most 18446744073709551615")
+    parse_whole(text, &format!("expected at most {}", u64::MAX))
 }
 
 /// A whole number of at least 0 that fits in the address space (sample indices).
