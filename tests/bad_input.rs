@@ -452,7 +452,16 @@ fn cases() -> Vec<Case> {
         command(&["explain", "--model", "deep.safetensors"], 2, "has 1001 hidden layers"),
         command(&["graph", "--hidden", &["1"; 1001].join(",")], 2, "has 1001 hidden layers"),
         train("imagenet", &[], 2, "--dataset 'imagenet' is neither a dataset name"),
-        train("good", &["--plot", "curves.txt"], 1, "curves.txt"),
+        // An output whose extension names another kind of file than the one written.
+        train("good", &["--plot", "curves.txt"], 2, "--plot curves.txt: a plot is drawn as SVG or PNG, chosen by the name's extension; name it .svg or .png"),
+        train("good", &["--out", "model.onnx"], 2, "--out model.onnx: the name says an ONNX graph, but this output is a safetensors file; name it .safetensors"),
+        train("good", &["--metrics", "run.safetensors"], 2, "--metrics run.safetensors: the name says a safetensors file, but this output is JSON lines"),
+        train("good", &["--checkpoint", "run.pt"], 2, "--checkpoint run.pt: the name says a PyTorch pickle"),
+        command(&["export", "--model", "model.safetensors", "--format", "onnx", "--out", "model.v2.safetensors"], 2, "the name says a safetensors file, but this output is an ONNX graph; name it .onnx"),
+        command(&["export", "--model", "model.safetensors", "--format", "pytorch", "--out", "model.onnx"], 2, "the name says an ONNX graph, but this output is a Python module; name it .py"),
+        command(&["graph", "--out", "graph.png"], 2, "--out graph.png: the name says a PNG picture, but this output is an SVG drawing; name it .svg"),
+        command(&["graph", "--format", "svg", "--out", "graph.dot"], 2, "the name says a Graphviz DOT graph, but this output is an SVG drawing"),
+        command(&["explain", "--format", "text", "--out", "notes.md"], 2, "--out notes.md: the name says Markdown, but this output is plain text; name it .txt"),
     ]
 }
 

@@ -579,7 +579,12 @@ fn bad_flags_are_usage_errors_and_write_nothing() {
         stderr(&out)
     );
     let out = backprop(dir.path(), &["train", "--plot", "curves.txt"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("a plot is drawn as SVG or PNG"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         fs::read_dir(dir.path()).unwrap().count(),
         0,

@@ -7,6 +7,7 @@ use super::model_choice::{
     check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
 };
 use super::output::write_text;
+use super::output_paths::Content;
 use super::resource_limits::MemoryLimitArgs;
 use anyhow::Result;
 use backprop::explain::render_markdown::render_markdown;
@@ -48,11 +49,12 @@ pub struct ExplainArgs {
     /// Without it, the explanation goes to standard output.
     #[arg(short, long, value_name = "FILE", help_heading = help_text::OUTPUT)]
     pub out: Option<PathBuf>,
-    /// The format.
+    /// Format [default: text; markdown for *.md].
     ///
-    /// text (for a terminal) or markdown (for notes).
-    #[arg(long, value_name = "NAME", value_enum, default_value_t = ExplainFormat::Text, help_heading = help_text::OUTPUT)]
-    pub format: ExplainFormat,
+    /// text (for a terminal) or markdown (for notes); without it, markdown when --out ends in
+    /// .md or .markdown, else text.
+    #[arg(long, value_name = "NAME", value_enum, help_heading = help_text::OUTPUT)]
+    pub format: Option<ExplainFormat>,
     /// Colour the text.
     ///
     /// auto (on a terminal, unless NO_COLOR is set), always or never. A file (--out) is never coloured, so the two flags cannot be given together.
@@ -70,7 +72,18 @@ pub struct ExplainArgs {
 
 /// Runs `backprop explain`; `Ok(false)` (exit 1) when a gradient disagrees.
 pub fn run(args: &ExplainArgs) -> Result<bool> {
-    check_paths(args.out.as_deref(), &args.model, &args.sample)?;
+    let format = match (args.format, &args.out) {
+        (Some(format), _) => format,
+        (None, Some(out)) if Content::named_by(out) == Some(Content::Markdown) => {
+            ExplainFormat::Markdown
+        }
+        (None, _) => ExplainFormat::Text,
+    };
+    let content = match format {
+        ExplainFormat::Text => Content::Text,
+        ExplainFormat::Markdown => Content::Markdown,
+    };
+    check_paths(args.out.as_deref(), content, &args.model, &args.sample)?;
     let data = load_sample_set(&args.sample)?;
     let mlp = choose_model(&args.model, &args.memory, data.as_ref(), args.batch_size)?;
     let (x, labels, description) = choose_samples(
@@ -96,7 +109,7 @@ pub fn run(args: &ExplainArgs) -> Result<bool> {
                     && std::io::stdout().is_terminal()
             }
         };
-    let text = match args.format {
+    let text = match format {
         ExplainFormat::Markdown => render_markdown(&explanation),
         ExplainFormat::Text => render_text(&explanation, Style::new(colour)),
     };

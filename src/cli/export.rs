@@ -3,7 +3,7 @@
 
 use super::help_text;
 use super::model_source::{open_model, ImportFlags};
-use super::output_paths::OutputPaths;
+use super::output_paths::{Content, OutputPaths};
 use anyhow::{Context, Result};
 use backprop::atomic_file::write_bytes_atomically;
 use backprop::model_io::onnx::onnx_bytes;
@@ -47,7 +47,13 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> Result<bool> {
     if let Some(out) = &args.out {
         let mut paths = OutputPaths::new();
-        paths.output("--out", out).input("--model", &args.model);
+        let content = match args.format {
+            ExportFormat::Onnx => Content::Onnx,
+            ExportFormat::Pytorch => Content::Python,
+        };
+        paths
+            .output("--out", out, content)
+            .input("--model", &args.model);
         paths.check()?;
     }
     // The exported graph ends in logits and softmax whatever the training loss was.

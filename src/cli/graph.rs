@@ -6,6 +6,7 @@ use super::model_choice::{
     check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
 };
 use super::output::write_text;
+use super::output_paths::Content;
 use super::resource_limits::MemoryLimitArgs;
 use anyhow::Result;
 use backprop::nn::precision::convert_precision;
@@ -64,10 +65,14 @@ pub struct GraphArgs {
 pub fn run(args: &GraphArgs) -> Result<bool> {
     let format = match (args.format, &args.out) {
         (Some(format), _) => format,
-        (None, Some(out)) if has_extension(out, &["dot", "gv"]) => GraphFormat::Dot,
+        (None, Some(out)) if Content::named_by(out) == Some(Content::Dot) => GraphFormat::Dot,
         (None, _) => GraphFormat::Svg,
     };
-    check_paths(args.out.as_deref(), &args.model, &args.sample)?;
+    let content = match format {
+        GraphFormat::Svg => Content::Svg,
+        GraphFormat::Dot => Content::Dot,
+    };
+    check_paths(args.out.as_deref(), content, &args.model, &args.sample)?;
     let data = load_sample_set(&args.sample)?;
     let batch_size = args.batch_size.unwrap_or(1);
     let model = choose_model(&args.model, &args.memory, data.as_ref(), batch_size)?;
@@ -97,10 +102,4 @@ pub fn run(args: &GraphArgs) -> Result<bool> {
     };
     write_text(args.out.as_deref(), &text, "graph")?;
     Ok(true)
-}
-
-fn has_extension(path: &std::path::Path, extensions: &[&str]) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| extensions.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }

@@ -6,7 +6,7 @@ use super::dataset_arg::{load_splits, Split};
 use super::flag_values::{count, index, non_negative_number, whole_number};
 use super::help_text;
 use super::model_source::open_model;
-use super::output_paths::OutputPaths;
+use super::output_paths::{Content, OutputPaths};
 use super::resource_limits::{check_inspected_depth, inspection_bytes, MemoryLimitArgs};
 use anyhow::{bail, Context, Result};
 use backprop::data::Dataset;
@@ -82,14 +82,20 @@ pub struct SampleArgs {
     pub split: Split,
 }
 
-/// Checks `--out` (writable, and not the `--model` file or a dataset file) before anything is
-/// read or written; shared by `graph` and `explain`.
-pub fn check_paths(out: Option<&Path>, model: &ModelArgs, sample: &SampleArgs) -> Result<()> {
+/// Checks `--out` (writable, its extension not another kind of file than `content`, and not
+/// the `--model` file or a dataset file) before anything is read or written; shared by `graph`
+/// and `explain`.
+pub fn check_paths(
+    out: Option<&Path>,
+    content: Content,
+    model: &ModelArgs,
+    sample: &SampleArgs,
+) -> Result<()> {
     let Some(out) = out else {
         return Ok(());
     };
     let mut paths = OutputPaths::new();
-    paths.output("--out", out);
+    paths.output("--out", out, content);
     if let Some(model) = &model.model {
         paths.input("--model", model);
     }

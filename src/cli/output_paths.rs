@@ -1,6 +1,7 @@
 //! Every file a command will write, checked before the first one is written: no two outputs
 //! name the same file, no output names an input, each output's path is valid UTF-8 and names
-//! a file (not a folder, a FIFO, a device or a socket, and no trailing `/`), and a file can be
+//! a file (not a folder, a FIFO, a device or a socket, and no trailing `/`), its extension
+//! does not name another kind of file than the one written ([`Content`]), and a file can be
 //! created in its folder (tried, then removed). A symbolic link is checked as the file it
 //! points to, which is what gets written. A command that fails here has changed nothing on
 //! disk.
@@ -24,11 +25,152 @@ pub struct OutputPaths {
     replacements: Vec<(&'static str, &'static str)>,
 }
 
-/// A path and the flag that named it.
+/// A path and the flag that named it, with what an output will hold (`None` for inputs).
 #[derive(Debug)]
 struct Named {
     flag: &'static str,
     path: PathBuf,
+    content: Option<Content>,
+}
+
+/// What an output file holds. A name whose extension says another kind of file is refused
+/// (`export --format onnx --out model.safetensors` would leave an ONNX graph that every reader
+/// of `.safetensors` rejects); a name without an extension, or with one not listed here, is
+/// taken as given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Content {
+    /// A safetensors file: a model or a checkpoint.
+    Safetensors,
+    /// JSON, one object per line (`--metrics`).
+    JsonLines,
+    /// A plot: SVG or PNG, chosen by the extension, which must be one of the two.
+    Plot,
+    /// An SVG drawing.
+    Svg,
+    /// A Graphviz DOT graph.
+    Dot,
+    /// An ONNX graph.
+    Onnx,
+    /// Python source.
+    Python,
+    /// Plain text.
+    Text,
+    /// Markdown.
+    Markdown,
+}
+
+/// Extensions of kinds of file that no command writes (PNG only as a plot, which has a rule
+/// of its own), so that no other output may carry them.
+const FOREIGN_EXTENSIONS: &[(&str, &str)] = &[
+    ("pt", "a PyTorch pickle"),
+    ("pth", "a PyTorch pickle"),
+    ("png", "a PNG picture"),
+    ("jpg", "a JPEG picture"),
+    ("jpeg", "a JPEG picture"),
+    ("gif", "a GIF picture"),
+    ("webp", "a WebP picture"),
+    ("pdf", "a PDF document"),
+    ("html", "an HTML page"),
+    ("csv", "a CSV table"),
+    ("gz", "a gzip file"),
+];
+
+impl Content {
+    /// Every kind, for looking an extension up.
+    const ALL: [Content; 9] = [
+        Content::Safetensors,
+        Content::JsonLines,
+        Content::Plot,
+        Content::Svg,
+        Content::Dot,
+        Content::Onnx,
+        Content::Python,
+        Content::Text,
+        Content::Markdown,
+    ];
+
+    /// The content, as a message names it.
+    fn description(self) -> &'static str {
+        match self {
+            Content::Safetensors => "a safetensors file",
+            Content::JsonLines => "JSON lines",
+            Content::Plot => "a plot",
+            Content::Svg => "an SVG drawing",
+            Content::Dot => "a Graphviz DOT graph",
+            Content::Onnx => "an ONNX graph",
+            Content::Python => "a Python module",
+            Content::Text => "plain text",
+            Content::Markdown => "Markdown",
+        }
+    }
+
+    /// The extensions (lower case) that name this content, the usual one first.
+    fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Content::Safetensors => &["safetensors"],
+            Content::JsonLines => &["jsonl", "json", "ndjson"],
+            Content::Plot => &["svg", "png"],
+            Content::Svg => &["svg"],
+            Content::Dot => &["dot", "gv"],
+            Content::Onnx => &["onnx"],
+            Content::Python => &["py"],
+            Content::Text => &["txt"],
+            Content::Markdown => &["md", "markdown"],
+        }
+    }
+
+    /// The content that the extension of `path` names (in any letter case), if it names one
+    /// a command writes. A plot's extensions name an SVG drawing or nothing (`.png`).
+    pub fn named_by(path: &Path) -> Option<Content> {
+        let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+        Content::ALL
+            .into_iter()
+            .filter(|content| *content != Content::Plot)
+            .find(|content| content.extensions().contains(&extension.as_str()))
+    }
+
+    /// Why `path` cannot hold this content, if its extension names another kind of file (or,
+    /// for a plot, names neither SVG nor PNG).
+    fn mismatch(self, path: &Path) -> Option<String> {
+        let extension = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let suggestion = || match self.extensions() {
+            [only] => format!(".{only}"),
+            [first @ .., last] => {
+                let first: Vec<String> = first.iter().map(|e| format!(".{e}")).collect();
+                format!("{} or .{last}", first.join(", "))
+            }
+            [] => unreachable!("every content has an extension"),
+        };
+        if self == Content::Plot {
+            return match extension.as_deref() {
+                Some("svg" | "png") => None,
+                _ => Some(format!(
+                    "a plot is drawn as SVG or PNG, chosen by the name's extension; name it {}",
+                    suggestion()
+                )),
+            };
+        }
+        let extension = extension?;
+        if self.extensions().contains(&extension.as_str()) {
+            return None;
+        }
+        let named = Content::named_by(path)
+            .map(Content::description)
+            .or_else(|| {
+                FOREIGN_EXTENSIONS
+                    .iter()
+                    .find(|(foreign, _)| *foreign == extension)
+                    .map(|(_, description)| *description)
+            })?;
+        Some(format!(
+            "the name says {named}, but this output is {}; name it {}",
+            self.description(),
+            suggestion()
+        ))
+    }
 }
 
 /// What identifies a file on disk.
@@ -46,11 +188,12 @@ impl OutputPaths {
         OutputPaths::default()
     }
 
-    /// A file the command will write, named by `flag`.
-    pub fn output(&mut self, flag: &'static str, path: &Path) -> &mut Self {
+    /// A file the command will write, named by `flag`, holding `content`.
+    pub fn output(&mut self, flag: &'static str, path: &Path, content: Content) -> &mut Self {
         self.outputs.push(Named {
             flag,
             path: path.to_path_buf(),
+            content: Some(content),
         });
         self
     }
@@ -60,6 +203,7 @@ impl OutputPaths {
         self.inputs.push(Named {
             flag,
             path: path.to_path_buf(),
+            content: None,
         });
         self
     }
@@ -88,8 +232,8 @@ impl OutputPaths {
         self
     }
 
-    /// Checks every output, then every pair; the first problem is a usage error naming the
-    /// flags involved.
+    /// Checks every output, then every pair, then each output's extension against its content;
+    /// the first problem is a usage error naming the flags involved.
     pub fn check(&self) -> Result<(), UsageError> {
         let mut identities = Vec::with_capacity(self.outputs.len());
         for output in &self.outputs {
@@ -122,6 +266,19 @@ impl OutputPaths {
                         shown(&input.path)
                     )));
                 }
+            }
+        }
+        // Last, so that an output that would replace another file is reported as that.
+        for output in &self.outputs {
+            if let Some(mismatch) = output
+                .content
+                .and_then(|content| content.mismatch(&output.path))
+            {
+                return Err(UsageError(format!(
+                    "{} {}: {mismatch}",
+                    output.flag,
+                    shown(&output.path)
+                )));
             }
         }
         Ok(())
@@ -238,12 +395,12 @@ mod tests {
         let a = dir.path().join("x");
         let b = dir.path().join(".").join("x");
         let error = OutputPaths::new()
-            .output("--out", &a)
-            .output("--plot", &b)
+            .output("--out", &a, Content::Safetensors)
+            .output("--metrics", &b, Content::JsonLines)
             .check()
             .unwrap_err();
         assert!(
-            error.0.starts_with("--out and --plot both name"),
+            error.0.starts_with("--out and --metrics both name"),
             "{}",
             error.0
         );
@@ -257,13 +414,13 @@ mod tests {
         std::fs::write(&input, b"model").unwrap();
         std::fs::hard_link(&input, &link).unwrap();
         let error = OutputPaths::new()
-            .output("--metrics", &link)
+            .output("--metrics", &link, Content::JsonLines)
             .input("--init", &input)
             .check()
             .unwrap_err();
         assert!(error.0.contains("is the file --init reads"), "{}", error.0);
         assert!(OutputPaths::new()
-            .output("--checkpoint", &link)
+            .output("--checkpoint", &link, Content::Safetensors)
             .input("--resume", &input)
             .allow_replacing("--resume", "--checkpoint")
             .check()
@@ -275,14 +432,77 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing").join("p.svg");
         let error = OutputPaths::new()
-            .output("--plot", &missing)
+            .output("--plot", &missing, Content::Plot)
             .check()
             .unwrap_err();
         assert!(error.0.contains("does not exist"), "{}", error.0);
         let error = OutputPaths::new()
-            .output("--out", dir.path())
+            .output("--out", dir.path(), Content::Safetensors)
             .check()
             .unwrap_err();
         assert!(error.0.contains("is a folder"), "{}", error.0);
+    }
+
+    #[test]
+    fn an_extension_that_names_another_kind_of_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let refused = |name: &str, content: Content| {
+            OutputPaths::new()
+                .output("--out", &dir.path().join(name), content)
+                .check()
+                .unwrap_err()
+                .0
+        };
+        let error = refused("model.safetensors", Content::Onnx);
+        assert!(
+            error.ends_with(
+                "model.safetensors: the name says a safetensors file, but this output is an ONNX graph; name it .onnx"
+            ),
+            "{error}"
+        );
+        let error = refused("graph.PNG", Content::Svg);
+        assert!(
+            error.ends_with(
+                "the name says a PNG picture, but this output is an SVG drawing; name it .svg"
+            ),
+            "{error}"
+        );
+        let error = refused("model.pt", Content::Safetensors);
+        assert!(error.contains("the name says a PyTorch pickle"), "{error}");
+        let error = refused("curves.txt", Content::Plot);
+        assert!(
+            error.ends_with("a plot is drawn as SVG or PNG, chosen by the name's extension; name it .svg or .png"),
+            "{error}"
+        );
+        assert!(refused("curves", Content::Plot).contains("a plot is drawn as SVG or PNG"));
+        for (name, content) in [
+            ("model", Content::Safetensors),
+            ("model.v2", Content::Safetensors),
+            ("run.JSON", Content::JsonLines),
+            ("curves.png", Content::Plot),
+            ("graph.gv", Content::Dot),
+            ("notes.md", Content::Markdown),
+            ("module.py", Content::Python),
+        ] {
+            let path = dir.path().join(name);
+            assert!(
+                OutputPaths::new()
+                    .output("--out", &path, content)
+                    .check()
+                    .is_ok(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_extension_names_the_content_a_command_writes_by_default() {
+        assert_eq!(Content::named_by(Path::new("g.DOT")), Some(Content::Dot));
+        assert_eq!(
+            Content::named_by(Path::new("e.md")),
+            Some(Content::Markdown)
+        );
+        assert_eq!(Content::named_by(Path::new("g.png")), None);
+        assert_eq!(Content::named_by(Path::new("g")), None);
     }
 }

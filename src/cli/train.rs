@@ -8,7 +8,7 @@ use super::flag_values::{count, fraction, non_negative_number, positive_number, 
 use super::given_flags::GivenFlags;
 use super::help_text;
 use super::model_source::open_model;
-use super::output_paths::OutputPaths;
+use super::output_paths::{Content, OutputPaths};
 use super::progress::TrainingReporter;
 use super::resource_limits::{thread_count, training_bytes, MemoryLimitArgs};
 use super::stop_signals::StopSignals;
@@ -663,25 +663,23 @@ fn report_gradient_statistics(args: &TrainArgs, records: &[EpochRecord]) {
     }
 }
 
-/// Checks every file the run reads and writes before the first is written: the plot's
-/// format, and that outputs (`--out`, `--metrics`, `--plot`, checkpoints) are writable and
-/// name no other output or input (`--init`, `--resume`, the dataset's files). Checkpoints may
-/// replace the `--resume` file they continue.
+/// Checks every file the run reads and writes before the first is written: that outputs
+/// (`--out`, `--metrics`, `--plot`, checkpoints) are writable, carry no extension of another
+/// kind of file (the plot's picks SVG or PNG), and name no other output or input (`--init`,
+/// `--resume`, the dataset's files). Checkpoints may replace the `--resume` file they
+/// continue.
 fn check_output_paths(args: &TrainArgs) -> Result<()> {
-    if let Some(plot) = &args.plot {
-        backprop::viz::plot::check_plot_path(plot)?;
-    }
     let checkpoint = args.checkpoint_path();
     let mut paths = OutputPaths::new();
-    paths.output("--out", &args.out);
+    paths.output("--out", &args.out, Content::Safetensors);
     if let Some(metrics) = &args.metrics {
-        paths.output("--metrics", metrics);
+        paths.output("--metrics", metrics, Content::JsonLines);
     }
     if let Some(plot) = &args.plot {
-        paths.output("--plot", plot);
+        paths.output("--plot", plot, Content::Plot);
     }
     if writes_checkpoints(args) {
-        paths.output("--checkpoint", &checkpoint);
+        paths.output("--checkpoint", &checkpoint, Content::Safetensors);
     }
     if let Some(init) = &args.init {
         paths.input("--init", init);

@@ -277,12 +277,6 @@ pub fn register_embedded_font() -> Result<(), PlotError> {
     }
 }
 
-/// Checks that `path` names a format a plot can be written in (`.svg` or `.png`), so that a
-/// command can reject a wrong `--plot` before it starts working.
-pub fn check_plot_path(path: &Path) -> Result<(), PlotError> {
-    ImageFormat::from_path(path).map(|_| ())
-}
-
 /// The image formats a plot can be written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ImageFormat {
