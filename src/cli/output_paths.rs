@@ -76,11 +76,11 @@ const FOREIGN_EXTENSIONS: &[(&str, &str)] = &[
 ];
 
 impl Content {
-    /// Every kind, for looking an extension up.
-    const ALL: [Content; 9] = [
+    /// Every kind but the plot (whose extensions are those of a format), for looking an
+    /// extension up.
+    const NAMED_BY_EXTENSION: [Content; 8] = [
         Content::Safetensors,
         Content::JsonLines,
-        Content::Plot,
         Content::Svg,
         Content::Dot,
         Content::Onnx,
@@ -120,12 +120,11 @@ impl Content {
     }
 
     /// The content that the extension of `path` names (in any letter case), if it names one
-    /// a command writes. A plot's extensions name an SVG drawing or nothing (`.png`).
+    /// a command writes; never [`Content::Plot`] (`.svg` names an SVG drawing, `.png` none).
     pub fn named_by(path: &Path) -> Option<Content> {
         let extension = path.extension()?.to_str()?.to_ascii_lowercase();
-        Content::ALL
+        Content::NAMED_BY_EXTENSION
             .into_iter()
-            .filter(|content| *content != Content::Plot)
             .find(|content| content.extensions().contains(&extension.as_str()))
     }
 
