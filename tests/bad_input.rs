@@ -455,7 +455,7 @@ fn cases() -> Vec<Case> {
         // An output whose extension names another kind of file than the one written.
         train("good", &["--plot", "curves.txt"], 2, "--plot curves.txt: a plot is drawn as SVG or PNG, chosen by the name's extension; name it .svg or .png"),
         train("good", &["--out", "model.onnx"], 2, "--out model.onnx: the name says an ONNX graph, but this output is a safetensors file; name it .safetensors"),
-        train("good", &["--metrics", "run.safetensors"], 2, "--metrics run.safetensors: the name says a safetensors file, but this output is JSON lines"),
+        train("good", &["--metrics", "run.safetensors"], 2, "--metrics run.safetensors: the name says a safetensors file, but this output is JSON; name it .jsonl, .json or .ndjson"),
         train("good", &["--checkpoint", "run.pt"], 2, "--checkpoint run.pt: the name says a PyTorch pickle"),
         command(&["export", "--model", "model.safetensors", "--format", "onnx", "--out", "model.v2.safetensors"], 2, "the name says a safetensors file, but this output is an ONNX graph; name it .onnx"),
         command(&["export", "--model", "model.safetensors", "--format", "pytorch", "--out", "model.onnx"], 2, "the name says an ONNX graph, but this output is a Python module; name it .py"),

@@ -93,7 +93,7 @@ impl Content {
     fn description(self) -> &'static str {
         match self {
             Content::Safetensors => "a safetensors file",
-            Content::JsonLines => "JSON lines",
+            Content::JsonLines => "JSON",
             Content::Plot => "a plot",
             Content::Svg => "an SVG drawing",
             Content::Dot => "a Graphviz DOT graph",
