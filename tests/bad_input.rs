@@ -452,6 +452,7 @@ fn cases() -> Vec<Case> {
         command(&["explain", "--model", "deep.safetensors"], 2, "has 1001 hidden layers"),
         command(&["graph", "--hidden", &["1"; 1001].join(",")], 2, "has 1001 hidden layers"),
         train("imagenet", &[], 2, "--dataset 'imagenet' is neither a dataset name"),
+        train("text.safetensors", &[], 1, "--dataset 'text.safetensors' is a file, not a folder of IDX files; the names are spiral, "),
         // An output whose extension names another kind of file than the one written.
         train("good", &["--plot", "curves.txt"], 2, "--plot curves.txt: a plot is drawn as SVG or PNG, chosen by the name's extension; name it .svg or .png"),
         train("good", &["--out", "model.onnx"], 2, "--out model.onnx: the name says an ONNX graph, but this output is a safetensors file; name it .safetensors"),

@@ -144,6 +144,15 @@ fn a_fifo_as_image_model_checkpoint_or_data_file_is_an_error_not_a_hang() {
         &["train", "--dataset", "data", "--init", "pipe", "--quiet"],
         message,
     );
+    // The FIFO as the dataset folder itself, in the command that trains and the one that
+    // serves: named for what it is.
+    for command in ["train", "serve"] {
+        assert_refused(
+            dir,
+            &[command, "--dataset", "pipe"],
+            "--dataset 'pipe' is a FIFO, not a folder of IDX files",
+        );
+    }
 
     // A dataset whose image file is a FIFO.
     idx_folder(dir, "fifo-data", 10, 6, 5, 2);

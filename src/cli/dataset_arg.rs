@@ -2,6 +2,7 @@
 
 use super::exit_status::UsageError;
 use anyhow::{Context, Result};
+use backprop::data::regular_file::file_kind;
 use backprop::data::{
     blobs, circles, load_folder, load_named, spiral, xor, BlobsConfig, CirclesConfig, NamedDataset,
     SpiralConfig, Splits, XorConfig,
@@ -55,8 +56,15 @@ pub fn load_splits(spec: &str, data_dir: Option<&Path>, progress: bool) -> Resul
                 return Err(UsageError(unknown_dataset_message(folder)).into());
             }
             if !path.is_dir() {
+                let kind = match std::fs::metadata(path) {
+                    Ok(metadata) if metadata.is_file() => "a file",
+                    Ok(metadata) => file_kind(&metadata),
+                    Err(_) => "not readable",
+                };
+                // Like any input that is not the kind of file expected: exit 1, not a usage
+                // error (which a name that matches nothing is, being a likely misspelling).
                 anyhow::bail!(
-                    "--dataset '{folder}' is neither a dataset name ({DATASET_NAMES}) nor a folder"
+                    "--dataset '{folder}' is {kind}, not a folder of IDX files; the names are {DATASET_NAMES}"
                 );
             }
             load_folder(path)

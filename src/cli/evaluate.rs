@@ -289,7 +289,8 @@ fn load_split(args: &EvalArgs, record: &TrainingRecord) -> Result<(String, Datas
              cannot be loaded here; give --dataset: {error:#}",
             args.model.display()
         ),
-        Err(error) => return Err(error.context(format!("loading --dataset {dataset}"))),
+        // Each of load_splits' errors names --dataset, or the folder and file it read.
+        Err(error) => return Err(error),
     };
     let val_fraction = args.val_fraction.or(record.val_fraction).unwrap_or(0.0);
     let data = match args.split {
