@@ -265,6 +265,27 @@ fn an_unreachable_mirror_names_the_four_files_and_the_folder() {
 }
 
 #[test]
+fn a_data_folder_that_is_a_file_is_named_for_what_it_is() {
+    let (_, files) = served_mnist();
+    let source = MirrorSource::new(vec![closed_port_url()], files);
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("mnist");
+    std::fs::write(&folder, b"notes").unwrap();
+
+    let message = load_named("mnist", Some(&folder), &source, false)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "the data folder {} is a file, not a folder",
+            folder.display()
+        )
+    );
+    assert_eq!(std::fs::read(&folder).unwrap(), b"notes");
+}
+
+#[test]
 fn the_next_mirror_is_tried_when_one_fails() {
     let (served, files) = served_mnist();
     let server = TestServer::start(served, 4);

@@ -56,11 +56,7 @@ pub fn load_splits(spec: &str, data_dir: Option<&Path>, progress: bool) -> Resul
                 return Err(UsageError(unknown_dataset_message(folder)).into());
             }
             if !path.is_dir() {
-                let kind = match std::fs::metadata(path) {
-                    Ok(metadata) if metadata.is_file() => "a file",
-                    Ok(metadata) => file_kind(&metadata),
-                    Err(_) => "not readable",
-                };
+                let kind = std::fs::metadata(path).map_or("not readable", |m| file_kind(&m));
                 // Like any input that is not the kind of file expected: exit 1, not a usage
                 // error (which a name that matches nothing is, being a likely misspelling).
                 anyhow::bail!(

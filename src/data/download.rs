@@ -117,6 +117,14 @@ pub fn download_missing(
     if missing.is_empty() {
         return Ok(Vec::new());
     }
+    if let Ok(metadata) = std::fs::metadata(folder) {
+        if !metadata.is_dir() {
+            return Err(DataError::NotAFolder {
+                folder: folder.to_path_buf(),
+                kind: crate::data::regular_file::file_kind(&metadata),
+            });
+        }
+    }
     let created = missing_folders(folder);
     std::fs::create_dir_all(folder).map_err(|e| DataError::io("create the folder", folder, e))?;
     let result = download_into(source, dataset, folder, &missing, progress);

@@ -190,6 +190,15 @@ pub enum DataError {
         expected: String,
     },
 
+    /// The data folder's path names something that is not a folder.
+    #[error("the data folder {folder} is {kind}, not a folder")]
+    NotAFolder {
+        /// The path given as the folder.
+        folder: PathBuf,
+        /// What it is instead ("a file", "a FIFO"...).
+        kind: &'static str,
+    },
+
     /// A required IDX file is missing from a folder.
     #[error("{folder} has no {missing}; expected {expected}")]
     MissingFiles {

@@ -141,8 +141,12 @@ fn not_regular(path: &Path, metadata: &Metadata) -> RegularFileError {
     }
 }
 
-/// What a file that is not a regular file is, in words ("a FIFO", "a character device"...).
+/// What a file is, in words ("a file", "a folder", "a FIFO", "a character device"...), for
+/// messages that refuse it for not being the kind expected.
 pub fn file_kind(metadata: &Metadata) -> &'static str {
+    if metadata.is_file() {
+        return "a file";
+    }
     if metadata.is_dir() {
         return "a folder";
     }
