@@ -8,7 +8,7 @@ mod common;
 
 use backprop::checkpoint::load_checkpoint;
 use backprop::model_file::load_model;
-use common::{assert_success, backprop, image_folder, metrics, stderr};
+use common::{assert_success, backprop, image_folder, metrics, regular_files, stderr};
 use std::fs;
 use std::path::Path;
 
@@ -478,6 +478,38 @@ fn resume_alone_writes_where_the_run_wrote_and_a_typed_flag_wins() {
     // Checkpoints go on into the file the run resumed from, whatever --out says.
     assert!(!d.join("new.checkpoint.safetensors").exists());
     assert_eq!(load_checkpoint(&d.join(checkpoint)).unwrap().state.epoch, 4);
+
+    // Asking for no more than the checkpoint has done would train nothing: refused, and no
+    // file is written again.
+    let before = regular_files(d);
+    for (asked, message) in [
+        (
+            ["--epochs", "4"],
+            "--epochs 4: my run.checkpoint.safetensors has already trained 4 epochs (step ",
+        ),
+        (
+            ["--epochs", "2"],
+            "; give --epochs 5 or more to continue it",
+        ),
+        (
+            ["--steps", "3"],
+            "--steps 3: my run.checkpoint.safetensors has already made ",
+        ),
+    ] {
+        let out = backprop(
+            d,
+            &[
+                "train", "--resume", checkpoint, asked[0], asked[1], "--quiet",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{asked:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(message),
+            "{asked:?}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(regular_files(d) == before, "a file was written");
 }
 
 /// Rewrites the checkpoint `from` into `to` with its `run` entry changed by `edit`, resealed

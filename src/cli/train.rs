@@ -8,7 +8,7 @@ use super::flag_values::{count, fraction, non_negative_number, positive_number, 
 use super::given_flags::GivenFlags;
 use super::help_text;
 use super::model_source::open_model;
-use super::output_paths::{Content, OutputPaths};
+use super::output_paths::{shown, Content, OutputPaths};
 use super::progress::TrainingReporter;
 use super::resource_limits::{thread_count, training_bytes, MemoryLimitArgs};
 use super::stop_signals::StopSignals;
@@ -205,6 +205,7 @@ fn train(
 ) -> Result<bool> {
     let data = load_data(args, dataset_recorded)?;
     let mut start = resolve_start(args, &data.train, resumed)?;
+    check_resumed_run_is_unfinished(args, &start.trainer)?;
     let mut reporter = open_outputs(args, &mut start, &data)?;
     // From here on, SIGINT and SIGTERM stop training cleanly (after the current step).
     let signals = StopSignals::install()?;
@@ -323,6 +324,33 @@ fn resolve_start(
         trainer,
         earlier_records,
     })
+}
+
+/// Refuses to resume a run that has already reached what `--epochs` or `--steps` asks for:
+/// it would train nothing and only write its outputs again.
+fn check_resumed_run_is_unfinished(args: &TrainArgs, trainer: &Trainer) -> Result<()> {
+    let Some(resume) = &args.resume else {
+        return Ok(());
+    };
+    let done = match args.steps {
+        Some(steps) if trainer.steps() >= steps as u64 => format!(
+            "--steps {}: {} has already made {} steps; give --steps {} or more to continue it",
+            format::count(steps as u64),
+            shown(resume),
+            format::count(trainer.steps()),
+            format::count(trainer.steps() + 1)
+        ),
+        None if trainer.completed_epochs() >= args.epochs => format!(
+            "--epochs {}: {} has already trained {} (step {}); give --epochs {} or more to continue it",
+            format::count(args.epochs as u64),
+            shown(resume),
+            format::counted(trainer.completed_epochs() as u64, "epoch", "epochs"),
+            format::count(trainer.steps()),
+            format::count(trainer.completed_epochs() as u64 + 1)
+        ),
+        _ => return Ok(()),
+    };
+    Err(UsageError(done).into())
 }
 
 /// Checks the data against the model (every check is done before the first file is
