@@ -98,6 +98,31 @@ fn eval_split_val_is_exactly_the_last_epochs_validation_figures() {
     assert_eq!(other["accuracy"], last["val_accuracy"]);
     let wider = eval_json(d, &["--split", "val", "--val-fraction", "0.4"]);
     assert_eq!(wider["samples"], 100);
+    // A wider share than training held out scores samples the model was trained on: said on
+    // stderr, counted. The recorded share, or a narrower one, is held out and says nothing.
+    let scored = |share: &str| {
+        let out = backprop(
+            d,
+            &[
+                "eval",
+                "--model",
+                "model.safetensors",
+                "--split",
+                "val",
+                "--val-fraction",
+                share,
+            ],
+        );
+        assert_success(&out);
+        stderr(&out)
+    };
+    assert_eq!(
+        scored("0.4").trim_end(),
+        "note: model.safetensors was trained with validation share 0.2; 50 of the 100 samples \
+         scored here as validation were in its training data"
+    );
+    assert_eq!(scored("0.2"), "");
+    assert_eq!(scored("0.1"), "");
     let copy = d.join("copy");
     std::fs::create_dir(&copy).unwrap();
     for entry in std::fs::read_dir(d.join("data")).unwrap() {
@@ -157,7 +182,7 @@ fn split_val_needs_a_validation_share() {
     );
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("records no validation share (it was trained without --val-fraction); give --val-fraction"),
+        stderr(&out).contains("records no validation share: it was trained on the whole training split, so no part of it is held out (score --split test, or give --val-fraction to score a tail it was trained on)"),
         "{}",
         stderr(&out)
     );

@@ -9,7 +9,7 @@ use super::help_text;
 use super::model_source::{open_model, ImportFlags};
 use super::resource_limits::thread_count;
 use anyhow::{bail, Context, Result};
-use backprop::data::Dataset;
+use backprop::data::{held_out_count, Dataset};
 use backprop::format;
 use backprop::train::evaluate;
 use clap::Args;
@@ -264,6 +264,24 @@ fn process_cpu_seconds() -> f64 {
     time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9
 }
 
+/// Warns (on stderr) when `--val-fraction` holds out more of the training file than the
+/// model's run did: the validation samples beyond that run's share are samples the model was
+/// trained on, and its figures on them are not held-out figures.
+fn note_trained_on_samples(args: &EvalArgs, record: &TrainingRecord, len: usize, share: f64) {
+    let recorded = record.val_fraction.unwrap_or(0.0);
+    let seen = held_out_count(len, share).saturating_sub(held_out_count(len, recorded));
+    if seen > 0 {
+        eprintln!(
+            "note: {} was trained with validation share {}; {} of the {} samples scored here \
+             as validation were in its training data",
+            args.model.display(),
+            format::exact_number(recorded),
+            format::count(seen as u64),
+            format::count(held_out_count(len, share) as u64)
+        );
+    }
+}
+
 /// The data set's name and the samples of `--split`: `--dataset`, else the one the model
 /// file records; the training file split at the validation share as training split it.
 fn load_split(args: &EvalArgs, record: &TrainingRecord) -> Result<(String, Dataset)> {
@@ -293,6 +311,9 @@ fn load_split(args: &EvalArgs, record: &TrainingRecord) -> Result<(String, Datas
         Err(error) => return Err(error),
     };
     let val_fraction = args.val_fraction.or(record.val_fraction).unwrap_or(0.0);
+    if args.split == EvalSplit::Val && record.dataset.as_deref() == Some(dataset.as_str()) {
+        note_trained_on_samples(args, record, splits.train.len(), val_fraction);
+    }
     let data = match args.split {
         EvalSplit::Test => splits.test.with_context(|| {
             format!(
@@ -303,8 +324,9 @@ fn load_split(args: &EvalArgs, record: &TrainingRecord) -> Result<(String, Datas
         EvalSplit::Train if val_fraction == 0.0 => splits.train,
         EvalSplit::Train => splits.train.split_tail(val_fraction)?.0,
         EvalSplit::Val if val_fraction == 0.0 => bail!(
-            "the model {} records no validation share (it was trained without \
-             --val-fraction); give --val-fraction",
+            "the model {} records no validation share: it was trained on the whole training \
+             split, so no part of it is held out (score --split test, or give --val-fraction to \
+             score a tail it was trained on)",
             args.model.display()
         ),
         EvalSplit::Val => splits.train.split_tail(val_fraction)?.1,

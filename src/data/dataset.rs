@@ -204,8 +204,8 @@ impl Dataset {
             return Err(DataError::InvalidFraction { fraction });
         }
         let len = self.len();
-        let validation = (len as f64 * fraction).round() as usize;
-        let train = len - validation.min(len);
+        let validation = held_out_count(len, fraction);
+        let train = len - validation;
         if fraction > 0.0 && (train == 0 || validation == 0) {
             return Err(DataError::EmptySplit {
                 fraction,
@@ -227,6 +227,12 @@ impl Dataset {
         };
         Ok((self, tail))
     }
+}
+
+/// How many of `len` samples a validation share `fraction` (in `[0, 1)`) holds out at the
+/// tail: `round(len * fraction)`, at most `len`. [`Dataset::split_tail`] cuts there.
+pub fn held_out_count(len: usize, fraction: f64) -> usize {
+    ((len as f64 * fraction).round() as usize).min(len)
 }
 
 fn check_feature_count(features: usize, labels: usize, input_dim: usize) -> Result<()> {

@@ -32,7 +32,9 @@ mod xor;
 
 pub use blobs::{blobs, BlobsConfig, BLOB_CENTRE_RADIUS};
 pub use circles::{circles, CirclesConfig};
-pub use dataset::{byte_to_unit, byte_to_unit_fused, Dataset, FeatureRow, Features, Splits};
+pub use dataset::{
+    byte_to_unit, byte_to_unit_fused, held_out_count, Dataset, FeatureRow, Features, Splits,
+};
 pub use download::{download_missing, md5_hex, MirrorFile, MirrorSource, DEFAULT_MAX_FILE_BYTES};
 pub use error::{DataError, DownloadFailure, DownloadFailures, Result};
 pub use fingerprint::DataFingerprint;
