@@ -988,6 +988,11 @@ fn serve_with_a_missing_corrupt_or_unreachable_dataset_exits_with_one_line() {
             "always offers the 2-D datasets",
         ),
         (vec!["--data-dir", "x"], 2, "--dataset"),
+        (
+            vec!["--host", "example.com"],
+            2,
+            "'example.com' is not an IP address; give one such as 127.0.0.1 (or localhost), ::1 or 0.0.0.0",
+        ),
     ] {
         let mut all = vec!["serve", "--port", "0"];
         all.extend(&args);

@@ -23,6 +23,8 @@ const TEST: usize = 200;
 struct Served {
     child: Child,
     client: Client,
+    /// The address the server printed (`http://127.0.0.1:PORT/`).
+    url: String,
     /// The first line the server printed after its address (the images line).
     images_line: String,
     /// The rest of its output, kept open (a closed pipe would end the server at its next
@@ -63,6 +65,7 @@ fn serve(dir: &Path, args: &[&str]) -> Served {
     let images_line = lines.next().and_then(Result::ok).unwrap_or_default();
     Served {
         client: Client::new(url.trim_end_matches('/')),
+        url: url.to_string(),
         child,
         images_line,
         _stdout: lines,
@@ -110,7 +113,13 @@ fn trained_session(client: &Client, steps: u64) -> u64 {
 fn serve_dataset_offers_the_folder_and_a_session_trains_784_h_10_on_it() {
     let dir = tempfile::tempdir().unwrap();
     bar_digit_folder(dir.path(), "bars", TRAIN, TEST);
-    let served = serve(dir.path(), &["--dataset", "bars"]);
+    // `localhost` is taken for the loopback address.
+    let served = serve(dir.path(), &["--dataset", "bars", "--host", "localhost"]);
+    assert!(
+        served.url.starts_with("http://127.0.0.1:"),
+        "{}",
+        served.url
+    );
     assert_eq!(
         served.images_line,
         "images: bars (600 train / 200 test) (dataset=bars)"

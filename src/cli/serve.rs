@@ -25,10 +25,10 @@ pub struct ServeArgs {
     pub port: Option<u16>,
     /// The address to listen on (0.0.0.0 for all).
     ///
-    /// On loopback (the default) only `Host` names of this machine's loopback are served; any
-    /// other address makes the playground reachable from other machines and serves any
-    /// `Host`.
-    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1")]
+    /// An IP address (`localhost` is 127.0.0.1). On loopback (the default) only `Host` names
+    /// of this machine's loopback are served; any other address makes the playground reachable
+    /// from other machines and serves any `Host`.
+    #[arg(long, value_name = "ADDRESS", default_value = "127.0.0.1", value_parser = listen_address)]
     pub host: IpAddr,
     /// Offer images too: mnist, fashion-mnist or a folder of IDX files.
     ///
@@ -44,6 +44,17 @@ pub struct ServeArgs {
     /// missing]
     #[arg(long, value_name = "DIR", requires = "dataset")]
     pub data_dir: Option<PathBuf>,
+}
+
+/// Parses `--host`: an IPv4 or IPv6 address, or `localhost` for 127.0.0.1 (no other name is
+/// looked up: the address to listen on should not depend on a resolver).
+fn listen_address(text: &str) -> Result<IpAddr, String> {
+    if text.eq_ignore_ascii_case("localhost") {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    text.parse().map_err(|_| {
+        format!("'{text}' is not an IP address; give one such as 127.0.0.1 (or localhost), ::1 or 0.0.0.0")
+    })
 }
 
 /// Runs `backprop serve` until the process is stopped.
