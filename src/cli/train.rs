@@ -693,7 +693,7 @@ fn report_gradient_statistics(args: &TrainArgs, records: &[EpochRecord]) {
 
 /// Checks every file the run reads and writes before the first is written: that outputs
 /// (`--out`, `--metrics`, `--plot`, checkpoints) are writable, carry no extension of another
-/// kind of file (the plot's picks SVG or PNG), and name no other output or input (`--init`,
+/// kind of file (a plot's extension picks SVG or PNG), and name no other output or input (`--init`,
 /// `--resume`, the dataset's files). Checkpoints may replace the `--resume` file they
 /// continue.
 fn check_output_paths(args: &TrainArgs) -> Result<()> {
