@@ -594,6 +594,9 @@ fn every_malformed_file_is_one_clear_line() {
          &flags[..], "tensor W2 is missing (the file has W3)".into()),
         ("stray-bias", vec![w("W1", &[8, 30]), w("b1", &[8]), w("W2", &[4, 8]), w("b2", &[4]), w("b3", &[4])], vec![],
          &flags[..], "tensor b3 has no weight W3".into()),
+        // An empty layer is named before any question of activation or loss (no flags given).
+        ("empty-layer", vec![w("W1", &[0, 30]), w("W2", &[4, 0])], vec![],
+         &[][..], "tensor W1 has shape [0, 30]; a layer needs at least one output and one input".into()),
         ("int", vec![entry("W1", Dtype::I64, &[8, 30], vec![0; 8 * 30 * 8]), w("W2", &[4, 8])], vec![],
          &flags[..], "tensor W1 is I64; expected F32, F64, F16 or BF16".into()),
         ("huge", vec![entry("W1", Dtype::F64, &[1, 30], (0..30).flat_map(|_| 1e300f64.to_le_bytes()).collect()), w("W2", &[4, 1])], vec![],

@@ -203,6 +203,12 @@ fn parse_foreign(
                 layer.weight
             ));
         };
+        if rows == 0 || cols == 0 {
+            return Err(format!(
+                "tensor {} has shape {shape:?}; a layer needs at least one output and one input",
+                layer.weight
+            ));
+        }
         let w = Tensor::from_vec(rows, cols, values)
             .ok_or_else(|| format!("tensor {} has the wrong number of values", layer.weight))?;
         let b = match &layer.bias {
