@@ -811,4 +811,12 @@ fn an_output_through_a_symbolic_link_replaces_the_file_it_points_to() {
         &one_epoch_to("dangling"),
         "--out dangling: is a symbolic link to a file that does not exist",
     );
+    // Nor is a link in a loop of links.
+    symlink("loop-b", dir.join("loop-a")).unwrap();
+    symlink("loop-a", dir.join("loop-b")).unwrap();
+    assert_usage_refused(
+        dir,
+        &one_epoch_to("loop-a"),
+        "--out loop-a: is a symbolic link in a loop of links that never reaches a file",
+    );
 }

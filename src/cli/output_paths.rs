@@ -322,6 +322,9 @@ fn check_writable(output: &Named) -> Result<FileIdentity, UsageError> {
     }
     let path = match backprop::atomic_file::output_target(given) {
         Ok(path) => path,
+        Err(error) if error.raw_os_error() == Some(libc::ELOOP) => {
+            return fail("is a symbolic link in a loop of links that never reaches a file".into())
+        }
         Err(_) => return fail("is a symbolic link to a file that does not exist".into()),
     };
     if let Ok(metadata) = std::fs::metadata(&path) {
