@@ -491,7 +491,6 @@ function drawCurve(canvas, runs, trainKey, testKey, axes, legendBelow, testName 
   });
   // The legend, one row per run (its label, then its train and test lines), on a white box
   // so curves under it stay apart from it.
-  context.setLineDash([]);
   const rowHeight = 15, sample = 24;
   const labelWidth = Math.max(0, ...runs.map((run) => (run.label ? context.measureText(run.label).width + 8 : 0)));
   const entryWidth = (name) => sample + 4 + context.measureText(name).width + 10;

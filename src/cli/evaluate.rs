@@ -269,7 +269,8 @@ fn process_cpu_seconds() -> f64 {
 /// trained on, and its figures on them are not held-out figures.
 fn note_trained_on_samples(args: &EvalArgs, record: &TrainingRecord, len: usize, share: f64) {
     let recorded = record.val_fraction.unwrap_or(0.0);
-    let seen = held_out_count(len, share).saturating_sub(held_out_count(len, recorded));
+    let held_out = held_out_count(len, share);
+    let seen = held_out.saturating_sub(held_out_count(len, recorded));
     if seen > 0 {
         eprintln!(
             "note: {} was trained with validation share {}; {} of the {} samples scored here \
@@ -277,7 +278,7 @@ fn note_trained_on_samples(args: &EvalArgs, record: &TrainingRecord, len: usize,
             args.model.display(),
             format::exact_number(recorded),
             format::count(seen as u64),
-            format::count(held_out_count(len, share) as u64)
+            format::count(held_out as u64)
         );
     }
 }

@@ -7,7 +7,7 @@ use super::model_choice::{
     check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
 };
 use super::output::write_text;
-use super::output_paths::Content;
+use super::output_paths::{chosen_format, Content, OutputFormat};
 use super::resource_limits::MemoryLimitArgs;
 use anyhow::Result;
 use backprop::explain::render_markdown::render_markdown;
@@ -24,6 +24,15 @@ pub enum ExplainFormat {
     Text,
     /// Markdown, for notes.
     Markdown,
+}
+
+impl OutputFormat for ExplainFormat {
+    fn content(self) -> Content {
+        match self {
+            ExplainFormat::Text => Content::Text,
+            ExplainFormat::Markdown => Content::Markdown,
+        }
+    }
 }
 
 /// When `explain` colours its text.
@@ -72,18 +81,13 @@ pub struct ExplainArgs {
 
 /// Runs `backprop explain`; `Ok(false)` (exit 1) when a gradient disagrees.
 pub fn run(args: &ExplainArgs) -> Result<bool> {
-    let format = match (args.format, &args.out) {
-        (Some(format), _) => format,
-        (None, Some(out)) if Content::named_by(out) == Some(Content::Markdown) => {
-            ExplainFormat::Markdown
-        }
-        (None, _) => ExplainFormat::Text,
-    };
-    let content = match format {
-        ExplainFormat::Text => Content::Text,
-        ExplainFormat::Markdown => Content::Markdown,
-    };
-    check_paths(args.out.as_deref(), content, &args.model, &args.sample)?;
+    let format = chosen_format(args.format, args.out.as_deref(), ExplainFormat::Text);
+    check_paths(
+        args.out.as_deref(),
+        format.content(),
+        &args.model,
+        &args.sample,
+    )?;
     let data = load_sample_set(&args.sample)?;
     let mlp = choose_model(&args.model, &args.memory, data.as_ref(), args.batch_size)?;
     let (x, labels, description) = choose_samples(

@@ -3,7 +3,7 @@
 
 use super::help_text;
 use super::model_source::{open_model, ImportFlags};
-use super::output_paths::{Content, OutputPaths};
+use super::output_paths::{Content, OutputFormat, OutputPaths};
 use anyhow::{Context, Result};
 use backprop::atomic_file::write_bytes_atomically;
 use backprop::model_io::onnx::onnx_bytes;
@@ -20,6 +20,15 @@ pub enum ExportFormat {
     /// A Python module that rebuilds the nn.Sequential and loads the weights from the
     /// model file.
     Pytorch,
+}
+
+impl OutputFormat for ExportFormat {
+    fn content(self) -> Content {
+        match self {
+            ExportFormat::Onnx => Content::Onnx,
+            ExportFormat::Pytorch => Content::Python,
+        }
+    }
 }
 
 /// Flags of `backprop export`.
@@ -47,12 +56,8 @@ pub struct ExportArgs {
 pub fn run(args: &ExportArgs) -> Result<bool> {
     if let Some(out) = &args.out {
         let mut paths = OutputPaths::new();
-        let content = match args.format {
-            ExportFormat::Onnx => Content::Onnx,
-            ExportFormat::Pytorch => Content::Python,
-        };
         paths
-            .output("--out", out, content)
+            .output("--out", out, args.format.content())
             .input("--model", &args.model);
         paths.check()?;
     }

@@ -6,7 +6,7 @@ use super::model_choice::{
     check_paths, choose_model, choose_samples, load_sample_set, ModelArgs, SampleArgs,
 };
 use super::output::write_text;
-use super::output_paths::Content;
+use super::output_paths::{chosen_format, Content, OutputFormat};
 use super::resource_limits::MemoryLimitArgs;
 use anyhow::Result;
 use backprop::nn::precision::convert_precision;
@@ -25,6 +25,15 @@ pub enum GraphFormat {
     Svg,
     /// DOT, for Graphviz.
     Dot,
+}
+
+impl OutputFormat for GraphFormat {
+    fn content(self) -> Content {
+        match self {
+            GraphFormat::Svg => Content::Svg,
+            GraphFormat::Dot => Content::Dot,
+        }
+    }
 }
 
 /// Flags of `backprop graph`.
@@ -63,16 +72,13 @@ pub struct GraphArgs {
 
 /// Runs `backprop graph`.
 pub fn run(args: &GraphArgs) -> Result<bool> {
-    let format = match (args.format, &args.out) {
-        (Some(format), _) => format,
-        (None, Some(out)) if Content::named_by(out) == Some(Content::Dot) => GraphFormat::Dot,
-        (None, _) => GraphFormat::Svg,
-    };
-    let content = match format {
-        GraphFormat::Svg => Content::Svg,
-        GraphFormat::Dot => Content::Dot,
-    };
-    check_paths(args.out.as_deref(), content, &args.model, &args.sample)?;
+    let format = chosen_format(args.format, args.out.as_deref(), GraphFormat::Svg);
+    check_paths(
+        args.out.as_deref(),
+        format.content(),
+        &args.model,
+        &args.sample,
+    )?;
     let data = load_sample_set(&args.sample)?;
     let batch_size = args.batch_size.unwrap_or(1);
     let model = choose_model(&args.model, &args.memory, data.as_ref(), batch_size)?;

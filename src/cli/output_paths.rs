@@ -121,7 +121,7 @@ impl Content {
 
     /// The content that the extension of `path` names (in any letter case), if it names one
     /// a command writes; never [`Content::Plot`] (`.svg` names an SVG drawing, `.png` none).
-    pub fn named_by(path: &Path) -> Option<Content> {
+    fn named_by(path: &Path) -> Option<Content> {
         let extension = path.extension()?.to_str()?.to_ascii_lowercase();
         Content::NAMED_BY_EXTENSION
             .into_iter()
@@ -170,6 +170,26 @@ impl Content {
             suggestion()
         ))
     }
+}
+
+/// A command's output format (`--format`), by what a file of it holds.
+pub trait OutputFormat: Copy + clap::ValueEnum {
+    /// What a file written in this format holds.
+    fn content(self) -> Content;
+}
+
+/// The format to write: `given`, else the format whose content the extension of `out` names
+/// (`graph --out g.dot` writes DOT, `explain --out notes.md` Markdown), else `default`.
+pub fn chosen_format<F: OutputFormat>(given: Option<F>, out: Option<&Path>, default: F) -> F {
+    given
+        .or_else(|| {
+            let named = Content::named_by(out?)?;
+            F::value_variants()
+                .iter()
+                .copied()
+                .find(|format| format.content() == named)
+        })
+        .unwrap_or(default)
 }
 
 /// What identifies a file on disk.
